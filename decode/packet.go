@@ -1,0 +1,48 @@
+package decode
+
+import "net/netip"
+
+// Kind classifies a decoded frame.
+type Kind uint8
+
+// Frame kinds. Only KindTCP and KindICMPError carry a Segment.
+const (
+	// KindOther is a frame that is not TCP (ARP, UDP, ...): counted, skipped.
+	KindOther Kind = iota
+	// KindTCP is a TCP segment; Packet.Segment is valid.
+	KindTCP
+	// KindICMPError is an ICMP or ICMPv6 error (destination unreachable,
+	// time exceeded, ...) quoting the start of a TCP segment. Packet.Segment
+	// holds the quoted segment's addresses, ports and sequence number, in
+	// the direction the quoted segment travelled; Packet.ICMP says more.
+	KindICMPError
+	// KindFragment is a non-first IP fragment: counted, not decoded as TCP.
+	KindFragment
+	// KindBadTCP is a TCP header that cannot be used: a data offset below 5
+	// or past the captured bytes, or a header cut before its fixed 20 bytes.
+	KindBadTCP
+	// KindBadPacket is a frame whose link or IP layer is malformed.
+	KindBadPacket
+	// KindUnsupportedLink is a frame of a link type hsanalyze cannot decode.
+	KindUnsupportedLink
+)
+
+// ICMPError describes an ICMP error message that quotes a TCP segment.
+type ICMPError struct {
+	// From is the address of the host that sent the ICMP message.
+	From netip.Addr
+	// Type and Code are the ICMP (V6 false) or ICMPv6 (V6 true) type and code.
+	Type, Code uint8
+	V6         bool
+}
+
+// Packet is the result of decoding one frame. Which fields are valid depends
+// on Kind.
+type Packet struct {
+	Kind Kind
+	// Segment is valid iff Kind is KindTCP or KindICMPError. Its Timestamp,
+	// Frame, File and Interface fields are left for the caller to set.
+	Segment Segment
+	// ICMP is valid iff Kind is KindICMPError.
+	ICMP ICMPError
+}
