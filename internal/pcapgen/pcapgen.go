@@ -1,0 +1,226 @@
+// Package pcapgen writes synthetic TCP captures for tests, the scenario
+// captures in testdata/pcaps and the benchmark workload generator.
+//
+// Frames are built by hand (Ethernet, IPv4 or IPv6, TCP with options) with
+// correct IP and TCP checksums, so that every decoder, hsanalyze's and
+// tshark's alike, sees well-formed packets unless a test asks otherwise.
+package pcapgen
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// TCP flag bits as they appear in byte 13 of the TCP header; NS is bit 0 of
+// byte 12 and is passed as bit 8.
+const (
+	FIN = 1 << iota
+	SYN
+	RST
+	PSH
+	ACK
+	URG
+	ECE
+	CWR
+	NS
+)
+
+// Seg describes one TCP segment to write. The zero values of the optional
+// fields give a plain segment: no options, no payload, window 65535 unless
+// Window is set, a correct checksum.
+type Seg struct {
+	// Time is the capture timestamp.
+	Time time.Time
+	// Src and Dst must both be IPv4 or both IPv6.
+	Src, Dst netip.AddrPort
+	Seq, Ack uint32
+	// Flags is a set of the flag constants above (NS as bit 8).
+	Flags uint16
+	// Window is the advertised window; 0 means 65535.
+	Window uint16
+	// Options is the raw TCP option list; Write pads it to 4 bytes with EOL.
+	Options []byte
+	// Payload is the TCP payload.
+	Payload []byte
+	// BadChecksum stores a deliberately wrong TCP checksum.
+	BadChecksum bool
+}
+
+// Writer writes Ethernet frames to a pcap stream. It is not safe for
+// concurrent use.
+type Writer struct {
+	w   *pcapgo.Writer
+	buf []byte
+}
+
+// NewWriter writes a pcap file header (Ethernet, nanosecond timestamps when
+// nano is set) to w and returns a Writer for its records.
+func NewWriter(w io.Writer, nano bool) (*Writer, error) {
+	var pw *pcapgo.Writer
+	if nano {
+		pw = pcapgo.NewWriterNanos(w)
+	} else {
+		pw = pcapgo.NewWriter(w)
+	}
+	if err := pw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		return nil, fmt.Errorf("pcapgen: write header: %w", err)
+	}
+	return &Writer{w: pw, buf: make([]byte, 0, 2048)}, nil
+}
+
+// Write appends one segment as an Ethernet frame.
+func (w *Writer) Write(s Seg) error {
+	frame, err := AppendFrame(w.buf[:0], s)
+	if err != nil {
+		return err
+	}
+	w.buf = frame
+	ci := gopacket.CaptureInfo{Timestamp: s.Time, CaptureLength: len(frame), Length: len(frame)}
+	if err := w.w.WritePacket(ci, frame); err != nil {
+		return fmt.Errorf("pcapgen: write packet: %w", err)
+	}
+	return nil
+}
+
+// Ethernet addresses used for every frame: locally administered, fixed, so
+// that generated captures are byte-for-byte reproducible.
+var (
+	macA = [6]byte{0x02, 0, 0, 0, 0, 0x0a}
+	macB = [6]byte{0x02, 0, 0, 0, 0, 0x0b}
+)
+
+// AppendFrame appends the Ethernet frame for s to dst and returns it.
+func AppendFrame(dst []byte, s Seg) ([]byte, error) {
+	src, dstIP := s.Src.Addr(), s.Dst.Addr()
+	if src.Is4() != dstIP.Is4() || !src.IsValid() || !dstIP.IsValid() {
+		return nil, fmt.Errorf("pcapgen: addresses %v and %v are not of one IP version", s.Src, s.Dst)
+	}
+	opts := len(s.Options)
+	optLen := (opts + 3) &^ 3
+	tcpLen := 20 + optLen + len(s.Payload)
+	if optLen > 40 {
+		return nil, fmt.Errorf("pcapgen: %d bytes of TCP options, at most 40 fit", opts)
+	}
+
+	// Ethernet: destination, source, EtherType.
+	dst = append(dst, macB[:]...)
+	dst = append(dst, macA[:]...)
+	var ipStart int
+	if src.Is4() {
+		dst = append(dst, 0x08, 0x00)
+		ipStart = len(dst)
+		a, b := src.As4(), dstIP.As4()
+		dst = append(dst,
+			0x45, 0, // version 4, IHL 5; DSCP/ECN 0
+			byte((20+tcpLen)>>8), byte(20+tcpLen), // total length
+			0, 0, 0x40, 0, // ID 0; flags DF, fragment offset 0
+			64, 6, 0, 0) // TTL 64; protocol TCP; checksum (below)
+		dst = append(dst, a[:]...)
+		dst = append(dst, b[:]...)
+		binary.BigEndian.PutUint16(dst[ipStart+10:], checksum(0, dst[ipStart:ipStart+20]))
+	} else {
+		dst = append(dst, 0x86, 0xdd)
+		ipStart = len(dst)
+		a, b := src.As16(), dstIP.As16()
+		dst = append(dst,
+			0x60, 0, 0, 0, // version 6, traffic class 0, flow label 0
+			byte(tcpLen>>8), byte(tcpLen), // payload length
+			6, 64) // next header TCP; hop limit 64
+		dst = append(dst, a[:]...)
+		dst = append(dst, b[:]...)
+	}
+
+	tcpStart := len(dst)
+	win := s.Window
+	if win == 0 {
+		win = 65535
+	}
+	dst = binary.BigEndian.AppendUint16(dst, s.Src.Port())
+	dst = binary.BigEndian.AppendUint16(dst, s.Dst.Port())
+	dst = binary.BigEndian.AppendUint32(dst, s.Seq)
+	dst = binary.BigEndian.AppendUint32(dst, s.Ack)
+	dst = append(dst,
+		byte((20+optLen)/4)<<4|byte(s.Flags>>8&1), // data offset; NS bit
+		byte(s.Flags))
+	dst = binary.BigEndian.AppendUint16(dst, win)
+	dst = append(dst, 0, 0, 0, 0) // checksum (below), urgent pointer 0
+	dst = append(dst, s.Options...)
+	for i := opts; i < optLen; i++ {
+		dst = append(dst, 0) // EOL padding
+	}
+	dst = append(dst, s.Payload...)
+
+	// TCP checksum over the pseudo-header and the segment.
+	var sum uint32
+	if src.Is4() {
+		sum = sumBytes(sum, dst[ipStart+12:ipStart+20])
+	} else {
+		sum = sumBytes(sum, dst[ipStart+8:ipStart+40])
+	}
+	sum += 6 + uint32(tcpLen)
+	c := checksum(sum, dst[tcpStart:])
+	if s.BadChecksum {
+		c ^= 0xbeef
+	}
+	binary.BigEndian.PutUint16(dst[tcpStart+16:], c)
+	return dst, nil
+}
+
+// sumBytes adds b to the running one's-complement sum as 16-bit words.
+func sumBytes(sum uint32, b []byte) uint32 {
+	for ; len(b) >= 2; b = b[2:] {
+		sum += uint32(b[0])<<8 | uint32(b[1])
+	}
+	if len(b) == 1 {
+		sum += uint32(b[0]) << 8
+	}
+	return sum
+}
+
+// checksum finishes the Internet checksum (RFC 1071) of b on top of sum.
+func checksum(sum uint32, b []byte) uint16 {
+	sum = sumBytes(sum, b)
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
+
+// MSS returns a maximum-segment-size option (kind 2).
+func MSS(v uint16) []byte { return []byte{2, 4, byte(v >> 8), byte(v)} }
+
+// WindowScale returns a window-scale option (kind 3).
+func WindowScale(shift uint8) []byte { return []byte{3, 3, shift} }
+
+// SACKPermitted returns a SACK-permitted option (kind 4).
+func SACKPermitted() []byte { return []byte{4, 2} }
+
+// Timestamps returns a timestamps option (kind 8).
+func Timestamps(val, ecr uint32) []byte {
+	b := []byte{8, 10}
+	b = binary.BigEndian.AppendUint32(b, val)
+	return binary.BigEndian.AppendUint32(b, ecr)
+}
+
+// FastOpen returns a TCP Fast Open option (kind 34, RFC 7413); an empty
+// cookie is a cookie request.
+func FastOpen(cookie []byte) []byte { return append([]byte{34, byte(2 + len(cookie))}, cookie...) }
+
+// NOP returns a no-operation option (kind 1).
+func NOP() []byte { return []byte{1} }
+
+// Opts concatenates options.
+func Opts(list ...[]byte) []byte {
+	var b []byte
+	for _, o := range list {
+		b = append(b, o...)
+	}
+	return b
+}
