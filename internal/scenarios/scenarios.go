@@ -1,0 +1,367 @@
+// Package scenarios is the catalogue of the synthetic captures shipped in
+// testdata/pcaps: each Scenario names its file, says what it contains and
+// which verdicts hsanalyze must give, and builds its segments. The same
+// catalogue writes the captures and their README (go test
+// ./internal/scenarios -update) and drives the end-to-end tests, so the
+// files, their documentation and the checks cannot drift apart.
+package scenarios
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/hsanalyze/hsanalyze/internal/pcapgen"
+)
+
+// Expect is the verdict expected for one connection attempt, in the order
+// of the attempts' first segments.
+type Expect struct {
+	// Client is the client endpoint, such as "192.0.2.1:40000".
+	Client string
+	// Verdict is the CONTRACT.md verdict name.
+	Verdict string
+	// Anomalies lists codes that must be reported (others may be too).
+	Anomalies []string
+}
+
+// Scenario is one synthetic capture.
+type Scenario struct {
+	// File is the capture's name in testdata/pcaps.
+	File string
+	// About says what the capture contains, for its README.
+	About string
+	// Expect lists the attempts in the order of their first segment.
+	Expect []Expect
+	// Segments builds the capture's segments.
+	Segments func() []pcapgen.Seg
+}
+
+// Pcap renders the scenario as a pcap file (Ethernet, microseconds).
+func (s Scenario) Pcap() ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := pcapgen.NewWriter(&buf, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, seg := range s.Segments() {
+		if err := w.Write(seg); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.File, err)
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// Start is the capture time of every scenario's first segment.
+var Start = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+// conv builds the segments of one conversation between a client and a
+// server on a simulated clock.
+type conv struct {
+	c, s netip.AddrPort
+	t    time.Time
+	segs []pcapgen.Seg
+}
+
+func newConv(client, server string, at time.Duration) *conv {
+	return &conv{c: netip.MustParseAddrPort(client), s: netip.MustParseAddrPort(server), t: Start.Add(at)}
+}
+
+// after advances the clock by d.
+func (c *conv) after(d time.Duration) *conv { c.t = c.t.Add(d); return c }
+
+// cs adds a client-to-server segment.
+func (c *conv) cs(flags uint16, seq, ack uint32, opts ...[]byte) *conv {
+	return c.add(pcapgen.Seg{Src: c.c, Dst: c.s, Flags: flags, Seq: seq, Ack: ack, Options: pcapgen.Opts(opts...)})
+}
+
+// sc adds a server-to-client segment.
+func (c *conv) sc(flags uint16, seq, ack uint32, opts ...[]byte) *conv {
+	return c.add(pcapgen.Seg{Src: c.s, Dst: c.c, Flags: flags, Seq: seq, Ack: ack, Options: pcapgen.Opts(opts...)})
+}
+
+// add appends seg at the current time, then advances the clock by 100µs.
+func (c *conv) add(seg pcapgen.Seg) *conv {
+	seg.Time = c.t
+	c.segs = append(c.segs, seg)
+	c.t = c.t.Add(100 * time.Microsecond)
+	return c
+}
+
+// data sets the payload of the last segment added.
+func (c *conv) data(n int) *conv {
+	c.segs[len(c.segs)-1].Payload = bytes.Repeat([]byte{'x'}, n)
+	return c
+}
+
+// handshake adds a correct SYN, SYN-ACK, ACK with the usual Linux options.
+func (c *conv) handshake(cisn, sisn uint32) *conv {
+	return c.cs(pcapgen.SYN, cisn, 0, synOpts(1000, 0)).
+		sc(pcapgen.SYN|pcapgen.ACK, sisn, cisn+1, synOpts(5000, 1000)).
+		cs(pcapgen.ACK, cisn+1, sisn+1)
+}
+
+// closeFIN adds an orderly FIN exchange after a handshake with those ISNs
+// and no data.
+func (c *conv) closeFIN(cisn, sisn uint32) *conv {
+	return c.cs(pcapgen.FIN|pcapgen.ACK, cisn+1, sisn+1).
+		sc(pcapgen.FIN|pcapgen.ACK, sisn+1, cisn+2).
+		cs(pcapgen.ACK, cisn+2, sisn+2)
+}
+
+// synOpts are the options a Linux SYN or SYN-ACK carries.
+func synOpts(tsval, tsecr uint32) []byte {
+	return pcapgen.Opts(pcapgen.MSS(1460), pcapgen.SACKPermitted(), pcapgen.Timestamps(tsval, tsecr), pcapgen.NOP(), pcapgen.WindowScale(7))
+}
+
+const (
+	client4 = "192.0.2.1:40000"
+	server4 = "198.51.100.2:80"
+	client6 = "[2001:db8::1]:40000"
+	server6 = "[2001:db8::2]:443"
+	S       = pcapgen.SYN
+	A       = pcapgen.ACK
+	F       = pcapgen.FIN
+	R       = pcapgen.RST
+	P       = pcapgen.PSH
+	U       = pcapgen.URG
+)
+
+func one(client, verdict string, anomalies ...string) []Expect {
+	return []Expect{{Client: client, Verdict: verdict, Anomalies: anomalies}}
+}
+
+// All returns the catalogue, in file-name order.
+func All() []Scenario {
+	return []Scenario{
+		{
+			File:   "ack-wrong-ack.pcap",
+			About:  "SYN, correct SYN-ACK, final ACK whose ack is server ISN+2 instead of +1.",
+			Expect: one(client4, "malformed", "ack_wrong_ack"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S|A, 5000, 1001).cs(A, 1001, 5002).segs
+			},
+		},
+		{
+			File:   "ack-wrong-seq.pcap",
+			About:  "SYN, correct SYN-ACK, final ACK whose seq is client ISN+5 instead of +1.",
+			Expect: one(client4, "malformed", "ack_wrong_seq"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S|A, 5000, 1001).cs(A, 1005, 5001).segs
+			},
+		},
+		{
+			File:   "complete-by-data.pcap",
+			About:  "SYN, SYN-ACK, then the client's first data segment (PSH+ACK, 100 bytes) with the right numbers completes the handshake; no bare ACK.",
+			Expect: one(client4, "complete"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S|A, 5000, 1001).cs(P|A, 1001, 5001).data(100).segs
+			},
+		},
+		{
+			File:   "complete-v4.pcap",
+			About:  "A clean IPv4 handshake with Linux SYN options, 100 bytes each way, FIN close.",
+			Expect: one(client4, "complete"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).handshake(1000, 5000).
+					cs(P|A, 1001, 5001).data(100).sc(P|A, 5001, 1101).data(100).cs(A, 1101, 5101).
+					cs(F|A, 1101, 5101).sc(F|A, 5101, 1102).cs(A, 1102, 5102).segs
+			},
+		},
+		{
+			File:   "complete-v6.pcap",
+			About:  "A clean IPv6 handshake, FIN close.",
+			Expect: one(client6, "complete"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client6, server6, 0).handshake(2000, 9000).closeFIN(2000, 9000).segs
+			},
+		},
+		{
+			File:   "ecn-setup.pcap",
+			About:  "ECN negotiation (RFC 3168 §6.1.1): SYN with ECE+CWR, SYN-ACK with ECE; legal, complete.",
+			Expect: one(client4, "complete"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S|pcapgen.ECE|pcapgen.CWR, 1000, 0).sc(S|A|pcapgen.ECE, 5000, 1001).cs(A, 1001, 5001).segs
+			},
+		},
+		{
+			File:   "isn-wrap-client.pcap",
+			About:  "Client ISN 0xFFFFFFFF: the SYN-ACK acknowledges 0 (modulo 2^32).",
+			Expect: one(client4, "complete"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).handshake(0xFFFFFFFF, 5000).segs
+			},
+		},
+		{
+			File:   "isn-wrap-server.pcap",
+			About:  "Server ISN 0xFFFFFFFF: the final ACK acknowledges 0 (modulo 2^32).",
+			Expect: one(client4, "complete"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).handshake(1000, 0xFFFFFFFF).segs
+			},
+		},
+		{
+			File:   "midstream.pcap",
+			About:  "Data segments of a connection whose handshake was not captured.",
+			Expect: one(client4, "midstream"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(P|A, 7001, 9001).data(50).sc(A, 9001, 7051).cs(P|A, 7051, 9001).data(50).segs
+			},
+		},
+		mixScenario(),
+		{
+			File:   "new-isn-while-half-open.pcap",
+			About:  "A SYN left unanswered, then 1 s later a SYN with a different ISN on the same 4-tuple that completes: two attempts.",
+			Expect: []Expect{{Client: client4, Verdict: "half_open"}, {Client: client4, Verdict: "complete"}},
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).after(time.Second).handshake(777000, 5000).segs
+			},
+		},
+		{
+			File:   "port-reuse.pcap",
+			About:  "Two complete connections, closed by FIN, one after the other on the same 4-tuple with different ISNs.",
+			Expect: []Expect{{Client: client4, Verdict: "complete"}, {Client: client4, Verdict: "complete"}},
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).handshake(1000, 5000).closeFIN(1000, 5000).
+					after(2*time.Second).handshake(900000, 700000).closeFIN(900000, 700000).segs
+			},
+		},
+		{
+			File:   "refused.pcap",
+			About:  "SYN answered by RST+ACK with ack = ISN+1: the port is closed.",
+			Expect: one(client4, "refused"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0, synOpts(1000, 0)).sc(R|A, 0, 1001).segs
+			},
+		},
+		{
+			File:   "rst-without-ack.pcap",
+			About:  "SYN answered by a bare RST (no ACK flag): not an acceptable refusal (RFC 9293 §3.10.7.3).",
+			Expect: one(client4, "malformed", "rst_without_ack"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(R, 0, 0).segs
+			},
+		},
+		{
+			File:   "rst-wrong-ack.pcap",
+			About:  "SYN answered by RST+ACK whose ack is ISN+2: not acceptable (RFC 5961 §3, RFC 9293 §3.10.7.3).",
+			Expect: one(client4, "malformed", "rst_wrong_ack"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(R|A, 0, 1002).segs
+			},
+		},
+		{
+			File:   "simultaneous-open-bad.pcap",
+			About:  "Crossing SYNs, then SYN-ACKs, one of which acknowledges the wrong number.",
+			Expect: one(client4, "malformed", "synack_wrong_ack"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S, 5000, 0).cs(S|A, 1000, 5001).sc(S|A, 5000, 1003).segs
+			},
+		},
+		{
+			File:   "simultaneous-open.pcap",
+			About:  "Crossing SYNs, then SYN-ACKs with every number right (RFC 9293 §3.5, figure 7).",
+			Expect: one(client4, "complete"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S, 5000, 0).cs(S|A, 1000, 5001).sc(S|A, 5000, 1001).segs
+			},
+		},
+		{
+			File:   "syn-fin.pcap",
+			About:  "A SYN with FIN also set: an impossible flag combination.",
+			Expect: one(client4, "malformed", "syn_fin"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S|F, 1000, 0).segs
+			},
+		},
+		{
+			File:   "syn-only.pcap",
+			About:  "A single SYN, never answered.",
+			Expect: one(client4, "half_open"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0, synOpts(1000, 0)).segs
+			},
+		},
+		{
+			File:   "syn-retransmit-3x.pcap",
+			About:  "A SYN retransmitted three times (1 s, 2 s, 4 s backoff, same ISN), then answered and completed; SYN→SYN-ACK is measured from the last retransmission.",
+			Expect: one(client4, "complete"),
+			Segments: func() []pcapgen.Seg {
+				c := newConv(client4, server4, 0)
+				for _, gap := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 0} {
+					c.cs(S, 1000, 0).after(gap)
+				}
+				return c.sc(S|A, 5000, 1001).cs(A, 1001, 5001).segs
+			},
+		},
+		{
+			File:   "syn-rst.pcap",
+			About:  "A SYN with RST also set: an impossible flag combination.",
+			Expect: one(client4, "malformed", "syn_rst"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S|R, 1000, 0).segs
+			},
+		},
+		{
+			File:   "synack-first.pcap",
+			About:  "A SYN-ACK and the rest of a handshake without its SYN (capture started late).",
+			Expect: one(client4, "midstream"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).sc(S|A, 5000, 1001).cs(A, 1001, 5001).segs
+			},
+		},
+		{
+			File:   "synack-from-client.pcap",
+			About:  "The client sends a SYN and then itself a SYN-ACK acknowledging nothing the server sent: wrong direction.",
+			Expect: one(client4, "malformed", "synack_from_client"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).cs(S|A, 1000, 5001).segs
+			},
+		},
+		{
+			File:   "synack-never-acked.pcap",
+			About:  "SYN and SYN-ACK (retransmitted twice), never acknowledged.",
+			Expect: one(client4, "half_open"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S|A, 5000, 1001).after(time.Second).
+					sc(S|A, 5000, 1001).after(2*time.Second).sc(S|A, 5000, 1001).segs
+			},
+		},
+		{
+			File:   "synack-wrong-ack.pcap",
+			About:  "SYN-ACK acknowledging ISN+2 instead of ISN+1; the client resets it.",
+			Expect: one(client4, "malformed", "synack_wrong_ack"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S|A, 5000, 1002).cs(R, 1002, 0).segs
+			},
+		},
+		{
+			File:   "tfo-accepted.pcap",
+			About:  "TCP Fast Open (RFC 7413): SYN with a cookie and 50 bytes of data, SYN-ACK acknowledging the data, final ACK.",
+			Expect: one(client4, "complete"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0, pcapgen.MSS(1460), pcapgen.FastOpen([]byte{1, 2, 3, 4, 5, 6, 7, 8})).data(50).
+					sc(S|A, 5000, 1051, pcapgen.MSS(1460)).cs(A, 1051, 5001).segs
+			},
+		},
+		{
+			File:   "tfo-cookie-request.pcap",
+			About:  "TCP Fast Open cookie request: empty TFO option on the SYN, cookie in the SYN-ACK.",
+			Expect: one(client4, "complete"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0, pcapgen.MSS(1460), pcapgen.FastOpen(nil)).
+					sc(S|A, 5000, 1001, pcapgen.MSS(1460), pcapgen.FastOpen([]byte{9, 9, 9, 9, 9, 9, 9, 9})).cs(A, 1001, 5001).segs
+			},
+		},
+		{
+			File:   "tfo-rejected.pcap",
+			About:  "TCP Fast Open SYN with cookie and data, SYN-ACK acknowledging only the SYN (data ignored, RFC 7413 §4.2.2); the client resends the data.",
+			Expect: one(client4, "complete", "synack_tfo_data_ignored"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0, pcapgen.MSS(1460), pcapgen.FastOpen([]byte{1, 2, 3, 4, 5, 6, 7, 8})).data(50).
+					sc(S|A, 5000, 1001, pcapgen.MSS(1460)).cs(P|A, 1001, 5001).data(50).segs
+			},
+		},
+	}
+}
