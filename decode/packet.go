@@ -1,6 +1,9 @@
 package decode
 
-import "net/netip"
+import (
+	"net/netip"
+	"strconv"
+)
 
 // Kind classifies a decoded frame.
 type Kind uint8
@@ -19,13 +22,38 @@ const (
 	// KindFragment is a non-first IP fragment: counted, not decoded as TCP.
 	KindFragment
 	// KindBadTCP is a TCP header that cannot be used: a data offset below 5
-	// or past the captured bytes, or a header cut before its fixed 20 bytes.
+	// or past the end of the IP payload, or a header cut (by the snap length
+	// or the IP length) before its fixed 20 bytes. A header whose fixed 20
+	// bytes were captured but whose options were cut by the snap length is
+	// still KindTCP, with OptTruncated set in Segment.Options.
 	KindBadTCP
 	// KindBadPacket is a frame whose link or IP layer is malformed.
 	KindBadPacket
 	// KindUnsupportedLink is a frame of a link type hsanalyze cannot decode.
 	KindUnsupportedLink
+
+	// numKinds is the number of kinds; it sizes Counters.ByKind.
+	numKinds = int(KindUnsupportedLink) + 1
 )
+
+var kindNames = [numKinds]string{
+	KindOther:           "other",
+	KindTCP:             "tcp",
+	KindICMPError:       "icmp_error",
+	KindFragment:        "fragment",
+	KindBadTCP:          "bad_tcp",
+	KindBadPacket:       "bad_packet",
+	KindUnsupportedLink: "unsupported_link",
+}
+
+// String returns the kind's snake_case name, such as "icmp_error", or
+// "Kind(N)" for an unknown value.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
 
 // ICMPError describes an ICMP error message that quotes a TCP segment.
 type ICMPError struct {
@@ -34,6 +62,12 @@ type ICMPError struct {
 	// Type and Code are the ICMP (V6 false) or ICMPv6 (V6 true) type and code.
 	Type, Code uint8
 	V6         bool
+	// Quoted is the number of bytes of the quoted TCP header that the
+	// message carried (at least 8: ports and sequence number). Of the
+	// quoted segment's fields in Packet.Segment, Ack is valid iff Quoted
+	// ≥ 12, Flags iff Quoted ≥ 14 and Window iff Quoted ≥ 16; the others
+	// (PayloadLen, Options, Checksum) are never set.
+	Quoted int
 }
 
 // Packet is the result of decoding one frame. Which fields are valid depends

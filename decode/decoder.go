@@ -1,0 +1,322 @@
+package decode
+
+import (
+	"encoding/binary"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Link types (LINKTYPE_ values from the pcap and pcapng headers) that
+// Decode understands. See https://www.tcpdump.org/linktypes.html.
+const (
+	// LinkTypeNull is BSD loopback: a 4-byte address family in the
+	// capturing host's byte order, then an IP packet.
+	LinkTypeNull uint32 = 0
+	// LinkTypeEthernet is Ethernet II, optionally with 802.1Q / 802.1ad tags.
+	LinkTypeEthernet uint32 = 1
+	// LinkTypePPP is PPP, optionally with HDLC address and control bytes.
+	LinkTypePPP uint32 = 9
+	// LinkTypeRawAlt12 and LinkTypeRawAlt14 are the DLT_RAW values some
+	// systems write instead of LinkTypeRaw.
+	LinkTypeRawAlt12 uint32 = 12
+	LinkTypeRawAlt14 uint32 = 14
+	// LinkTypeRaw is a raw IPv4 or IPv6 packet, told apart by its version.
+	LinkTypeRaw uint32 = 101
+	// LinkTypeLoop is OpenBSD loopback: like LinkTypeNull, but the address
+	// family is big-endian.
+	LinkTypeLoop uint32 = 108
+	// LinkTypeLinuxSLL is the Linux "cooked" capture header, version 1.
+	LinkTypeLinuxSLL uint32 = 113
+	// LinkTypeIPv4 is a raw IPv4 packet.
+	LinkTypeIPv4 uint32 = 228
+	// LinkTypeIPv6 is a raw IPv6 packet.
+	LinkTypeIPv6 uint32 = 229
+	// LinkTypeLinuxSLL2 is the Linux "cooked" capture header, version 2.
+	LinkTypeLinuxSLL2 uint32 = 276
+)
+
+// Supported reports whether Decode can decode frames of the given link type.
+// Frames of any other link type decode as KindUnsupportedLink.
+func Supported(linkType uint32) bool {
+	switch linkType {
+	case LinkTypeNull, LinkTypeEthernet, LinkTypePPP, LinkTypeRawAlt12,
+		LinkTypeRawAlt14, LinkTypeRaw, LinkTypeLoop, LinkTypeLinuxSLL,
+		LinkTypeIPv4, LinkTypeIPv6, LinkTypeLinuxSLL2:
+		return true
+	}
+	return false
+}
+
+// DecoderOptions configures a Decoder. The zero value is valid: checksums
+// are not verified.
+type DecoderOptions struct {
+	// VerifyChecksums makes Decode compute the TCP checksum of every
+	// segment that was captured whole and set Segment.Checksum to
+	// ChecksumGood or ChecksumBad. Without it Segment.Checksum is
+	// ChecksumUnknown.
+	VerifyChecksums bool
+}
+
+// Counters counts the frames a Decoder has decoded, by Kind.
+type Counters struct {
+	// ByKind[k] is the number of frames that decoded as Kind k.
+	ByKind [numKinds]uint64
+}
+
+// Total returns the number of frames counted.
+func (c Counters) Total() uint64 {
+	var n uint64
+	for _, v := range c.ByKind {
+		n += v
+	}
+	return n
+}
+
+// Decoder decodes captured frames into Packets. Create one with NewDecoder;
+// the zero Decoder is not usable. A Decoder is not safe for concurrent use:
+// use one per input goroutine.
+//
+// Link layers are decoded by gopacket DecodingLayerParsers (one per link
+// type family, each reused); IP, TCP and ICMP are decoded by hand, see
+// decodeIPv4, decodeIPv6 and decodeTCP for why.
+type Decoder struct {
+	opts DecoderOptions
+
+	// Layers shared by the parsers below: only one parser runs at a time.
+	eth   layers.Ethernet
+	dot1q layers.Dot1Q
+	sll   layers.LinuxSLL
+	sll2  layers.LinuxSLL2
+	loop  layers.Loopback
+
+	ethParser  *gopacket.DecodingLayerParser // LinkTypeEthernet
+	sllParser  *gopacket.DecodingLayerParser // LinkTypeLinuxSLL
+	sll2Parser *gopacket.DecodingLayerParser // LinkTypeLinuxSLL2
+	loopParser *gopacket.DecodingLayerParser // LinkTypeNull, LinkTypeLoop
+
+	// decoded is reused by every DecodeLayers call so that it does not
+	// allocate once its capacity is reached.
+	decoded []gopacket.LayerType
+
+	counters Counters
+}
+
+// NewDecoder returns a Decoder with the given options.
+func NewDecoder(opts DecoderOptions) *Decoder {
+	d := &Decoder{opts: opts, decoded: make([]gopacket.LayerType, 0, 8)}
+	newParser := func(first gopacket.LayerType, ls ...gopacket.DecodingLayer) *gopacket.DecodingLayerParser {
+		p := gopacket.NewDecodingLayerParser(first)
+		// A sparse container is an array indexed by layer type: no map
+		// lookup per layer. Layer types of the layers package are small.
+		c := gopacket.DecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+		for _, l := range ls {
+			c = c.Put(l)
+		}
+		p.SetDecodingLayerContainer(c)
+		// Stop quietly at the first layer we do not hand to gopacket (IPv4,
+		// IPv6, ARP, ...); Decode then looks at which layers were decoded.
+		// IgnorePanic stays false: a panic in a layer becomes an error.
+		p.IgnoreUnsupported = true
+		return p
+	}
+	// Ethernet and Dot1Q are in every parser: a cooked header can carry a
+	// VLAN tag (ProtocolType 0x8100) or an Ethernet frame (ARPHRD_IPGRE).
+	d.ethParser = newParser(layers.LayerTypeEthernet, &d.eth, &d.dot1q)
+	d.sllParser = newParser(layers.LayerTypeLinuxSLL, &d.sll, &d.eth, &d.dot1q)
+	d.sll2Parser = newParser(layers.LayerTypeLinuxSLL2, &d.sll2, &d.eth, &d.dot1q)
+	d.loopParser = newParser(layers.LayerTypeLoopback, &d.loop)
+	return d
+}
+
+// Counters returns the number of frames decoded so far, by Kind.
+func (d *Decoder) Counters() Counters { return d.counters }
+
+// Decode decodes one frame of the given link type (a LINKTYPE_ value) into
+// p, overwriting all of p. data is only read during the call: nothing in p
+// points into it. origLen is the frame's length on the wire (the record's
+// original length); when it is larger than len(data) the frame was cut by
+// the snap length, and lengths from the IP header are trusted up to
+// origLen. An origLen smaller than len(data) is treated as len(data).
+//
+// Decode never panics on any input and, once warmed up, does not allocate
+// for well-formed frames.
+func (d *Decoder) Decode(linkType uint32, data []byte, origLen int, p *Packet) {
+	*p = Packet{}
+	wire := max(origLen, len(data))
+	p.Kind = d.decodeLink(linkType, data, wire, p)
+	if p.Kind != KindTCP && p.Kind != KindICMPError {
+		// Segment is only valid for these kinds: do not leave half-filled
+		// fields behind.
+		p.Segment = Segment{}
+		p.ICMP = ICMPError{}
+	}
+	d.counters.ByKind[p.Kind]++
+}
+
+// Ethernet types and PPP protocols that Decode follows by hand.
+const (
+	etherTypeIPv4         = 0x0800
+	etherTypeIPv6         = 0x86DD
+	etherTypePPPoESession = 0x8864
+	pppIPv4               = 0x0021
+	pppIPv6               = 0x0057
+)
+
+// decodeLink decodes the link layer and hands the network layer on.
+// wire is the frame's on-wire length (≥ len(data)).
+func (d *Decoder) decodeLink(linkType uint32, data []byte, wire int, p *Packet) Kind {
+	switch linkType {
+	case LinkTypeRaw, LinkTypeRawAlt12, LinkTypeRawAlt14:
+		return d.decodeIP(data, wire, p)
+	case LinkTypeIPv4:
+		return d.decodeIPv4(data, wire, p)
+	case LinkTypeIPv6:
+		return d.decodeIPv6(data, wire, p)
+	case LinkTypePPP:
+		return d.decodePPP(data, wire, p)
+	case LinkTypeNull, LinkTypeLoop:
+		return d.decodeLoopback(data, wire, p)
+	case LinkTypeEthernet:
+		return d.decodeCooked(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
+	case LinkTypeLinuxSLL:
+		return d.decodeCooked(d.sllParser, layers.LayerTypeLinuxSLL, data, wire, p)
+	case LinkTypeLinuxSLL2:
+		return d.decodeCooked(d.sll2Parser, layers.LayerTypeLinuxSLL2, data, wire, p)
+	}
+	return KindUnsupportedLink
+}
+
+// decodeLoopback decodes BSD (host byte order) and OpenBSD (big-endian)
+// loopback headers. gopacket's Loopback layer guesses the byte order from
+// the first two bytes, which covers both.
+func (d *Decoder) decodeLoopback(data []byte, wire int, p *Packet) Kind {
+	if err := d.loopParser.DecodeLayers(data, &d.decoded); err != nil {
+		// Fewer than 4 bytes, or a family above 255 in both byte orders.
+		return KindBadPacket
+	}
+	if len(d.decoded) == 0 || d.decoded[0] != layers.LayerTypeLoopback {
+		return KindBadPacket
+	}
+	payload := d.loop.Payload
+	wire -= len(data) - len(payload)
+	switch d.loop.Family {
+	case layers.ProtocolFamilyIPv4:
+		return d.decodeIPv4(payload, wire, p)
+	case layers.ProtocolFamilyIPv6Linux, layers.ProtocolFamilyIPv6BSD,
+		layers.ProtocolFamilyIPv6FreeBSD, layers.ProtocolFamilyIPv6Darwin:
+		return d.decodeIPv6(payload, wire, p)
+	}
+	return KindOther
+}
+
+// decodeCooked runs parser over an Ethernet or Linux cooked frame and
+// follows the EtherType of the innermost link layer it decoded.
+func (d *Decoder) decodeCooked(parser *gopacket.DecodingLayerParser, first gopacket.LayerType, data []byte, wire int, p *Packet) Kind {
+	if err := parser.DecodeLayers(data, &d.decoded); err != nil {
+		// A header shorter than its fixed size, a bad SLL address length,
+		// or a recovered panic.
+		return KindBadPacket
+	}
+	// With IgnoreUnsupported a nil error says nothing about what was
+	// decoded: check that the first layer is there, then use the last.
+	if len(d.decoded) == 0 || d.decoded[0] != first {
+		return KindBadPacket
+	}
+	var (
+		etherType layers.EthernetType
+		payload   []byte
+	)
+	switch d.decoded[len(d.decoded)-1] {
+	case layers.LayerTypeEthernet:
+		etherType, payload = d.eth.EthernetType, d.eth.Payload
+	case layers.LayerTypeDot1Q:
+		etherType, payload = d.dot1q.Type, d.dot1q.Payload
+	case layers.LayerTypeLinuxSLL:
+		etherType, payload = d.sll.EthernetType, d.sll.Payload
+	case layers.LayerTypeLinuxSLL2:
+		etherType, payload = d.sll2.ProtocolType, d.sll2.Payload
+	default:
+		return KindBadPacket
+	}
+	// The link headers take the same bytes on the wire as in the capture.
+	wire -= len(data) - len(payload)
+	return d.decodeEtherType(uint16(etherType), payload, wire, p)
+}
+
+// decodeEtherType dispatches on an EtherType. Ethernet padding stays in
+// data: the IP decoders cut it off using the IP length fields.
+func (d *Decoder) decodeEtherType(etherType uint16, data []byte, wire int, p *Packet) Kind {
+	switch etherType {
+	case etherTypeIPv4:
+		return d.decodeIPv4(data, wire, p)
+	case etherTypeIPv6:
+		return d.decodeIPv6(data, wire, p)
+	case etherTypePPPoESession:
+		return d.decodePPPoE(data, wire, p)
+	}
+	return KindOther // ARP, LLC, LLDP, MPLS, ...
+}
+
+// decodePPPoE decodes a PPPoE session header (RFC 2516 §4) and the PPP
+// protocol field after it. gopacket's PPPoE and PPP layers are not
+// DecodingLayers, so this is done by hand.
+func (d *Decoder) decodePPPoE(data []byte, wire int, p *Packet) Kind {
+	// 6-byte PPPoE header (ver/type, code, session ID, length) + 2-byte
+	// PPP protocol.
+	if len(data) < 8 {
+		return KindBadPacket
+	}
+	if data[0] != 0x11 || data[1] != 0 { // version 1, type 1; code 0 = session data
+		return KindOther
+	}
+	// The PPPoE length counts the PPP frame (protocol field included); it
+	// must fit in what was on the wire. Ethernet padding may follow it.
+	n := int(binary.BigEndian.Uint16(data[4:6]))
+	if n < 2 || 6+n > wire {
+		return KindBadPacket
+	}
+	proto := binary.BigEndian.Uint16(data[6:8])
+	return d.decodePPPProto(proto, data[8:], min(wire-8, n-2), p)
+}
+
+// decodePPP decodes a LINKTYPE_PPP frame (RFC 1661): optional HDLC-like
+// address 0xFF and control 0x03 bytes, then a 1- or 2-byte protocol.
+func (d *Decoder) decodePPP(data []byte, wire int, p *Packet) Kind {
+	off := 0
+	// Address and control bytes are present iff the frame starts with
+	// 0xFF 0x03 (RFC 1662 §3.1); two bytes must be there to look.
+	if len(data) >= 2 && data[0] == 0xFF && data[1] == 0x03 {
+		off = 2
+	}
+	// At least one protocol byte must be there.
+	if len(data) < off+1 {
+		return KindBadPacket
+	}
+	var proto uint16
+	if data[off]&1 == 1 {
+		// Protocol-field compression (RFC 1661 §6.5): an odd first byte is
+		// the whole protocol.
+		proto = uint16(data[off])
+		off++
+	} else {
+		// Two protocol bytes must be there.
+		if len(data) < off+2 {
+			return KindBadPacket
+		}
+		proto = binary.BigEndian.Uint16(data[off : off+2])
+		off += 2
+	}
+	return d.decodePPPProto(proto, data[off:], wire-off, p)
+}
+
+// decodePPPProto dispatches on a PPP protocol number.
+func (d *Decoder) decodePPPProto(proto uint16, data []byte, wire int, p *Packet) Kind {
+	switch proto {
+	case pppIPv4:
+		return d.decodeIPv4(data, wire, p)
+	case pppIPv6:
+		return d.decodeIPv6(data, wire, p)
+	}
+	return KindOther // LCP, IPCP, ...
+}
