@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sharedDir holds the project's shared corpus of public captures.
@@ -17,9 +18,10 @@ const sharedDir = "../../shared/pcaps"
 
 // sharedOutcome is what reading one shared capture gave.
 type sharedOutcome struct {
-	packets int
-	warning error // the *FileError ending a damaged file, if any
-	refused error // the error from Open, if any
+	packets  int
+	earliest int64 // smallest Timestamp (capinfos's "First packet time")
+	warning  error // the *FileError ending a damaged file, if any
+	refused  error // the error from Open, if any
 }
 
 func readShared(t *testing.T, path string) (out sharedOutcome) {
@@ -44,6 +46,9 @@ func readShared(t *testing.T, path string) (out sharedOutcome) {
 			return out
 		}
 		out.packets++
+		if out.packets == 1 || rec.Timestamp < out.earliest {
+			out.earliest = rec.Timestamp
+		}
 		if rec.Frame != uint64(out.packets) {
 			t.Fatalf("record %d has Frame %d", out.packets, rec.Frame)
 		}
@@ -79,7 +84,8 @@ func TestSharedCaptures(t *testing.T) {
 	}
 
 	oracleCount := regexp.MustCompile(`(?m)^Number of packets:\s+(\d+)\s*$`)
-	var clean, warned, refused int
+	oracleFirst := regexp.MustCompile(`(?m)^First packet time:\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*$`)
+	var clean, warned, refused, counted, timed int
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(mf)
 	sc.Scan() // header
@@ -126,6 +132,19 @@ func TestSharedCaptures(t *testing.T) {
 					if n != out.packets {
 						t.Errorf("read %d records, tshark (capinfos) counts %d", out.packets, n)
 					}
+					counted++
+				}
+				// capinfos prints the earliest time stamp in UTC with
+				// the file's precision; compare as many digits.
+				if m := oracleFirst.FindSubmatch(oracle); m != nil && out.packets > 0 {
+					want := string(m[1])
+					digits := len(want) - strings.IndexByte(want, '.') - 1
+					got := time.Unix(0, out.earliest).UTC().Format("2006-01-02 15:04:05.000000000")
+					got = got[:len(got)-9+digits]
+					if got != want {
+						t.Errorf("earliest record at %s, capinfos says %s", got, want)
+					}
+					timed++
 				}
 			}
 		})
@@ -138,5 +157,6 @@ func TestSharedCaptures(t *testing.T) {
 			t.Errorf("%s: expected in MANIFEST.tsv", name)
 		}
 	}
-	t.Logf("shared captures: %d clean, %d with a warning, %d refused", clean, warned, refused)
+	t.Logf("shared captures: %d clean, %d with a warning, %d refused; packet count checked against capinfos for %d, first timestamp for %d",
+		clean, warned, refused, counted, timed)
 }
