@@ -241,7 +241,11 @@ func decodeCases() []decodeCase {
 		{name: "ipv4/tso-total-length-0", reason: "Linux TSO captures carry total length 0: use the frame", link: LinkTypeRaw,
 			frame: tso, want: tcpPkt(tsoSeg)},
 		{name: "ipv4/first-fragment", reason: "RFC 791: offset 0 with MF starts with the TCP header", link: LinkTypeRaw,
-			frame: firstFrag, want: tcpPkt(firstFragSeg)},
+			frame: firstFrag, want: Packet{Kind: KindTCP, Segment: firstFragSeg, FirstFragment: true}},
+		{name: "ipv4/tiny-first-fragment", reason: "RFC 791: a first fragment of 16 bytes cannot hold the TCP header (RFC 1858 tiny fragment)", link: LinkTypeRaw,
+			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, synHdr()[:16]), want: kind(KindFragment)},
+		{name: "ipv4/first-fragment-options-continue", reason: "data offset past this fragment: the header continues in the next one", link: LinkTypeRaw,
+			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, synHdr()[:24]), want: kind(KindFragment)},
 		{name: "ipv4/non-first-fragment", reason: "RFC 791: offset 185 (1480 bytes) holds no TCP header", link: LinkTypeRaw,
 			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 185}, payload100), want: kind(KindFragment)},
 		{name: "ipv4/udp", reason: "RFC 768: not TCP", link: LinkTypeRaw,
@@ -251,7 +255,18 @@ func decodeCases() []decodeCase {
 
 		// IPv6.
 		{name: "ipv6/ext-chain", reason: "RFC 8200 §4.1: hop-by-hop, routing, destination options, fragment (offset 0)", link: LinkTypeRaw,
-			frame: ip6(cli6, srv6, []ext{hbhPad, routing0, destPad, fragExt(0, true)}, protoTCP, synHdr(), 0), verify: true, want: good(wantSyn6)},
+			frame: ip6(cli6, srv6, []ext{hbhPad, routing0, destPad, fragExt(0, true)}, protoTCP, synHdr(), 0), verify: true,
+			want: Packet{Kind: KindTCP, Segment: good(wantSyn6).Segment, FirstFragment: true}},
+		{name: "ipv6/atomic-fragment", reason: "RFC 6946: fragment header with offset 0 and M clear is a whole packet", link: LinkTypeRaw,
+			frame: ip6(cli6, srv6, []ext{fragExt(0, false)}, protoTCP, synHdr(), 0), want: wantSyn6},
+		{name: "ipv6/ah", reason: "RFC 4302: AH length is in 4-octet units minus 2", link: LinkTypeRaw,
+			frame: ip6(cli6, srv6, []ext{{protoAH, []byte{
+				4,    // Payload Len: (4+2)*4 = 24 bytes
+				0, 0, // reserved
+				0, 0, 1, 0, // SPI 256
+				0, 0, 0, 1, // sequence number 1
+				1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, // ICV, 12 bytes
+			}}}, protoTCP, synHdr(), 0), want: wantSyn6},
 		{name: "ipv6/non-first-fragment", reason: "RFC 8200 §4.5: offset 185 holds no TCP header", link: LinkTypeRaw,
 			frame: ip6(cli6, srv6, []ext{fragExt(185, false)}, protoTCP, payload100, 0), want: kind(KindFragment)},
 		{name: "ipv6/no-next-header", reason: "RFC 8200 §4.7: next header 59", link: LinkTypeRaw,
@@ -408,7 +423,7 @@ func TestDecode(t *testing.T) {
 
 // fmtPacket prints every field of p.
 func fmtPacket(p Packet) string {
-	return fmt.Sprintf("%v %+v flags=%v ICMP=%+v", p.Kind, p.Segment, p.Segment.Flags, p.ICMP)
+	return fmt.Sprintf("%v %+v flags=%v ICMP=%+v FirstFragment=%v", p.Kind, p.Segment, p.Segment.Flags, p.ICMP, p.FirstFragment)
 }
 
 func TestSupported(t *testing.T) {

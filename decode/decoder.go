@@ -86,13 +86,10 @@ type Decoder struct {
 	// Layers shared by the parsers below: only one parser runs at a time.
 	eth   layers.Ethernet
 	dot1q layers.Dot1Q
-	sll   layers.LinuxSLL
-	sll2  layers.LinuxSLL2
 	loop  layers.Loopback
 
-	ethParser  *gopacket.DecodingLayerParser // LinkTypeEthernet
-	sllParser  *gopacket.DecodingLayerParser // LinkTypeLinuxSLL
-	sll2Parser *gopacket.DecodingLayerParser // LinkTypeLinuxSLL2
+	ethParser  *gopacket.DecodingLayerParser // Ethernet and its tags
+	vlanParser *gopacket.DecodingLayerParser // tags after a cooked header
 	loopParser *gopacket.DecodingLayerParser // LinkTypeNull, LinkTypeLoop
 
 	// decoded is reused by every DecodeLayers call so that it does not
@@ -120,11 +117,8 @@ func NewDecoder(opts DecoderOptions) *Decoder {
 		p.IgnoreUnsupported = true
 		return p
 	}
-	// Ethernet and Dot1Q are in every parser: a cooked header can carry a
-	// VLAN tag (ProtocolType 0x8100) or an Ethernet frame (ARPHRD_IPGRE).
 	d.ethParser = newParser(layers.LayerTypeEthernet, &d.eth, &d.dot1q)
-	d.sllParser = newParser(layers.LayerTypeLinuxSLL, &d.sll, &d.eth, &d.dot1q)
-	d.sll2Parser = newParser(layers.LayerTypeLinuxSLL2, &d.sll2, &d.eth, &d.dot1q)
+	d.vlanParser = newParser(layers.LayerTypeDot1Q, &d.dot1q)
 	d.loopParser = newParser(layers.LayerTypeLoopback, &d.loop)
 	return d
 }
@@ -156,11 +150,17 @@ func (d *Decoder) Decode(linkType uint32, data []byte, origLen int, p *Packet) {
 
 // Ethernet types and PPP protocols that Decode follows by hand.
 const (
-	etherTypeIPv4         = 0x0800
-	etherTypeIPv6         = 0x86DD
-	etherTypePPPoESession = 0x8864
-	pppIPv4               = 0x0021
-	pppIPv6               = 0x0057
+	etherTypeIPv4          = 0x0800
+	etherTypeIPv6          = 0x86DD
+	etherTypePPPoESession  = 0x8864
+	etherTypeDot1Q         = 0x8100
+	etherTypeQinQ          = 0x88A8
+	etherTypeTEB           = 0x6558 // transparent Ethernet bridging (gretap)
+	etherTypeMPLS          = 0x8847
+	etherTypeMPLSMulticast = 0x8848
+	arphrdIPGRE            = 778
+	pppIPv4                = 0x0021
+	pppIPv6                = 0x0057
 )
 
 // decodeLink decodes the link layer and hands the network layer on.
@@ -178,11 +178,11 @@ func (d *Decoder) decodeLink(linkType uint32, data []byte, wire int, p *Packet) 
 	case LinkTypeNull, LinkTypeLoop:
 		return d.decodeLoopback(data, wire, p)
 	case LinkTypeEthernet:
-		return d.decodeCooked(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
+		return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
 	case LinkTypeLinuxSLL:
-		return d.decodeCooked(d.sllParser, layers.LayerTypeLinuxSLL, data, wire, p)
+		return d.decodeSLL(data, wire, p)
 	case LinkTypeLinuxSLL2:
-		return d.decodeCooked(d.sll2Parser, layers.LayerTypeLinuxSLL2, data, wire, p)
+		return d.decodeSLL2(data, wire, p)
 	}
 	return KindUnsupportedLink
 }
@@ -210,12 +210,12 @@ func (d *Decoder) decodeLoopback(data []byte, wire int, p *Packet) Kind {
 	return KindOther
 }
 
-// decodeCooked runs parser over an Ethernet or Linux cooked frame and
-// follows the EtherType of the innermost link layer it decoded.
-func (d *Decoder) decodeCooked(parser *gopacket.DecodingLayerParser, first gopacket.LayerType, data []byte, wire int, p *Packet) Kind {
+// decodeTagged runs parser (whose first layer is first) over an Ethernet
+// frame or a run of 802.1Q/802.1ad tags, and follows the EtherType of the
+// innermost layer it decoded.
+func (d *Decoder) decodeTagged(parser *gopacket.DecodingLayerParser, first gopacket.LayerType, data []byte, wire int, p *Packet) Kind {
 	if err := parser.DecodeLayers(data, &d.decoded); err != nil {
-		// A header shorter than its fixed size, a bad SLL address length,
-		// or a recovered panic.
+		// A header shorter than its fixed size, or a recovered panic.
 		return KindBadPacket
 	}
 	// With IgnoreUnsupported a nil error says nothing about what was
@@ -232,16 +232,44 @@ func (d *Decoder) decodeCooked(parser *gopacket.DecodingLayerParser, first gopac
 		etherType, payload = d.eth.EthernetType, d.eth.Payload
 	case layers.LayerTypeDot1Q:
 		etherType, payload = d.dot1q.Type, d.dot1q.Payload
-	case layers.LayerTypeLinuxSLL:
-		etherType, payload = d.sll.EthernetType, d.sll.Payload
-	case layers.LayerTypeLinuxSLL2:
-		etherType, payload = d.sll2.ProtocolType, d.sll2.Payload
 	default:
 		return KindBadPacket
 	}
 	// The link headers take the same bytes on the wire as in the capture.
 	wire -= len(data) - len(payload)
 	return d.decodeEtherType(uint16(etherType), payload, wire, p)
+}
+
+// decodeSLL decodes a Linux cooked v1 header: packet type (2), ARPHRD type
+// (2), address length (2), address (8), protocol (2). It is decoded by hand
+// because layers.LinuxSLL (v1.7.7) rejects an address length above 8,
+// which libpcap writes for link layers with long addresses (InfiniBand:
+// 20) while still storing only 8 bytes: the header is 16 bytes regardless.
+func (d *Decoder) decodeSLL(data []byte, wire int, p *Packet) Kind {
+	const hdr = 16
+	// The fixed header must be captured.
+	if len(data) < hdr {
+		return KindBadPacket
+	}
+	proto := binary.BigEndian.Uint16(data[14:16])
+	return d.decodeEtherType(proto, data[hdr:], wire-hdr, p)
+}
+
+// decodeSLL2 decodes a Linux cooked v2 header: protocol (2), reserved (2),
+// interface index (4), ARPHRD type (2), packet type (1), address length
+// (1), address (8). By hand for the same reason as decodeSLL.
+func (d *Decoder) decodeSLL2(data []byte, wire int, p *Packet) Kind {
+	const hdr = 20
+	// The fixed header must be captured.
+	if len(data) < hdr {
+		return KindBadPacket
+	}
+	if binary.BigEndian.Uint16(data[8:10]) == arphrdIPGRE {
+		// GRE tap device: libpcap hands out an Ethernet frame.
+		return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data[hdr:], wire-hdr, p)
+	}
+	proto := binary.BigEndian.Uint16(data[0:2])
+	return d.decodeEtherType(proto, data[hdr:], wire-hdr, p)
 }
 
 // decodeEtherType dispatches on an EtherType. Ethernet padding stays in
@@ -254,8 +282,43 @@ func (d *Decoder) decodeEtherType(etherType uint16, data []byte, wire int, p *Pa
 		return d.decodeIPv6(data, wire, p)
 	case etherTypePPPoESession:
 		return d.decodePPPoE(data, wire, p)
+	case etherTypeDot1Q, etherTypeQinQ:
+		// A tag after a cooked header (the Ethernet parser decodes its own
+		// tags): data starts with the tag's TCI.
+		return d.decodeTagged(d.vlanParser, layers.LayerTypeDot1Q, data, wire, p)
+	case etherTypeTEB:
+		return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
+	case etherTypeMPLS, etherTypeMPLSMulticast:
+		return d.decodeMPLS(data, wire, p)
 	}
-	return KindOther // ARP, LLC, LLDP, MPLS, ...
+	return KindOther // ARP, LLC (802.3 length), LLDP, ...
+}
+
+// decodeMPLS skips an MPLS label stack (RFC 3032) and decodes the IP
+// packet under it, told apart by its version nibble. Anything else under
+// the stack (a pseudowire control word starts with nibble 0) is KindOther.
+func (d *Decoder) decodeMPLS(data []byte, wire int, p *Packet) Kind {
+	// Each label stack entry is 4 bytes and must be captured whole; the S
+	// bit (lowest bit of the third byte) marks the bottom of the stack.
+	for off := 0; off+4 <= len(data); off += 4 {
+		if data[off+2]&0x01 == 0 {
+			continue
+		}
+		rest := data[off+4:]
+		// The version nibble must be captured.
+		if len(rest) < 1 {
+			return KindBadPacket
+		}
+		switch rest[0] >> 4 {
+		case 4:
+			return d.decodeIPv4(rest, wire-off-4, p)
+		case 6:
+			return d.decodeIPv6(rest, wire-off-4, p)
+		}
+		return KindOther
+	}
+	// The captured bytes ended before the bottom of the stack.
+	return KindBadPacket
 }
 
 // decodePPPoE decodes a PPPoE session header (RFC 2516 §4) and the PPP

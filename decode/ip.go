@@ -94,13 +94,15 @@ func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
 	// Fragment offset: the low 13 bits of bytes 6-7 (inside the fixed
 	// header). A first fragment (offset 0, MF set) starts with the TCP
 	// header and is decoded; its PayloadLen is this fragment's.
-	if binary.BigEndian.Uint16(b[6:8])&0x1FFF != 0 {
+	fragField := binary.BigEndian.Uint16(b[6:8])
+	if fragField&0x1FFF != 0 {
 		return KindFragment
 	}
+	more := fragField&0x2000 != 0  // MF
 	src, dst := b[12:16], b[16:20] // inside the fixed header
 	switch b[9] {
 	case protoTCP:
-		return d.decodeTCP(b[ihl:], total-ihl, src, dst, p)
+		return d.decodeTCP(b[ihl:], total-ihl, src, dst, more, p)
 	case protoICMPv4:
 		return decodeICMPv4(b[ihl:], src, p)
 	}
@@ -128,7 +130,7 @@ func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
 	if len(b) > total {
 		b = b[:total]
 	}
-	proto, off, k := walkIPv6Ext(b, b[6])
+	proto, off, more, k := walkIPv6Ext(b, b[6])
 	if k != kindContinue {
 		return k
 	}
@@ -136,7 +138,7 @@ func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
 	switch proto {
 	case protoTCP:
 		// walkIPv6Ext keeps off ≤ len(b) ≤ total.
-		return d.decodeTCP(b[off:], total-off, src, dst, p)
+		return d.decodeTCP(b[off:], total-off, src, dst, more, p)
 	case protoICMPv6:
 		return decodeICMPv6(b[off:], src, p)
 	}
@@ -145,11 +147,12 @@ func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
 
 // walkIPv6Ext skips the extension headers of the IPv6 packet b (whose
 // fixed header is captured), starting with next, the fixed header's Next
-// Header. It returns the upper-layer protocol and its offset in b with
-// kindContinue, or the packet's Kind when the walk ends early: KindFragment
+// Header. It returns the upper-layer protocol, its offset in b and whether
+// a fragment header with the M flag (more fragments) was seen, with
+// kindContinue; or the packet's Kind when the walk ends early: KindFragment
 // for a non-first fragment, KindOther for No Next Header, KindBadPacket for
 // an extension header that was not captured.
-func walkIPv6Ext(b []byte, next uint8) (proto uint8, off int, k Kind) {
+func walkIPv6Ext(b []byte, next uint8) (proto uint8, off int, more bool, k Kind) {
 	off = ipv6Header
 	// Every extension header is at least 8 bytes, so off grows each round
 	// and the loop ends.
@@ -158,41 +161,43 @@ func walkIPv6Ext(b []byte, next uint8) (proto uint8, off int, k Kind) {
 		case protoHopByHop, protoRouting, protoDestOpts:
 			// Next Header and Hdr Ext Len must be captured.
 			if off+2 > len(b) {
-				return 0, 0, KindBadPacket
+				return 0, 0, false, KindBadPacket
 			}
 			n := (int(b[off+1]) + 1) * 8 // Hdr Ext Len: 8-octet units, not counting the first 8
 			// The whole header must be captured to find what follows.
 			if off+n > len(b) {
-				return 0, 0, KindBadPacket
+				return 0, 0, false, KindBadPacket
 			}
 			next = b[off]
 			off += n
 		case protoFragment:
 			// The fragment header is 8 bytes: next, reserved, offset+flags, ID.
 			if off+8 > len(b) {
-				return 0, 0, KindBadPacket
+				return 0, 0, false, KindBadPacket
 			}
-			if binary.BigEndian.Uint16(b[off+2:off+4])>>3 != 0 {
-				return 0, 0, KindFragment
+			f := binary.BigEndian.Uint16(b[off+2 : off+4]) // offset (13 bits), res, M
+			if f>>3 != 0 {
+				return 0, 0, false, KindFragment
 			}
+			more = more || f&1 != 0
 			next = b[off]
 			off += 8
 		case protoAH:
 			// Next Header and Payload Len must be captured.
 			if off+2 > len(b) {
-				return 0, 0, KindBadPacket
+				return 0, 0, false, KindBadPacket
 			}
 			n := (int(b[off+1]) + 2) * 4 // RFC 4302 §2.2: 4-octet units, minus 2
 			// The whole header must be captured.
 			if off+n > len(b) {
-				return 0, 0, KindBadPacket
+				return 0, 0, false, KindBadPacket
 			}
 			next = b[off]
 			off += n
 		case protoNoNext:
-			return 0, 0, KindOther
+			return 0, 0, false, KindOther
 		default:
-			return next, off, kindContinue
+			return next, off, more, kindContinue
 		}
 	}
 }
@@ -257,7 +262,7 @@ func decodeICMPv6(b []byte, from []byte, p *Packet) Kind {
 		return KindBadPacket
 	}
 	// The quoted payload length is not checked: the quote is cut by design.
-	proto, off, k := walkIPv6Ext(q, q[6])
+	proto, off, _, k := walkIPv6Ext(q, q[6])
 	switch {
 	case k == KindBadPacket:
 		return KindBadPacket

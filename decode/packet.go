@@ -79,4 +79,10 @@ type Packet struct {
 	Segment Segment
 	// ICMP is valid iff Kind is KindICMPError.
 	ICMP ICMPError
+	// FirstFragment is set when Kind is KindTCP and the segment came in
+	// the first fragment of a fragmented IP packet (IPv4 offset 0 with MF
+	// set, or an IPv6 fragment header with offset 0 and M set): its
+	// Segment.PayloadLen counts only the payload in this fragment. A first
+	// fragment too short to hold the whole TCP header is KindFragment.
+	FirstFragment bool
 }
