@@ -165,6 +165,12 @@ func decodeCases() []decodeCase {
 			frame: eth(0x8864, pppoe(syn4)), want: wantSyn4},
 		{name: "ethernet/short", reason: "an Ethernet header is 14 bytes", link: LinkTypeEthernet,
 			frame: eth(0x0800, nil)[:10], want: kind(KindBadPacket)},
+		{name: "ethernet/vlan-tag-cut", reason: "an 802.1Q tag is 4 bytes", link: LinkTypeEthernet,
+			frame: eth(0x8100, []byte{0x00}), want: kind(KindBadPacket)},
+		{name: "null/short", reason: "the family is 4 bytes", link: LinkTypeNull,
+			frame: []byte{2, 0}, want: kind(KindBadPacket)},
+		{name: "null/family-above-255", reason: "no byte order gives a family below 256", link: LinkTypeNull,
+			frame: null(0x01020304, true, syn4), want: kind(KindBadPacket)},
 		{name: "ethernet/empty", reason: "nothing captured", link: LinkTypeEthernet,
 			frame: nil, want: kind(KindBadPacket)},
 

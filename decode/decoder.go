@@ -159,6 +159,7 @@ const (
 	etherTypeMPLS          = 0x8847
 	etherTypeMPLSMulticast = 0x8848
 	arphrdIPGRE            = 778
+	ethHeader              = 14
 	pppIPv4                = 0x0021
 	pppIPv6                = 0x0057
 )
@@ -178,6 +179,12 @@ func (d *Decoder) decodeLink(linkType uint32, data []byte, wire int, p *Packet) 
 	case LinkTypeNull, LinkTypeLoop:
 		return d.decodeLoopback(data, wire, p)
 	case LinkTypeEthernet:
+		// The 14-byte Ethernet header must be captured. Checked here
+		// because layers.Ethernet reports it with errors.New, which
+		// allocates.
+		if len(data) < ethHeader || tagCut(data, ethHeader-2) {
+			return KindBadPacket
+		}
 		return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
 	case LinkTypeLinuxSLL:
 		return d.decodeSLL(data, wire, p)
@@ -191,6 +198,17 @@ func (d *Decoder) decodeLink(linkType uint32, data []byte, wire int, p *Packet) 
 // loopback headers. gopacket's Loopback layer guesses the byte order from
 // the first two bytes, which covers both.
 func (d *Decoder) decodeLoopback(data []byte, wire int, p *Packet) Kind {
+	// The 4-byte family must be captured, and be below 256 in one of the
+	// two byte orders. Checked here because layers.Loopback reports both
+	// with allocated errors.
+	if len(data) < 4 {
+		return KindBadPacket
+	}
+	bigEndianOK := data[0] == 0 && data[1] == 0 && data[2] == 0
+	littleEndianOK := data[1] == 0 && data[2] == 0 && data[3] == 0
+	if !bigEndianOK && !littleEndianOK {
+		return KindBadPacket
+	}
 	if err := d.loopParser.DecodeLayers(data, &d.decoded); err != nil {
 		// Fewer than 4 bytes, or a family above 255 in both byte orders.
 		return KindBadPacket
@@ -240,6 +258,24 @@ func (d *Decoder) decodeTagged(parser *gopacket.DecodingLayerParser, first gopac
 	return d.decodeEtherType(uint16(etherType), payload, wire, p)
 }
 
+// tagCut reports whether a run of 802.1Q/802.1ad tags starting with the
+// EtherType at b[off:off+2] (which the caller has checked is captured) is
+// cut before a tag's 4 bytes. layers.Dot1Q reports a cut tag with
+// fmt.Errorf, which allocates: this looks first.
+func tagCut(b []byte, off int) bool {
+	for {
+		t := binary.BigEndian.Uint16(b[off : off+2])
+		if t != etherTypeDot1Q && t != etherTypeQinQ {
+			return false
+		}
+		// The tag (TCI, then the next EtherType) follows the TPID.
+		if off+2+4 > len(b) {
+			return true
+		}
+		off += 4
+	}
+}
+
 // decodeSLL decodes a Linux cooked v1 header: packet type (2), ARPHRD type
 // (2), address length (2), address (8), protocol (2). It is decoded by hand
 // because layers.LinuxSLL (v1.7.7) rejects an address length above 8,
@@ -284,7 +320,10 @@ func (d *Decoder) decodeEtherType(etherType uint16, data []byte, wire int, p *Pa
 		return d.decodePPPoE(data, wire, p)
 	case etherTypeDot1Q, etherTypeQinQ:
 		// A tag after a cooked header (the Ethernet parser decodes its own
-		// tags): data starts with the tag's TCI.
+		// tags): data starts with the tag's TCI and inner type, 4 bytes.
+		if len(data) < 4 || tagCut(data, 2) {
+			return KindBadPacket
+		}
 		return d.decodeTagged(d.vlanParser, layers.LayerTypeDot1Q, data, wire, p)
 	case etherTypeTEB:
 		return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
