@@ -1,0 +1,217 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything the command line says, parsed and validated.
+type config struct {
+	files    []string
+	format   string
+	failOn   []string
+	verdicts []string
+	hosts    []netip.Addr
+	nets     []netip.Prefix
+	ports    []uint16
+	since    timeBound
+	until    timeBound
+	all      bool
+	flow     string
+	quiet    bool
+	noColor  bool
+	version  bool
+	checksum bool
+	idle     time.Duration
+	reorder  time.Duration
+	linger   time.Duration
+	workers  int
+	progress string
+}
+
+// timeBound is a --since or --until value: an absolute time, or an offset
+// from the capture's first packet.
+type timeBound struct {
+	set      bool
+	abs      time.Time
+	relative bool
+	offset   time.Duration
+}
+
+func (b *timeBound) String() string { return "" }
+
+// Set accepts RFC 3339 (with or without fractional seconds) or a Go
+// duration such as 90s or 2m30s, taken relative to the capture's start.
+func (b *timeBound) Set(s string) error {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		*b = timeBound{set: true, abs: t}
+		return nil
+	}
+	d, err := time.ParseDuration(strings.TrimPrefix(s, "+"))
+	if err != nil || d < 0 {
+		return fmt.Errorf("%q is neither an RFC 3339 time (2026-11-24T10:00:00Z) nor an offset from the capture start (90s, 2m)", s)
+	}
+	*b = timeBound{set: true, relative: true, offset: d}
+	return nil
+}
+
+// listFlag collects comma-separated values from one or more uses of a flag.
+type listFlag struct{ vals *[]string }
+
+func (l listFlag) String() string { return "" }
+func (l listFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l.vals = append(*l.vals, v)
+		}
+	}
+	return nil
+}
+
+// funcFlag adapts a parse function to flag.Value.
+type funcFlag func(string) error
+
+func (f funcFlag) String() string     { return "" }
+func (f funcFlag) Set(s string) error { return f(s) }
+
+// errHelp reports that -h was given: print usage, exit 0.
+var errHelp = flag.ErrHelp
+
+// usageError is a command-line mistake: one line naming the problem and a
+// hint; the command exits 2.
+type usageError struct{ msg, hint string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// verdictNames are the CONTRACT.md verdicts, in report order.
+var verdictNames = []string{"complete", "half_open", "refused", "malformed", "midstream"}
+
+func parseArgs(args []string, getenv func(string) string) (*config, error) {
+	cfg := &config{format: "table", idle: 2 * time.Minute, reorder: time.Millisecond, linger: 4 * time.Second, progress: "auto"}
+	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.format, "format", cfg.format, "")
+	fs.Var(listFlag{&cfg.failOn}, "fail-on", "")
+	fs.Var(listFlag{&cfg.verdicts}, "verdict", "")
+	fs.Var(funcFlag(func(s string) error {
+		a, err := netip.ParseAddr(strings.Trim(s, "[]"))
+		if err != nil {
+			return fmt.Errorf("%q is not an IP address", s)
+		}
+		cfg.hosts = append(cfg.hosts, a.Unmap())
+		return nil
+	}), "host", "")
+	fs.Var(funcFlag(func(s string) error {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a CIDR prefix such as 10.0.0.0/8", s)
+		}
+		cfg.nets = append(cfg.nets, p.Masked())
+		return nil
+	}), "net", "")
+	fs.Var(funcFlag(func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 16)
+		if err != nil || n == 0 {
+			return fmt.Errorf("%q is not a port number (1-65535)", s)
+		}
+		cfg.ports = append(cfg.ports, uint16(n))
+		return nil
+	}), "port", "")
+	fs.Var(&cfg.since, "since", "")
+	fs.Var(&cfg.until, "until", "")
+	fs.BoolVar(&cfg.all, "all", false, "")
+	fs.StringVar(&cfg.flow, "flow", "", "")
+	fs.BoolVar(&cfg.quiet, "q", false, "")
+	fs.BoolVar(&cfg.quiet, "quiet", false, "")
+	fs.BoolVar(&cfg.noColor, "no-color", false, "")
+	fs.BoolVar(&cfg.version, "version", false, "")
+	fs.BoolVar(&cfg.checksum, "checksum", false, "")
+	fs.DurationVar(&cfg.idle, "idle-timeout", cfg.idle, "")
+	fs.DurationVar(&cfg.reorder, "reorder-window", cfg.reorder, "")
+	fs.DurationVar(&cfg.linger, "close-linger", cfg.linger, "")
+	fs.IntVar(&cfg.workers, "workers", 0, "")
+	fs.StringVar(&cfg.progress, "progress", cfg.progress, "")
+
+	// The flag package stops at the first file name; keep parsing after
+	// it so that flags may follow the files. "--" ends the flags.
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, &usageError{msg: strings.TrimPrefix(err.Error(), "flag provided but not defined: "), hint: "see hsanalyze -h"}
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" { // rest is a suffix of args; Parse consumed the "--"
+			cfg.files = append(cfg.files, rest...)
+			break
+		}
+		cfg.files = append(cfg.files, rest[0])
+		rest = rest[1:]
+	}
+	if getenv("NO_COLOR") != "" {
+		cfg.noColor = true
+	}
+	if cfg.version {
+		return cfg, nil
+	}
+	return cfg, cfg.validate()
+}
+
+func (cfg *config) validate() error {
+	switch cfg.format {
+	case "table", "json", "ndjson", "csv":
+	default:
+		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson or csv"}
+	}
+	for _, list := range [][]string{cfg.failOn, cfg.verdicts} {
+		for _, v := range list {
+			if !isVerdict(v) {
+				return &usageError{msg: fmt.Sprintf("unknown verdict %q", v), hint: "verdicts are " + strings.Join(verdictNames, ", ")}
+			}
+		}
+	}
+	switch cfg.progress {
+	case "auto", "always", "never":
+	default:
+		return &usageError{msg: fmt.Sprintf("unknown --progress %q", cfg.progress), hint: "use --progress auto, always or never"}
+	}
+	if cfg.idle <= 0 || cfg.linger < 0 || cfg.reorder < 0 {
+		return &usageError{msg: "timeouts must be positive", hint: "e.g. --idle-timeout 2m --close-linger 4s --reorder-window 1ms"}
+	}
+	if cfg.workers < 0 {
+		return &usageError{msg: "--workers must be 0 (automatic) or more", hint: "e.g. --workers 2"}
+	}
+	if len(cfg.files) == 0 {
+		return &usageError{msg: "no capture file given", hint: "usage: hsanalyze [flags] FILE... (- reads standard input)"}
+	}
+	stdin := 0
+	for _, f := range cfg.files {
+		if f == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return &usageError{msg: "standard input (-) given more than once", hint: "name - at most once"}
+	}
+	return nil
+}
+
+func isVerdict(s string) bool {
+	for _, v := range verdictNames {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}

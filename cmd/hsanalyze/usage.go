@@ -1,0 +1,58 @@
+package main
+
+// usage is printed by -h. Keep it in step with the package documentation.
+const usage = `hsanalyze tells, for every TCP connection attempt in packet captures,
+whether the three-way handshake completed, stayed half-open, was refused
+or broke the protocol, and why.
+
+Usage:
+  hsanalyze [flags] FILE...      pcap or pcapng, gzip or not; - is stdin
+
+Output:
+  --format table|json|ndjson|csv  report format (default table)
+  --all                 table: list complete flows too (default: only flows
+                        that need attention)
+  --flow C-S            timeline of one connection, e.g.
+                        10.0.0.1:51234-10.0.0.2:443 or [2001:db8::1]:5000-[2001:db8::2]:80
+  -q, --quiet           summary only
+  --no-color            no colour (also when NO_COLOR is set or stdout is
+                        not a terminal)
+  --progress auto|always|never
+                        progress on stderr (auto: when stderr is a terminal)
+
+Selecting flows:
+  --verdict LIST        only these verdicts (comma-separated)
+  --host ADDR           only flows with this endpoint address
+  --net CIDR            only flows with an endpoint in this network
+  --port N              only flows with this port on either side
+  --since T, --until T  only flows starting in this window; T is RFC 3339
+                        or an offset from the capture start (90s, 5m)
+
+CI:
+  --fail-on LIST        exit 1 when a flow has one of these verdicts
+                        (complete, half_open, refused, malformed, midstream)
+
+Analysis:
+  --checksum            verify TCP checksums (off: offloading makes them
+                        wrong in most host captures); never changes a verdict
+  --idle-timeout D      an attempt idle this long (capture clock) is final
+                        (default 2m)
+  --close-linger D      a closed connection is kept this long for late
+                        retransmissions (default 4s)
+  --reorder-window D    a SYN-ACK captured up to D before its SYN is put back
+                        in order (default 1ms)
+  --workers N           flow-tracking goroutines (default: automatic)
+
+Other:
+  -h, --help            this help
+  --version             print the version
+
+Exit status: 0 success; 1 --fail-on matched; 2 usage error or unreadable input.
+
+Examples:
+  hsanalyze capture.pcap
+  hsanalyze --all --port 443 capture.pcapng.gz
+  hsanalyze --format json --fail-on malformed,half_open recorded/*.pcap
+  tcpdump -i any -w - port 443 | hsanalyze -
+  hsanalyze --flow 192.0.2.1:40000-198.51.100.2:80 capture.pcap
+`
