@@ -168,3 +168,30 @@ func TestMergerSlow(t *testing.T) {
 		t.Errorf("merged\n got %v\nwant %v\nwarnings %v", out, want, warnings)
 	}
 }
+
+// TestBytesReadConcurrent calls BytesRead from another goroutine while
+// records are read, as a progress display does (run with -race).
+func TestBytesReadConcurrent(t *testing.T) {
+	ps, _ := benchPackets(5000)
+	file := gz(t, pcapLE(t, false, ps...))
+	f := openAll(t, file)[0]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var last int64
+		for range 1000 {
+			n := f.BytesRead()
+			if n < last || n > int64(len(file)) {
+				t.Errorf("BytesRead went from %d to %d (file %d bytes)", last, n, len(file))
+			}
+			last = n
+		}
+	}()
+	var rec Record
+	for f.Next(&rec) == nil {
+	}
+	<-done
+	if f.BytesRead() != int64(len(file)) || f.Size() != -1 {
+		t.Errorf("BytesRead, Size = %d, %d; want %d, -1", f.BytesRead(), f.Size(), len(file))
+	}
+}
