@@ -2,4 +2,21 @@
 // values. It is the only package of hsanalyze that imports gopacket: what it
 // hands out (Segment, Packet) holds copies of header fields and never points
 // into the packet buffer, so callers may keep it after the next frame.
+//
+// A Decoder (one per input goroutine) decodes, in order:
+//  1. the link layer of a supported LINKTYPE_ (see Supported): Ethernet
+//     with any number of 802.1Q/802.1ad tags, PPPoE and MPLS under it;
+//     Linux cooked v1 and v2; BSD and OpenBSD loopback; PPP; raw IP;
+//  2. IPv4 (options skipped, padding cut by the total length) or IPv6
+//     (hop-by-hop, routing, destination options, fragment and AH headers
+//     skipped); non-first fragments stop here as KindFragment;
+//  3. TCP, with the options a handshake needs, or an ICMP/ICMPv6 error
+//     quoting the start of a TCP segment.
+//
+// Lengths come from the IP header, not from the captured bytes: a frame
+// cut by the snap length still yields its segment (PayloadLen as sent,
+// options parsed as far as captured, OptTruncated), while an IP length
+// larger than the frame was on the wire makes the frame KindBadPacket.
+// Tunnels (GRE, VXLAN, IP-in-IP) are not entered, and IP fragments are
+// not reassembled.
 package decode
