@@ -44,23 +44,15 @@ type Event struct {
 }
 
 // Result summarises an attempt. Fields whose name has a Has twin are valid
-// iff that flag is set.
+// iff that flag is set. Fields are ordered to keep the struct small (112
+// bytes on 64-bit platforms).
 type Result struct {
-	Verdict Verdict
 	// Evidence lists every anomaly occurrence in the order raised, nil if
 	// none. It aliases the Machine's storage; the Machine only appends.
 	Evidence []Anomaly
 	// ClientISN is the seq of the client's SYN; ServerISN that of the
 	// server's SYN-ACK (or of its SYN in a simultaneous open).
-	ClientISN, ServerISN       decode.Seq
-	HasClientISN, HasServerISN bool
-	// ECN reports an ECN-setup SYN (ECE+CWR) answered by an ECN-setup
-	// SYN-ACK (ECE without CWR), RFC 3168 §6.1.1.
-	ECN bool
-	// Flipped reports that the Machine swapped the roles its caller gave:
-	// a midstream attempt whose first SYN-ACK came from the side the caller
-	// called client. All other fields already use the corrected roles.
-	Flipped bool
+	ClientISN, ServerISN decode.Seq
 	// SYNFrame, SYNACKFrame and ACKFrame are the frames of the client's
 	// first SYN, the first SYN-ACK (either side) and the segment that
 	// completed the handshake; 0 when not captured.
@@ -70,22 +62,32 @@ type Result struct {
 	// last SYN captured before it) to that SYN-ACK. SYNACKToACK runs from
 	// the last SYN-ACK captured before the completing segment to it. A
 	// negative time (reordered capture) is not measurable.
-	SYNToSYNACK, SYNACKToACK       int64
-	HasSYNToSYNACK, HasSYNACKToACK bool
-	// FastOpen is the RFC 7413 state; Close how the connection ended.
-	FastOpen FastOpen
-	Close    Close
-	// ClientState and ServerState are the final endpoint states.
-	ClientState, ServerState State
-	// SYNRetransmits counts client SYNs repeating the ISN; SYNACKRetransmits
-	// counts SYN-ACKs (and server SYNs) after the first from the same side;
-	// DuplicateACKs counts pure ACKs repeating the completing ACK.
-	SYNRetransmits, SYNACKRetransmits, DuplicateACKs uint16
+	SYNToSYNACK, SYNACKToACK int64
 	// ClientPackets and ServerPackets count the segments fed per direction.
 	ClientPackets, ServerPackets uint32
 	// ClientOptions are the options of the client's first SYN;
 	// ServerOptions those of the server's first SYN-ACK (or SYN).
 	ClientOptions, ServerOptions SynOptions
+	// SYNRetransmits counts client SYNs repeating the ISN; SYNACKRetransmits
+	// counts SYN-ACKs (and server SYNs) after the first from the same side;
+	// DuplicateACKs counts pure ACKs repeating the completing ACK.
+	SYNRetransmits, SYNACKRetransmits, DuplicateACKs uint16
+	// Verdict is the judgement (see Machine.Verdict).
+	Verdict                        Verdict
+	HasClientISN, HasServerISN     bool
+	HasSYNToSYNACK, HasSYNACKToACK bool
+	// ECN reports an ECN-setup SYN (ECE+CWR) answered by an ECN-setup
+	// SYN-ACK (ECE without CWR), RFC 3168 §6.1.1.
+	ECN bool
+	// Flipped reports that the Machine swapped the roles its caller gave:
+	// a midstream attempt whose first SYN-ACK came from the side the caller
+	// called client. All other fields already use the corrected roles.
+	Flipped bool
+	// FastOpen is the RFC 7413 state; Close how the connection ended.
+	FastOpen FastOpen
+	Close    Close
+	// ClientState and ServerState are the final endpoint states.
+	ClientState, ServerState State
 }
 
 // Has reports whether a at least one occurrence of code was raised.

@@ -1,0 +1,490 @@
+// Package reassembly owns the flow table of hsanalyze: it groups decoded TCP
+// segments into connection attempts, runs one handshake.Machine per attempt,
+// and hands each finished attempt to the caller as a Flow.
+//
+// # Attempts and roles
+//
+// Segments are grouped by FlowKey, the 4-tuple without direction. A 4-tuple
+// may carry several attempts one after another (port reuse, or a client
+// trying again with a new ISN): the Machine says when a SYN starts a new
+// attempt (handshake.Event.NewAttempt), and the Tracker then emits the old
+// Flow and starts a new one with that SYN. The client of an attempt is the
+// sender of its first SYN; for a midstream attempt it is the side a SYN-ACK
+// was sent to if one is captured, else the sender of the first segment
+// (CONTRACT.md).
+//
+// # Time
+//
+// All time is capture time, the segments' Timestamp: the Tracker never
+// reads a clock, so its output depends only on its input. Its clock is the
+// largest timestamp seen so far.
+//
+// # Lifecycle of a Flow
+//
+// In order: 1) the first segment of an unknown 4-tuple starts a Flow (a
+// segment that is not a SYN may first be held, see below); 2) each segment
+// is fed to the Flow's Machine; 3) the Flow is emitted, exactly once, when
+// the first of these happens: a SYN starts a new attempt on its 4-tuple; the
+// connection was closed (acceptable RST, or FIN from both sides) and
+// Options.CloseLinger passed without a segment; no segment came for
+// Options.IdleTimeout; Flush is called. Expiry is checked on each Add, in
+// O(1) per expired flow: open flows sit on one intrusive list ordered by
+// last activity, closed ones on another, so the oldest is always at a head.
+// Flows expiring at the same Add are emitted by deadline, then by creation
+// order; Flush emits the rest in creation order.
+//
+// # Out-of-order captures
+//
+// Multi-queue NICs can timestamp a SYN-ACK (or even the final ACK) a few
+// microseconds before the SYN it answers. A segment of an unknown 4-tuple
+// that is not a SYN without ACK is therefore held for up to
+// Options.ReorderWindow of capture time, with any later segments of the same
+// 4-tuple. If a SYN arrives in time and explains the first held segment (a
+// SYN-ACK sent to the SYN's sender whose ack is ISN+1, + SYN data, or a
+// segment from the SYN's sender with seq ISN+1), the SYN is fed first, then
+// the held segments in capture order, and the Flow carries the informational
+// anomaly capture_reordered. Otherwise the held segments are fed in capture
+// order when the window passes (a midstream Flow), and the SYN after them.
+// Holding depends only on the 4-tuple's own timestamps, so a Flow's verdict
+// does not depend on other flows interleaved with it.
+package reassembly
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/handshake"
+)
+
+// Defaults of Options, used for a zero field.
+const (
+	// DefaultIdleTimeout exceeds the longest gap of Linux's SYN backoff
+	// (1, 2, 4, ... 64 s with tcp_syn_retries = 6, 127 s in all) and equals
+	// one MSL (RFC 9293 §3.4.2), so an unanswered SYN and its
+	// retransmissions stay one attempt.
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultCloseLinger covers retransmitted FINs, final ACKs and RSTs
+	// after a close (the first RTO is 1 s, RFC 6298 §2.1), and clients
+	// that retry a refused SYN with the same ISN.
+	DefaultCloseLinger = 5 * time.Second
+	// DefaultReorderWindow is far above the microseconds by which
+	// multi-queue capture reorders a handshake and far below any real
+	// round trip on a path worth capturing.
+	DefaultReorderWindow = time.Millisecond
+)
+
+// maxHeld bounds the segments held for reordering; beyond it the oldest is
+// released early. Only a capture full of new midstream 4-tuples reaches it.
+const maxHeld = 1 << 16
+
+// Options tunes a Tracker. The zero Options uses the defaults.
+type Options struct {
+	// IdleTimeout emits a Flow that saw no segment for this long
+	// (DefaultIdleTimeout if 0).
+	IdleTimeout time.Duration
+	// CloseLinger keeps a closed Flow this long after its last segment to
+	// absorb retransmissions (DefaultCloseLinger if 0; negative: emit at once).
+	CloseLinger time.Duration
+	// ReorderWindow is how long a segment of an unknown 4-tuple that is not
+	// a SYN is held waiting for its SYN (DefaultReorderWindow if 0;
+	// negative: never hold).
+	ReorderWindow time.Duration
+}
+
+// FlowKey identifies a 4-tuple regardless of direction: its two endpoints in
+// canonical order. It is a comparable value, usable as a map key; the zero
+// FlowKey is not the key of any segment. It keeps netip.AddrPort values:
+// BenchmarkKey measures packing them into bytes as no faster to hash here.
+type FlowKey struct {
+	lo, hi netip.AddrPort
+}
+
+// KeyOf returns the key of the 4-tuple between a and b; KeyOf(a, b) ==
+// KeyOf(b, a).
+func KeyOf(a, b netip.AddrPort) FlowKey {
+	if a.Compare(b) > 0 {
+		a, b = b, a
+	}
+	return FlowKey{lo: a, hi: b}
+}
+
+// Endpoints returns the two endpoints in canonical order.
+func (k FlowKey) Endpoints() (lo, hi netip.AddrPort) { return k.lo, k.hi }
+
+// Flow is one connection attempt, emitted once when finished. The embedded
+// handshake.Result carries the verdict, evidence, ISNs, frames, durations,
+// counters, options and how the connection closed, already in the roles
+// Client and Server give.
+type Flow struct {
+	// Client sent the first SYN (see the package doc for midstream).
+	Client, Server netip.AddrPort
+	// FirstTS and LastTS are the capture times (ns since the Unix epoch)
+	// of the attempt's first and last segment.
+	FirstTS, LastTS int64
+	// Anomalies lists the distinct codes of Evidence in order of first
+	// occurrence, nil when there are none.
+	Anomalies []handshake.Code
+	handshake.Result
+}
+
+// entry is a table slot: one open attempt.
+type entry struct {
+	key             FlowKey
+	client          netip.AddrPort
+	firstTS, lastTS int64
+	seq             uint64 // creation order
+	prev, next      *entry
+	list            *list
+	m               handshake.Machine
+}
+
+// list is an intrusive doubly-linked list of entries ordered by lastTS; its
+// sentinel is the zero-value-free root.
+type list struct {
+	root  entry
+	delay int64 // how long after lastTS an entry of this list expires
+}
+
+func (l *list) init(delay int64) {
+	l.root.next, l.root.prev, l.delay = &l.root, &l.root, delay
+}
+
+func (l *list) front() *entry {
+	if l.root.next == &l.root {
+		return nil
+	}
+	return l.root.next
+}
+
+func (l *list) pushBack(e *entry) {
+	e.list, e.prev, e.next = l, l.root.prev, &l.root
+	e.prev.next, l.root.prev = e, e
+}
+
+func (e *entry) unlink() {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next, e.list = nil, nil, nil
+}
+
+type held struct {
+	key  FlowKey
+	seg  decode.Segment
+	done bool
+}
+
+// Tracker is the flow table. Create it with New; the zero Tracker is not
+// usable. It is not safe for concurrent use.
+type Tracker struct {
+	idle, linger, window int64
+	emit                 func(*Flow)
+	table                map[FlowKey]*entry
+	open, closed         list
+	free                 *entry // recycled entries, linked by next
+	seq                  uint64
+	now                  int64
+
+	held      []held // FIFO of held segments, from heldHead
+	heldHead  int
+	heldCount map[FlowKey]int
+}
+
+// New returns a Tracker that calls emit with each finished Flow, from
+// within Add or Flush. The Flow belongs to emit: the Tracker never touches
+// it again.
+func New(opts Options, emit func(*Flow)) *Tracker {
+	pick := func(d, def time.Duration) int64 {
+		switch {
+		case d == 0:
+			return int64(def)
+		case d < 0:
+			return 0
+		}
+		return int64(d)
+	}
+	t := &Tracker{
+		idle:      pick(opts.IdleTimeout, DefaultIdleTimeout),
+		linger:    pick(opts.CloseLinger, DefaultCloseLinger),
+		window:    pick(opts.ReorderWindow, DefaultReorderWindow),
+		emit:      emit,
+		table:     make(map[FlowKey]*entry),
+		heldCount: make(map[FlowKey]int),
+	}
+	t.open.init(t.idle)
+	t.closed.init(t.linger)
+	return t
+}
+
+// Open returns the number of attempts in the table (not counting segments
+// held for reordering).
+func (t *Tracker) Open() int { return len(t.table) }
+
+func isBareSYN(seg *decode.Segment) bool {
+	return seg.Flags&(decode.SYN|decode.ACK) == decode.SYN
+}
+
+// Add feeds one decoded packet. Only KindTCP and KindICMPError packets are
+// used; the caller sets Segment.Timestamp, Frame and File. An ICMP error
+// whose quoted segment belongs to no open attempt is ignored. p is only read
+// during the call.
+func (t *Tracker) Add(p *decode.Packet) {
+	switch p.Kind {
+	case decode.KindTCP:
+	case decode.KindICMPError:
+		t.advance(p.Segment.Timestamp)
+		key := KeyOf(p.Segment.Src, p.Segment.Dst)
+		if e := t.table[key]; e != nil {
+			e.m.ICMP(&p.Segment, p.ICMP)
+			t.touch(e, p.Segment.Timestamp)
+		}
+		return
+	default:
+		return
+	}
+	seg := &p.Segment
+	t.advance(seg.Timestamp)
+	key := KeyOf(seg.Src, seg.Dst)
+	if len(t.heldCount) > 0 && t.heldCount[key] > 0 {
+		if isBareSYN(seg) {
+			t.resolve(key, seg)
+		} else {
+			t.hold(key, seg)
+		}
+		return
+	}
+	if e := t.table[key]; e != nil {
+		t.step(e, seg)
+		return
+	}
+	if t.window > 0 && !isBareSYN(seg) {
+		t.hold(key, seg)
+		return
+	}
+	t.start(key, seg)
+}
+
+// process feeds seg to its attempt, starting one if needed, without holding.
+func (t *Tracker) process(key FlowKey, seg *decode.Segment) {
+	if e := t.table[key]; e != nil {
+		t.step(e, seg)
+		return
+	}
+	t.start(key, seg)
+}
+
+func (t *Tracker) step(e *entry, seg *decode.Segment) {
+	if ev := e.m.Step(seg, seg.Src == e.client); ev.NewAttempt {
+		key := e.key
+		t.finish(e)
+		t.start(key, seg)
+		return
+	}
+	t.touch(e, seg.Timestamp)
+}
+
+// start creates the attempt that seg opens.
+func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
+	e := t.free
+	if e != nil {
+		t.free = e.next
+		e.next = nil
+	} else {
+		e = new(entry)
+	}
+	e.key, e.client = key, seg.Src
+	if seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
+		e.client = seg.Dst // the client is the side a SYN-ACK is sent to
+	}
+	e.firstTS, e.lastTS = seg.Timestamp, seg.Timestamp
+	t.seq++
+	e.seq = t.seq
+	t.table[key] = e
+	e.m.Step(seg, seg.Src == e.client) // a fresh Machine consumes anything
+	t.place(e)
+	return e
+}
+
+// touch records activity on e and moves it to the back of its list.
+func (t *Tracker) touch(e *entry, ts int64) {
+	e.lastTS = max(e.lastTS, ts)
+	e.unlink()
+	t.place(e)
+}
+
+func (t *Tracker) place(e *entry) {
+	if e.m.Closed() {
+		if t.linger == 0 {
+			t.finish(e)
+			return
+		}
+		t.closed.pushBack(e)
+		return
+	}
+	t.open.pushBack(e)
+}
+
+// finish emits e's Flow and recycles e.
+func (t *Tracker) finish(e *entry) {
+	if e.list != nil {
+		e.unlink()
+	}
+	delete(t.table, e.key)
+	r := e.m.Result()
+	lo, hi := e.key.Endpoints()
+	server := lo
+	if server == e.client {
+		server = hi
+	}
+	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Result: r}
+	if r.Flipped {
+		f.Client, f.Server = f.Server, f.Client
+	}
+	for _, a := range r.Evidence {
+		if !slices.Contains(f.Anomalies, a.Code) {
+			f.Anomalies = append(f.Anomalies, a.Code)
+		}
+	}
+	*e = entry{next: t.free}
+	t.free = e
+	t.emit(f)
+}
+
+// advance moves the clock to ts, releases held segments whose window passed
+// and emits expired flows.
+func (t *Tracker) advance(ts int64) {
+	if ts <= t.now {
+		return
+	}
+	t.now = ts
+	for t.heldHead < len(t.held) {
+		h := &t.held[t.heldHead]
+		if !h.done && t.now-h.seg.Timestamp <= t.window {
+			break
+		}
+		if !h.done {
+			t.release(h.key)
+		}
+		t.heldHead++
+	}
+	t.compactHeld()
+	for {
+		o, c := t.open.front(), t.closed.front()
+		if o != nil && t.now-o.lastTS <= t.idle {
+			o = nil
+		}
+		if c != nil && t.now-c.lastTS <= t.linger {
+			c = nil
+		}
+		switch {
+		case o == nil && c == nil:
+			return
+		case o == nil:
+			t.finish(c)
+		case c == nil:
+			t.finish(o)
+		case o.lastTS+t.idle < c.lastTS+t.linger || o.lastTS+t.idle == c.lastTS+t.linger && o.seq < c.seq:
+			t.finish(o)
+		default:
+			t.finish(c)
+		}
+	}
+}
+
+func (t *Tracker) compactHeld() {
+	switch {
+	case t.heldHead == len(t.held):
+		t.held, t.heldHead = t.held[:0], 0
+	case t.heldHead > 1024 && t.heldHead > len(t.held)/2:
+		n := copy(t.held, t.held[t.heldHead:])
+		t.held, t.heldHead = t.held[:n], 0
+	}
+}
+
+func (t *Tracker) hold(key FlowKey, seg *decode.Segment) {
+	if len(t.held)-t.heldHead >= maxHeld {
+		for t.heldHead < len(t.held) && t.held[t.heldHead].done {
+			t.heldHead++
+		}
+		if t.heldHead < len(t.held) {
+			t.release(t.held[t.heldHead].key)
+		}
+		if t.table[key] != nil { // the release started this 4-tuple's flow
+			t.process(key, seg)
+			return
+		}
+	}
+	t.held = append(t.held, held{key: key, seg: *seg})
+	t.heldCount[key]++
+}
+
+// release feeds every held segment of key, in capture order.
+func (t *Tracker) release(key FlowKey) {
+	n := t.heldCount[key]
+	delete(t.heldCount, key)
+	for i := t.heldHead; n > 0 && i < len(t.held); i++ {
+		if h := &t.held[i]; !h.done && h.key == key {
+			h.done = true
+			n--
+			t.process(key, &h.seg)
+		}
+	}
+}
+
+// resolve handles a SYN for a 4-tuple with held segments.
+func (t *Tracker) resolve(key FlowKey, syn *decode.Segment) {
+	var first *decode.Segment
+	for i := t.heldHead; i < len(t.held); i++ {
+		if h := &t.held[i]; !h.done && h.key == key {
+			first = &h.seg
+			break
+		}
+	}
+	if !explains(syn, first) {
+		t.release(key)
+		t.process(key, syn)
+		return
+	}
+	e := t.start(key, syn)
+	e.m.NoteReordered(first)
+	t.release(key)
+}
+
+// explains reports whether h is a reply to syn: a SYN-ACK to its sender
+// acknowledging it, or its sender's next segment.
+func explains(syn, h *decode.Segment) bool {
+	if h == nil {
+		return false
+	}
+	lo := syn.Seq.Add(1)
+	n := uint32(syn.PayloadLen)
+	in := func(s decode.Seq) bool { d := s.Diff(lo); return d >= 0 && uint32(d) <= n }
+	switch {
+	case h.Src == syn.Dst && h.Dst == syn.Src:
+		return h.Flags&(decode.SYN|decode.ACK|decode.RST) == decode.SYN|decode.ACK && in(h.Ack)
+	case h.Src == syn.Src && h.Dst == syn.Dst:
+		return h.Flags&(decode.SYN|decode.ACK) == decode.ACK && in(h.Seq)
+	}
+	return false
+}
+
+// Flush emits every attempt still open, after feeding the held segments:
+// call it at the end of the input. The Tracker stays usable.
+func (t *Tracker) Flush() {
+	for t.heldHead < len(t.held) {
+		if h := &t.held[t.heldHead]; !h.done {
+			t.release(h.key)
+		}
+		t.heldHead++
+	}
+	t.compactHeld()
+	rest := make([]*entry, 0, len(t.table))
+	for _, e := range t.table {
+		rest = append(rest, e)
+	}
+	slices.SortFunc(rest, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
+	for _, e := range rest {
+		t.finish(e)
+	}
+}

@@ -1,0 +1,419 @@
+package reassembly
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/handshake"
+)
+
+const (
+	us   = int64(time.Microsecond)
+	ms   = int64(time.Millisecond)
+	sec  = int64(time.Second)
+	base = int64(1_700_000_000) * sec
+)
+
+var (
+	cli = netip.MustParseAddrPort("10.0.0.1:40000")
+	srv = netip.MustParseAddrPort("10.0.0.2:80")
+)
+
+// pkt builds a TCP packet from a to b at base+at.
+func pkt(a, b netip.AddrPort, at int64, f decode.Flags, seq, ack uint32, n int) *decode.Packet {
+	return &decode.Packet{Kind: decode.KindTCP, Segment: decode.Segment{
+		Timestamp: base + at, Src: a, Dst: b, Flags: f, Seq: decode.Seq(seq), Ack: decode.Seq(ack), PayloadLen: n,
+	}}
+}
+
+const (
+	fSYN    = decode.SYN
+	fSYNACK = decode.SYN | decode.ACK
+	fACK    = decode.ACK
+	fFINACK = decode.FIN | decode.ACK
+	fRSTACK = decode.RST | decode.ACK
+)
+
+// handshake3 returns SYN, SYN-ACK, ACK between a and b starting at t.
+func handshake3(a, b netip.AddrPort, t int64, cisn, sisn uint32) []*decode.Packet {
+	return []*decode.Packet{
+		pkt(a, b, t, fSYN, cisn, 0, 0),
+		pkt(b, a, t+100*us, fSYNACK, sisn, cisn+1, 0),
+		pkt(a, b, t+200*us, fACK, cisn+1, sisn+1, 0),
+	}
+}
+
+// collect runs pkts through a Tracker with opts and returns the flows.
+func collect(opts Options, pkts []*decode.Packet) []*Flow {
+	var flows []*Flow
+	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
+	for i, p := range pkts {
+		p.Segment.Frame = uint64(i + 1)
+		tr.Add(p)
+	}
+	tr.Flush()
+	return flows
+}
+
+func verdicts(flows []*Flow) []handshake.Verdict {
+	var v []handshake.Verdict
+	for _, f := range flows {
+		v = append(v, f.Verdict)
+	}
+	return v
+}
+
+func TestKeyOf(t *testing.T) {
+	if KeyOf(cli, srv) != KeyOf(srv, cli) {
+		t.Error("KeyOf depends on direction")
+	}
+	if KeyOf(cli, srv) == KeyOf(cli, netip.MustParseAddrPort("10.0.0.2:81")) {
+		t.Error("KeyOf ignores a port")
+	}
+	lo, hi := KeyOf(srv, cli).Endpoints()
+	if lo != cli || hi != srv {
+		t.Errorf("Endpoints = %v, %v", lo, hi)
+	}
+}
+
+func TestTwoConnectionsOneTuple(t *testing.T) {
+	pkts := handshake3(cli, srv, 0, 1000, 5000)
+	pkts = append(pkts,
+		pkt(cli, srv, 1*ms, fFINACK, 1001, 5001, 0),
+		pkt(srv, cli, 2*ms, fFINACK, 5001, 1002, 0),
+		pkt(cli, srv, 3*ms, fACK, 1002, 5002, 0),
+	)
+	pkts = append(pkts, handshake3(cli, srv, 10*ms, 90000, 70000)...)
+	flows := collect(Options{}, pkts)
+	if got := verdicts(flows); !slices.Equal(got, []handshake.Verdict{handshake.Complete, handshake.Complete}) {
+		t.Fatalf("verdicts %v", got)
+	}
+	if flows[0].ClientISN != 1000 || flows[1].ClientISN != 90000 || flows[0].Close != handshake.ClientFIN {
+		t.Errorf("ISNs %d %d, close %v", flows[0].ClientISN, flows[1].ClientISN, flows[0].Close)
+	}
+	if flows[0].Client != cli || flows[0].Server != srv || flows[0].FirstTS != base || flows[0].LastTS != base+3*ms {
+		t.Errorf("flow 0: %v→%v %d..%d", flows[0].Client, flows[0].Server, flows[0].FirstTS, flows[0].LastTS)
+	}
+	if flows[0].ClientPackets != 4 || flows[0].ServerPackets != 2 {
+		t.Errorf("packets %d/%d", flows[0].ClientPackets, flows[0].ServerPackets)
+	}
+}
+
+func TestNewISNWhileHalfOpen(t *testing.T) {
+	pkts := []*decode.Packet{pkt(cli, srv, 0, fSYN, 1000, 0, 0)}
+	pkts = append(pkts, handshake3(cli, srv, 3*sec, 2000, 5000)...)
+	flows := collect(Options{}, pkts)
+	if got := verdicts(flows); !slices.Equal(got, []handshake.Verdict{handshake.HalfOpen, handshake.Complete}) {
+		t.Fatalf("verdicts %v", got)
+	}
+}
+
+func TestReorder(t *testing.T) {
+	client := netip.MustParseAddrPort("141.142.228.5:59856")
+	server := netip.MustParseAddrPort("192.150.187.43:80")
+	// zeek/tcp/handshake-reorder.pcap: the SYN-ACK is captured 260µs before its SYN.
+	reordered := []*decode.Packet{
+		pkt(server, client, 0, fSYNACK, 2779762238, 4263588411, 0),
+		pkt(client, server, 260*us, fSYN, 4263588410, 0, 0),
+		pkt(client, server, 294*us, fACK, 4263588411, 2779762239, 0),
+		pkt(client, server, 443*us, fACK|decode.PSH, 4263588411, 2779762239, 136),
+	}
+	t.Run("within_window", func(t *testing.T) {
+		flows := collect(Options{}, reordered)
+		if len(flows) != 1 {
+			t.Fatalf("%d flows", len(flows))
+		}
+		f := flows[0]
+		if f.Verdict != handshake.Complete || f.Client != client || !slices.Equal(f.Anomalies, []handshake.Code{handshake.CaptureReordered}) {
+			t.Errorf("%v client %v anomalies %v", f.Verdict, f.Client, f.Anomalies)
+		}
+		if f.SYNFrame != 2 || f.SYNACKFrame != 1 || f.ACKFrame != 3 || f.HasSYNToSYNACK || f.Evidence[0].Frame != 1 {
+			t.Errorf("frames %d %d %d, syn→synack %v, evidence %v", f.SYNFrame, f.SYNACKFrame, f.ACKFrame, f.HasSYNToSYNACK, f.Evidence)
+		}
+		if f.FirstTS != base+260*us {
+			t.Errorf("FirstTS %d", f.FirstTS-base)
+		}
+	})
+	t.Run("ack_also_early", func(t *testing.T) {
+		pkts := []*decode.Packet{
+			pkt(server, client, 0, fSYNACK, 2779762238, 4263588411, 0),
+			pkt(client, server, 10*us, fACK, 4263588411, 2779762239, 0),
+			pkt(client, server, 20*us, fSYN, 4263588410, 0, 0),
+		}
+		flows := collect(Options{}, pkts)
+		if len(flows) != 1 || flows[0].Verdict != handshake.Complete {
+			t.Fatalf("flows %v", verdicts(flows))
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		flows := collect(Options{ReorderWindow: -1}, reordered)
+		if got := verdicts(flows); !slices.Equal(got, []handshake.Verdict{handshake.Midstream, handshake.HalfOpen}) {
+			t.Errorf("verdicts %v", got)
+		}
+		if flows[0].Client != client {
+			t.Errorf("midstream client %v, want the SYN-ACK's receiver", flows[0].Client)
+		}
+	})
+	t.Run("too_late", func(t *testing.T) {
+		late := []*decode.Packet{
+			pkt(server, client, 0, fSYNACK, 2779762238, 4263588411, 0),
+			pkt(client, server, 5*ms, fSYN, 4263588410, 0, 0),
+		}
+		if got := verdicts(collect(Options{}, late)); !slices.Equal(got, []handshake.Verdict{handshake.Midstream, handshake.HalfOpen}) {
+			t.Errorf("verdicts %v", got)
+		}
+	})
+	t.Run("syn_does_not_explain", func(t *testing.T) {
+		other := []*decode.Packet{
+			pkt(server, client, 0, fSYNACK, 2779762238, 77, 0),
+			pkt(client, server, 100*us, fSYN, 4263588410, 0, 0),
+		}
+		flows := collect(Options{}, other)
+		if got := verdicts(flows); !slices.Equal(got, []handshake.Verdict{handshake.Midstream, handshake.HalfOpen}) {
+			t.Errorf("verdicts %v", got)
+		}
+		if flows[1].Has(handshake.CaptureReordered) {
+			t.Error("capture_reordered without reordering")
+		}
+	})
+}
+
+func TestIdleExpiry(t *testing.T) {
+	var flows []*Flow
+	tr := New(Options{IdleTimeout: 10 * time.Second}, func(f *Flow) { flows = append(flows, f) })
+	port := func(p uint16) netip.AddrPort { return netip.AddrPortFrom(cli.Addr(), p) }
+	// Three unanswered SYNs at 0, 1 s and 2 s, then a fourth port's SYN
+	// retransmitted: the first SYNs expire in order of last activity.
+	tr.Add(pkt(port(1), srv, 0, fSYN, 1, 0, 0))
+	tr.Add(pkt(port(2), srv, 1*sec, fSYN, 2, 0, 0))
+	tr.Add(pkt(port(3), srv, 2*sec, fSYN, 3, 0, 0))
+	tr.Add(pkt(port(1), srv, 3*sec, fSYN, 1, 0, 0)) // retransmit: port 1 active again
+	if tr.Open() != 3 {
+		t.Fatalf("Open() = %d, want 3", tr.Open())
+	}
+	tr.Add(pkt(port(4), srv, 12500*ms, fSYN, 4, 0, 0))
+	if tr.Open() != 2 || len(flows) != 2 || flows[0].Client != port(2) || flows[1].Client != port(3) {
+		t.Fatalf("Open() = %d, emitted %d", tr.Open(), len(flows))
+	}
+	tr.Add(pkt(port(4), srv, 20*sec, fSYN, 4, 0, 0))
+	if tr.Open() != 1 || len(flows) != 3 || flows[2].Client != port(1) {
+		t.Fatalf("Open() = %d, emitted %d", tr.Open(), len(flows))
+	}
+	tr.Flush()
+	if tr.Open() != 0 || len(flows) != 4 || flows[3].Client != port(4) || flows[3].SYNRetransmits != 1 {
+		t.Fatalf("after Flush: Open() = %d, emitted %d", tr.Open(), len(flows))
+	}
+}
+
+func TestCloseLinger(t *testing.T) {
+	var flows []*Flow
+	tr := New(Options{}, func(f *Flow) { flows = append(flows, f) })
+	tr.Add(pkt(cli, srv, 0, fSYN, 1000, 0, 0))
+	tr.Add(pkt(srv, cli, 100*us, fRSTACK, 0, 1001, 0))
+	tr.Add(pkt(cli, srv, 1*sec, fSYN, 1000, 0, 0)) // retried with the same ISN: absorbed
+	tr.Add(pkt(srv, cli, 1*sec+100*us, fRSTACK, 0, 1001, 0))
+	if len(flows) != 0 || tr.Open() != 1 {
+		t.Fatalf("emitted %d during linger", len(flows))
+	}
+	other := netip.MustParseAddrPort("10.0.0.9:1")
+	tr.Add(pkt(other, srv, 7*sec, fSYN, 1, 0, 0))
+	if len(flows) != 1 || flows[0].Verdict != handshake.Refused || flows[0].SYNRetransmits != 1 || tr.Open() != 1 {
+		t.Fatalf("after linger: %d flows, open %d", len(flows), tr.Open())
+	}
+}
+
+func TestMidstreamRoles(t *testing.T) {
+	flows := collect(Options{}, []*decode.Packet{
+		pkt(srv, cli, 0, fACK|decode.PSH, 9000, 7000, 10),
+		pkt(cli, srv, 5*ms, fACK, 7000, 9010, 0),
+	})
+	if len(flows) != 1 || flows[0].Client != srv || flows[0].Verdict != handshake.Midstream {
+		t.Fatalf("first sender is the client: %+v", flows[0])
+	}
+	flows = collect(Options{}, []*decode.Packet{
+		pkt(srv, cli, 0, fACK|decode.PSH, 9000, 7000, 10),
+		pkt(srv, cli, 5*ms, fSYNACK, 8999, 7000, 0),
+	})
+	if len(flows) != 1 || flows[0].Client != cli || flows[0].Server != srv || !flows[0].Flipped || flows[0].ServerPackets != 2 {
+		t.Fatalf("the SYN-ACK's receiver is the client: %+v", flows[0])
+	}
+}
+
+func TestSelfConnect(t *testing.T) {
+	self := netip.MustParseAddrPort("127.0.0.1:47123")
+	flows := collect(Options{}, []*decode.Packet{
+		pkt(self, self, 0, fSYN, 3007773806, 0, 0),
+		pkt(self, self, 10*us, fSYNACK, 3007773806, 3007773807, 0),
+		pkt(self, self, 21*us, fACK, 3007773807, 3007773807, 0),
+		pkt(self, self, 34*us, fACK|decode.PSH, 3007773807, 3007773807, 10),
+	})
+	if len(flows) != 1 || flows[0].Verdict != handshake.Complete || flows[0].Client != self || flows[0].Server != self {
+		t.Fatalf("self-connect: %v", verdicts(flows))
+	}
+}
+
+func TestICMP(t *testing.T) {
+	icmp := &decode.Packet{Kind: decode.KindICMPError, ICMP: decode.ICMPError{Type: 3, Code: 1},
+		Segment: decode.Segment{Timestamp: base + ms, Src: cli, Dst: srv, Seq: 1000, Flags: fSYN}}
+	flows := collect(Options{}, []*decode.Packet{pkt(cli, srv, 0, fSYN, 1000, 0, 0), icmp, {Kind: decode.KindOther}})
+	if len(flows) != 1 || flows[0].Verdict != handshake.HalfOpen || !slices.Equal(flows[0].Anomalies, []handshake.Code{handshake.ICMPError}) {
+		t.Fatalf("%+v", flows)
+	}
+}
+
+func TestFlowSize(t *testing.T) {
+	// Target: under 200 bytes per Flow, not counting the Anomalies and
+	// Evidence slices.
+	var f Flow
+	size := unsafe.Sizeof(f) - unsafe.Sizeof(f.Anomalies) - unsafe.Sizeof(f.Evidence)
+	if size >= 200 {
+		t.Errorf("Flow is %d bytes without its slices", size)
+	}
+	t.Logf("Flow %d bytes (%d without slices), table entry %d bytes", unsafe.Sizeof(f), size, unsafe.Sizeof(entry{}))
+}
+
+// gen is a synthetic connection: its packets (timestamps relative to 0).
+type gen struct {
+	a, b netip.AddrPort
+	pkts []*decode.Packet
+}
+
+// genFlow builds one of several connection shapes on 4-tuple a-b, starting
+// at t0; r drives the choices.
+func genFlow(r *rand.Rand, a, b netip.AddrPort, t0 int64) []*decode.Packet {
+	cisn, sisn := r.Uint32(), r.Uint32()
+	t := t0
+	next := func() int64 { t += int64(r.IntN(3000)+1) * us; return t }
+	var ps []*decode.Packet
+	switch r.IntN(8) {
+	case 0: // complete with data and close
+		ps = append(ps, pkt(a, b, next(), fSYN, cisn, 0, 0), pkt(b, a, next(), fSYNACK, sisn, cisn+1, 0),
+			pkt(a, b, next(), fACK, cisn+1, sisn+1, 0), pkt(a, b, next(), fACK|decode.PSH, cisn+1, sisn+1, 50),
+			pkt(b, a, next(), fFINACK, sisn+1, cisn+51, 0), pkt(a, b, next(), fFINACK, cisn+51, sisn+2, 0),
+			pkt(b, a, next(), fACK, sisn+2, cisn+52, 0))
+	case 1: // refused
+		ps = append(ps, pkt(a, b, next(), fSYN, cisn, 0, 0), pkt(b, a, next(), fRSTACK, 0, cisn+1, 0))
+	case 2: // unanswered, retransmitted
+		ps = append(ps, pkt(a, b, next(), fSYN, cisn, 0, 0))
+		t += sec
+		ps = append(ps, pkt(a, b, next(), fSYN, cisn, 0, 0))
+	case 3: // wrong SYN-ACK
+		ps = append(ps, pkt(a, b, next(), fSYN, cisn, 0, 0), pkt(b, a, next(), fSYNACK, sisn, cisn+7, 0))
+	case 4: // midstream
+		ps = append(ps, pkt(a, b, next(), fACK, cisn, sisn, 10), pkt(b, a, next(), fACK, sisn, cisn+10, 0))
+	case 5: // reordered SYN-ACK
+		syn := pkt(a, b, next(), fSYN, cisn, 0, 0)
+		sa := pkt(b, a, syn.Segment.Timestamp-base-5*us, fSYNACK, sisn, cisn+1, 0)
+		ps = append(ps, sa, syn, pkt(a, b, next(), fACK, cisn+1, sisn+1, 0))
+	case 6: // new ISN while half-open, then complete
+		ps = append(ps, pkt(a, b, next(), fSYN, cisn, 0, 0))
+		t += 2 * sec
+		ps = append(ps, pkt(a, b, next(), fSYN, cisn+99999, 0, 0), pkt(b, a, next(), fSYNACK, sisn, cisn+100000, 0),
+			pkt(a, b, next(), fACK, cisn+100000, sisn+1, 0))
+	case 7: // complete, reset by client, port reused later
+		ps = append(ps, pkt(a, b, next(), fSYN, cisn, 0, 0), pkt(b, a, next(), fSYNACK, sisn, cisn+1, 0),
+			pkt(a, b, next(), fACK, cisn+1, sisn+1, 0), pkt(a, b, next(), decode.RST, cisn+1, 0, 0))
+		t += 10 * sec
+		ps = append(ps, pkt(a, b, next(), fSYN, cisn+5, 0, 0), pkt(b, a, next(), fSYNACK, sisn+5, cisn+6, 0))
+	}
+	return ps
+}
+
+// summary is what must not depend on interleaving.
+func summary(flows []*Flow) map[FlowKey][]string {
+	m := map[FlowKey][]string{}
+	for _, f := range flows {
+		k := KeyOf(f.Client, f.Server)
+		m[k] = append(m[k], fmt.Sprintf("%v %v %v isn=%d/%d first=%d last=%d c=%v pk=%d/%d",
+			f.Verdict, f.Anomalies, f.Close, f.ClientISN, f.ServerISN, f.FirstTS, f.LastTS, f.Client, f.ClientPackets, f.ServerPackets))
+	}
+	return m
+}
+
+// interleave merges the flows' packets by timestamp (stable: ties keep
+// flow order) and numbers frames per flow so both runs see the same frames.
+func interleave(gens []gen) []*decode.Packet {
+	var all []*decode.Packet
+	for _, g := range gens {
+		for i, p := range g.pkts {
+			p.Segment.Frame = uint64(i + 1)
+			all = append(all, p)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Segment.Timestamp < all[j].Segment.Timestamp })
+	return all
+}
+
+func runAll(opts Options, pkts []*decode.Packet) []*Flow {
+	var flows []*Flow
+	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
+	for _, p := range pkts {
+		tr.Add(p)
+	}
+	tr.Flush()
+	return flows
+}
+
+// checkIndependent fails when a flow's outcome depends on the others.
+func checkIndependent(t testing.TB, opts Options, gens []gen) {
+	alone := map[FlowKey][]string{}
+	for _, g := range gens {
+		for k, v := range summary(runAll(opts, interleave([]gen{g}))) {
+			alone[k] = append(alone[k], v...)
+		}
+	}
+	mixed := summary(runAll(opts, interleave(gens)))
+	if len(mixed) != len(alone) {
+		t.Fatalf("%d 4-tuples interleaved, %d alone", len(mixed), len(alone))
+	}
+	for k, want := range alone {
+		if got := mixed[k]; !slices.Equal(got, want) {
+			t.Errorf("%v:\ninterleaved %q\n      alone %q", k, got, want)
+		}
+	}
+}
+
+func TestInterleavedFlowsIndependent(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var gens []gen
+	for i := range 200 {
+		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(30000+i))
+		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, 0, byte(i % 7)}), 443)
+		gens = append(gens, gen{a, b, genFlow(r, a, b, int64(r.IntN(20))*ms)})
+	}
+	checkIndependent(t, Options{IdleTimeout: 5 * time.Second}, gens)
+	// The mix as a whole: every shape produced its verdict.
+	flows := runAll(Options{IdleTimeout: 5 * time.Second}, interleave(gens))
+	seen := map[handshake.Verdict]bool{}
+	for _, f := range flows {
+		seen[f.Verdict] = true
+	}
+	for _, v := range handshake.Verdicts() {
+		if !seen[v] {
+			t.Errorf("no %v flow in the mix", v)
+		}
+	}
+}
+
+func TestAddNoAllocs(t *testing.T) {
+	tr := New(Options{}, func(*Flow) {})
+	ps := handshake3(cli, srv, 0, 1000, 5000)
+	for _, p := range ps {
+		tr.Add(p)
+	}
+	data := pkt(cli, srv, ms, fACK|decode.PSH, 1001, 5001, 100)
+	allocs := testing.AllocsPerRun(1000, func() {
+		data.Segment.Timestamp += us
+		tr.Add(data)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per segment of an open flow", allocs)
+	}
+}
