@@ -11,13 +11,19 @@ import (
 
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
 // Options configures a run. The zero value uses the reassembly defaults and
 // does not verify checksums.
 type Options struct {
+	// Tracker configures connection tracking.
+	Tracker reassembly.Options
 	// VerifyChecksums makes the decoder check TCP checksums.
 	VerifyChecksums bool
+	// Start, if set, is called once with the timestamp of the first packet
+	// read (ns since the Unix epoch), before any flow is emitted.
+	Start func(ts int64)
 	// Warn, if set, is called for each part-way damage warning as it
 	// happens (the warning is counted in Summary either way).
 	Warn func(*capture.FileError)
@@ -36,6 +42,8 @@ type Summary struct {
 	// FirstTS and LastTS are the earliest and latest capture timestamps
 	// seen (ns since the Unix epoch); both 0 when no packet was read.
 	FirstTS, LastTS int64
+	// Flows is the number of connection attempts emitted.
+	Flows uint64
 }
 
 // UnsupportedLinkError reports a file none of whose records has a link
@@ -57,10 +65,14 @@ func (e *UnsupportedLinkError) Error() string {
 // Damage part-way through a file is a warning (Summary.Warnings); the
 // returned error is non-nil only for files of which nothing could be
 // analysed (*UnsupportedLinkError, joined when there are several).
-func Run(files []*capture.File, opts Options) (Summary, error) {
+func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summary, error) {
 	var sum Summary
 	perFile := make([]fileStats, len(files))
 	dec := decode.NewDecoder(decode.DecoderOptions{VerifyChecksums: opts.VerifyChecksums})
+	tr := reassembly.New(opts.Tracker, func(f *reassembly.Flow) {
+		sum.Flows++
+		emit(f)
+	})
 	m := capture.NewMerger(files)
 	var rec capture.Record
 	var pkt decode.Packet
@@ -81,6 +93,9 @@ func Run(files []*capture.File, opts Options) (Summary, error) {
 			continue
 		}
 		sum.Packets++
+		if sum.Packets == 1 && opts.Start != nil {
+			opts.Start(rec.Timestamp)
+		}
 		if sum.Packets == 1 || rec.Timestamp < sum.FirstTS {
 			sum.FirstTS = rec.Timestamp
 		}
@@ -101,7 +116,9 @@ func Run(files []*capture.File, opts Options) (Summary, error) {
 		}
 		s := &pkt.Segment
 		s.Timestamp, s.Frame, s.File, s.Interface = rec.Timestamp, rec.Frame, rec.File, rec.Interface
+		tr.Add(&pkt)
 	}
+	tr.Flush()
 	sum.Decoded = dec.Counters()
 
 	var errs []error

@@ -16,14 +16,18 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 
 	"github.com/hsanalyze/hsanalyze/analyze"
 	"github.com/hsanalyze/hsanalyze/capture"
+	"github.com/hsanalyze/hsanalyze/reassembly"
+	"github.com/hsanalyze/hsanalyze/report"
 )
 
 func main() {
@@ -74,18 +78,87 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		files = append(files, f)
 	}
 
-	sum, err := analyze.Run(files, analyze.Options{
-		VerifyChecksums: cfg.checksum,
-		Warn: func(fe *capture.FileError) {
-			fmt.Fprintf(stderr, "hsanalyze: warning: %v (results up to there are reported)\n", fe)
-		},
+	return analyzeAndReport(cfg, files, stdout, stderr)
+}
+
+// analyzeAndReport runs the analysis and writes the report; it returns the
+// exit status.
+func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writer) int {
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	defer out.Flush()
+	w, err := report.New(cfg.format, out, report.Options{
+		All:   cfg.all,
+		Quiet: cfg.quiet,
+		Color: !cfg.noColor && isTerminal(stdout),
 	})
-	fmt.Fprintf(stdout, "packets %d\ntcp_packets %d\nwarnings %d\n", sum.Packets, sum.TCPPackets, len(sum.Warnings))
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 		return exitError
 	}
+	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
+	var stats report.Stats
+	failed := false
+	var writeErr error
+	sum, runErr := analyze.Run(files, analyze.Options{
+		Tracker: reassembly.Options{
+			IdleTimeout:   cfg.idle,
+			CloseLinger:   cfg.linger,
+			ReorderWindow: cfg.reorder,
+		},
+		VerifyChecksums: cfg.checksum,
+		Start:           func(ts int64) { sel.start = ts },
+		Warn: func(fe *capture.FileError) {
+			fmt.Fprintf(stderr, "hsanalyze: warning: %v (results up to there are reported)\n", fe)
+		},
+	}, func(f *reassembly.Flow) {
+		if !sel.match(f) {
+			return
+		}
+		stats.Add(f)
+		if slices.Contains(cfg.failOn, f.Verdict.String()) {
+			failed = true
+		}
+		if writeErr == nil {
+			writeErr = w.Flow(f)
+		}
+	})
+	c := &report.Capture{
+		Files:      cfg.files,
+		Packets:    sum.Packets,
+		TCPPackets: sum.TCPPackets,
+		Decoded:    sum.Decoded,
+		Warnings:   len(sum.Warnings),
+		FirstTS:    sum.FirstTS,
+		LastTS:     sum.LastTS,
+	}
+	if writeErr == nil {
+		writeErr = w.Close(c, &stats)
+	}
+	if writeErr == nil {
+		writeErr = out.Flush()
+	}
+	if writeErr != nil {
+		fmt.Fprintf(stderr, "hsanalyze: write report: %v\n", writeErr)
+		return exitError
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "hsanalyze: %v\n", runErr)
+		return exitError
+	}
+	if failed {
+		return exitFailOn
+	}
 	return exitOK
+}
+
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // version reports the module version the binary was built from.

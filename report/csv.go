@@ -1,0 +1,82 @@
+package report
+
+import (
+	"bytes"
+	"io"
+
+	"github.com/hsanalyze/hsanalyze/reassembly"
+)
+
+// csvSink frames fields as an RFC 4180 row: a value is quoted when it holds
+// a comma, a quote or a line break; null becomes an empty cell. List-valued
+// fields (anomalies, evidence) are one cell holding their JSON encoding.
+type csvSink struct{}
+
+func (csvSink) key(dst []byte, i int) []byte {
+	if i == 0 {
+		return dst
+	}
+	return append(dst, ',')
+}
+
+func (csvSink) raw(dst []byte, v []byte) []byte {
+	if string(v) == "null" {
+		return dst
+	}
+	return appendCSVCell(dst, v)
+}
+
+func (csvSink) str(dst []byte, s []byte) []byte { return appendCSVCell(dst, s) }
+func (csvSink) end(dst []byte) []byte           { return append(dst, '\n') }
+
+func appendCSVCell(dst, v []byte) []byte {
+	if !bytes.ContainsAny(v, ",\"\r\n") {
+		return append(dst, v...)
+	}
+	dst = append(dst, '"')
+	for _, c := range v {
+		if c == '"' {
+			dst = append(dst, '"')
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, '"')
+}
+
+// csvWriter streams one row per flow as flows finish, after a header row of
+// Columns.
+type csvWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func newCSV(w io.Writer) *csvWriter {
+	buf := make([]byte, 0, 4096)
+	for i, c := range Columns {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, c...)
+	}
+	return &csvWriter{w: w, buf: append(buf, '\n')}
+}
+
+func (c *csvWriter) Flow(f *reassembly.Flow) error {
+	c.buf = appendFields(c.buf, f, csvSink{})
+	return c.flushIfFull()
+}
+
+func (c *csvWriter) flushIfFull() error {
+	if len(c.buf) < 64<<10 {
+		return nil
+	}
+	return c.flush()
+}
+
+func (c *csvWriter) flush() error {
+	_, err := c.w.Write(c.buf)
+	c.buf = c.buf[:0]
+	return err
+}
+
+func (c *csvWriter) Close(*Capture, *Stats) error { return c.flush() }

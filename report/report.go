@@ -1,0 +1,195 @@
+// Package report formats connection attempts for people and programs: a
+// terminal table, JSON, NDJSON and CSV with the field names CONTRACT.md
+// fixes, and the per-connection timeline. It formats values and knows no
+// TCP rules.
+//
+// Lifecycle: New returns a Writer; the caller passes every selected flow to
+// Writer.Flow as the analysis finishes it, then calls Writer.Close once with
+// what was read. NDJSON and CSV write each flow at once, so memory stays
+// bounded on huge captures; JSON and the table write at Close.
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+
+	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/handshake"
+	"github.com/hsanalyze/hsanalyze/reassembly"
+)
+
+// Writer writes one report. It is not safe for concurrent use.
+type Writer interface {
+	// Flow records one connection attempt. f is only valid during the call.
+	Flow(f *reassembly.Flow) error
+	// Close writes what is left of the report. stats holds the statistics
+	// of the flows passed to Flow.
+	Close(c *Capture, stats *Stats) error
+}
+
+// Capture describes what was read, for the summary.
+type Capture struct {
+	// Files are the inputs, as named on the command line.
+	Files []string
+	// Packets is the number of packet records read; TCPPackets of them
+	// were TCP segments.
+	Packets, TCPPackets uint64
+	// Decoded counts records by what they decoded as.
+	Decoded decode.Counters
+	// Warnings is the number of damage warnings.
+	Warnings int
+	// FirstTS and LastTS bound the capture (ns since the Unix epoch).
+	FirstTS, LastTS int64
+}
+
+// Options configures the human-readable formats.
+type Options struct {
+	// All lists complete flows in the table too.
+	All bool
+	// Quiet prints the summary only.
+	Quiet bool
+	// Color enables ANSI colours in the table.
+	Color bool
+	// MaxRows cuts the table's flow list ("… N more"); 0 means 50. All
+	// lifts the cut.
+	MaxRows int
+}
+
+// New returns a Writer for format "table", "json", "ndjson" or "csv".
+func New(format string, w io.Writer, opts Options) (Writer, error) {
+	switch format {
+	case "json":
+		return newJSON(w)
+	case "ndjson":
+		return &ndjsonWriter{w: w}, nil
+	case "csv":
+		return newCSV(w), nil
+	case "table":
+		return newTable(w, opts), nil
+	}
+	return nil, fmt.Errorf("report: unknown format %q", format)
+}
+
+// Stats accumulates the summary statistics of flows. The zero value is
+// ready to use. It keeps 8 bytes per flow with a SYN→SYN-ACK time, for
+// exact percentiles, and one counter per server with failed attempts.
+type Stats struct {
+	// Flows counts flows; ByVerdict counts them per verdict.
+	Flows     uint64
+	ByVerdict [5]uint64
+	// SYNRetransmits sums retransmitted SYNs over all flows.
+	SYNRetransmits uint64
+	// Anomalies counts flows per anomaly code.
+	Anomalies map[handshake.Code]uint64
+	// Failed counts half-open, refused and malformed attempts per server.
+	Failed map[netip.Addr]uint64
+	// synToSynAck holds the SYN→SYN-ACK time of every flow with one (ns).
+	synToSynAck []int64
+}
+
+// Add counts f.
+func (s *Stats) Add(f *reassembly.Flow) {
+	s.Flows++
+	s.ByVerdict[verdictIndex(f.Verdict)]++
+	s.SYNRetransmits += uint64(f.SYNRetransmits)
+	if f.HasSYNToSYNACK {
+		s.synToSynAck = append(s.synToSynAck, f.SYNToSYNACK)
+	}
+	for _, c := range f.Anomalies {
+		if s.Anomalies == nil {
+			s.Anomalies = make(map[handshake.Code]uint64)
+		}
+		s.Anomalies[c]++
+	}
+	switch f.Verdict {
+	case handshake.HalfOpen, handshake.Refused, handshake.Malformed:
+		if s.Failed == nil {
+			s.Failed = make(map[netip.Addr]uint64)
+		}
+		s.Failed[f.Server.Addr()]++
+	}
+}
+
+// Verdicts in report order: the order of CONTRACT.md's summary.
+var reportVerdicts = [5]handshake.Verdict{handshake.Complete, handshake.HalfOpen, handshake.Refused, handshake.Malformed, handshake.Midstream}
+
+func verdictIndex(v handshake.Verdict) int {
+	for i, rv := range reportVerdicts {
+		if rv == v {
+			return i
+		}
+	}
+	return 0
+}
+
+// Latency returns the SYN→SYN-ACK percentiles p (0-100) in ns, by the
+// nearest-rank method, and false when no flow had one.
+func (s *Stats) Latency(p ...float64) ([]int64, bool) {
+	if len(s.synToSynAck) == 0 {
+		return nil, false
+	}
+	slices.Sort(s.synToSynAck)
+	out := make([]int64, len(p))
+	n := len(s.synToSynAck)
+	for i, q := range p {
+		rank := int(q/100*float64(n) + 0.999999)
+		out[i] = s.synToSynAck[min(max(rank, 1), n)-1]
+	}
+	return out, true
+}
+
+// Counted is a key with its count, for top-N lists.
+type Counted[K any] struct {
+	Key   K
+	Count uint64
+}
+
+// top returns the n largest counts of m, ties broken by less.
+func top[K comparable](m map[K]uint64, n int, less func(a, b K) int) []Counted[K] {
+	out := make([]Counted[K], 0, len(m))
+	for k, c := range m {
+		out = append(out, Counted[K]{k, c})
+	}
+	slices.SortFunc(out, func(a, b Counted[K]) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return less(a.Key, b.Key)
+	})
+	return out[:min(n, len(out))]
+}
+
+// TopAnomalies returns the n most frequent anomaly codes.
+func (s *Stats) TopAnomalies(n int) []Counted[handshake.Code] {
+	return top(s.Anomalies, n, func(a, b handshake.Code) int { return cmp.Compare(a.String(), b.String()) })
+}
+
+// TopFailedServers returns the n servers with most failed attempts.
+func (s *Stats) TopFailedServers(n int) []Counted[netip.Addr] {
+	return top(s.Failed, n, func(a, b netip.Addr) int { return a.Compare(b) })
+}
+
+// ndjsonWriter prints one flow object per line as flows finish.
+type ndjsonWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (n *ndjsonWriter) Flow(f *reassembly.Flow) error {
+	n.buf = append(AppendFlowJSON(n.buf, f), '\n')
+	if len(n.buf) < 64<<10 {
+		return nil
+	}
+	return n.flush()
+}
+
+func (n *ndjsonWriter) flush() error {
+	_, err := n.w.Write(n.buf)
+	n.buf = n.buf[:0]
+	return err
+}
+
+func (n *ndjsonWriter) Close(*Capture, *Stats) error { return n.flush() }

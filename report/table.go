@@ -1,0 +1,249 @@
+package report
+
+import (
+	"cmp"
+	"container/heap"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/hsanalyze/hsanalyze/handshake"
+	"github.com/hsanalyze/hsanalyze/reassembly"
+)
+
+// tableWriter prints the summary and then the flows that need attention
+// (all flows with Options.All), sorted by time. Without All it keeps only
+// the MaxRows earliest rows in memory and counts the rest.
+type tableWriter struct {
+	w    io.Writer
+	opts Options
+	rows rowHeap
+	seq  uint64
+	more uint64 // rows cut from the list
+}
+
+// row is one flow of the table, formatted but for its time column.
+type row struct {
+	ts    int64
+	seq   uint64
+	cells [7]string
+}
+
+func newTable(w io.Writer, opts Options) *tableWriter {
+	if opts.MaxRows <= 0 {
+		opts.MaxRows = 50
+	}
+	return &tableWriter{w: w, opts: opts}
+}
+
+func (t *tableWriter) Flow(f *reassembly.Flow) error {
+	if t.opts.Quiet || (f.Verdict == handshake.Complete && !t.opts.All) {
+		return nil
+	}
+	t.seq++
+	r := row{ts: f.FirstTS, seq: t.seq}
+	if !t.opts.All && len(t.rows) == t.opts.MaxRows {
+		if !r.before(&t.rows[0]) {
+			t.more++
+			return nil
+		}
+		heap.Pop(&t.rows)
+		t.more++
+	}
+	r.cells = [7]string{
+		f.Client.String(), f.Server.String(), t.verdict(f.Verdict),
+		anomalyLines(f), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
+		retransmits(f),
+	}
+	heap.Push(&t.rows, r)
+	return nil
+}
+
+func (r *row) before(o *row) bool {
+	return r.ts < o.ts || (r.ts == o.ts && r.seq < o.seq)
+}
+
+// rowHeap is a max-heap by time: its root is the latest row kept.
+type rowHeap []row
+
+func (h rowHeap) Len() int           { return len(h) }
+func (h rowHeap) Less(i, j int) bool { return h[j].before(&h[i]) }
+func (h rowHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *rowHeap) Push(x any)        { *h = append(*h, x.(row)) }
+func (h *rowHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return r
+}
+
+// ANSI colours for verdicts.
+var verdictColor = map[handshake.Verdict]string{
+	handshake.Complete:  "\x1b[32m", // green
+	handshake.HalfOpen:  "\x1b[33m", // yellow
+	handshake.Refused:   "\x1b[36m", // cyan
+	handshake.Malformed: "\x1b[1;31m",
+	handshake.Midstream: "\x1b[2m", // dim
+}
+
+func (t *tableWriter) verdict(v handshake.Verdict) string {
+	if !t.opts.Color {
+		return v.String()
+	}
+	return verdictColor[v] + v.String() + "\x1b[0m"
+}
+
+// anomalyLines describes each anomaly code of f once, with the numbers of
+// its first occurrence: "synack_wrong_ack: ack 1002, expected 1001 (frame 2)".
+func anomalyLines(f *reassembly.Flow) string {
+	var b strings.Builder
+	for _, c := range f.Anomalies {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(c.String())
+		for i := range f.Evidence {
+			a := &f.Evidence[i]
+			if a.Code != c {
+				continue
+			}
+			if a.HasValues {
+				fmt.Fprintf(&b, ": %s %d, expected %d", a.Field, a.Seen, a.Expected)
+			}
+			fmt.Fprintf(&b, " (frame %d)", a.Frame)
+			break
+		}
+	}
+	return b.String()
+}
+
+func millis(ns int64, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f ms", float64(ns)/1e6)
+}
+
+func retransmits(f *reassembly.Flow) string {
+	if f.SYNRetransmits == 0 && f.SYNACKRetransmits == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("SYN %d, SYN-ACK %d", f.SYNRetransmits, f.SYNACKRetransmits)
+}
+
+func (t *tableWriter) Close(c *Capture, s *Stats) error {
+	t.summary(c, s)
+	if t.opts.Quiet {
+		return nil
+	}
+	rows := []row(t.rows)
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.seq, b.seq))
+	})
+	if len(rows) == 0 {
+		what := "No flow needs attention"
+		if t.opts.All {
+			what = "No flows"
+		}
+		fmt.Fprintf(t.w, "\n%s.\n", what)
+		return nil
+	}
+	title := "Flows that need attention"
+	if t.opts.All {
+		title = "Flows"
+	}
+	fmt.Fprintf(t.w, "\n%s (%d):\n", title, uint64(len(rows))+t.more)
+	layout := timeLayout(c)
+	tbl := newTableWriter(t.w, []string{"time", "client", "server", "verdict", "anomalies", "syn→synack", "synack→ack", "retransmits"})
+	for _, r := range rows {
+		cells := append([]string{time.Unix(0, r.ts).UTC().Format(layout)}, r.cells[:]...)
+		if err := tbl.Append(cells); err != nil {
+			return err
+		}
+	}
+	if err := tbl.Render(); err != nil {
+		return err
+	}
+	if t.more > 0 {
+		fmt.Fprintf(t.w, "… %d more (use --all)\n", t.more)
+	}
+	return nil
+}
+
+// timeLayout drops the date when the capture lies within one UTC day.
+func timeLayout(c *Capture) string {
+	y1, m1, d1 := time.Unix(0, c.FirstTS).UTC().Date()
+	y2, m2, d2 := time.Unix(0, c.LastTS).UTC().Date()
+	if y1 == y2 && m1 == m2 && d1 == d2 {
+		return "15:04:05.000000"
+	}
+	return "2006-01-02 15:04:05.000000"
+}
+
+func newTableWriter(w io.Writer, header []string) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithHeader(header),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	)
+}
+
+func (t *tableWriter) summary(c *Capture, s *Stats) {
+	w := t.w
+	fmt.Fprintf(w, "Files:         %s\n", strings.Join(c.Files, ", "))
+	fmt.Fprintf(w, "Packets:       %d (%d TCP segments)", c.Packets, c.TCPPackets)
+	if c.Warnings > 0 {
+		fmt.Fprintf(w, ", %d damage warning(s)", c.Warnings)
+	}
+	fmt.Fprintln(w)
+	if c.Packets > 0 {
+		span := time.Duration(c.LastTS - c.FirstTS)
+		fmt.Fprintf(w, "Capture:       %s to %s (%s)\n",
+			time.Unix(0, c.FirstTS).UTC().Format(time.RFC3339Nano), time.Unix(0, c.LastTS).UTC().Format(time.RFC3339Nano), span)
+	}
+	fmt.Fprintf(w, "Flows:         %d\n", s.Flows)
+	for i, v := range reportVerdicts {
+		n := s.ByVerdict[i]
+		pct := 0.0
+		if s.Flows > 0 {
+			pct = 100 * float64(n) / float64(s.Flows)
+		}
+		name := t.verdict(v)
+		pad := strings.Repeat(" ", 11-len(v.String()))
+		fmt.Fprintf(w, "  %s%s %7d  %5.1f%%\n", name, pad, n, pct)
+	}
+	if l, ok := s.Latency(50, 95, 99, 100); ok {
+		fmt.Fprintf(w, "SYN→SYN-ACK:   p50 %s  p95 %s  p99 %s  max %s\n", millis(l[0], true), millis(l[1], true), millis(l[2], true), millis(l[3], true))
+	}
+	fmt.Fprintf(w, "SYN retransmissions: %d\n", s.SYNRetransmits)
+	if tops := s.TopAnomalies(5); len(tops) > 0 {
+		fmt.Fprintf(w, "Top anomalies: ")
+		for i, a := range tops {
+			if i > 0 {
+				fmt.Fprint(w, ", ")
+			}
+			kind := "info"
+			if a.Key.Fatal() {
+				kind = "fatal"
+			}
+			fmt.Fprintf(w, "%s ×%d (%s)", a.Key, a.Count, kind)
+		}
+		fmt.Fprintln(w)
+	}
+	if tops := s.TopFailedServers(5); len(tops) > 0 {
+		fmt.Fprintf(w, "Top servers by failed attempts: ")
+		for i, a := range tops {
+			if i > 0 {
+				fmt.Fprint(w, ", ")
+			}
+			fmt.Fprintf(w, "%s ×%d", a.Key, a.Count)
+		}
+		fmt.Fprintln(w)
+	}
+}
