@@ -92,6 +92,24 @@ type Options struct {
 	// a SYN is held waiting for its SYN (DefaultReorderWindow if 0;
 	// negative: never hold).
 	ReorderWindow time.Duration
+	// Trace, if set, is called for every segment and ICMP error fed to an
+	// attempt, right after the attempt's Machine consumed it: what a
+	// per-connection timeline shows. The Trace is only valid during the call.
+	Trace func(*Trace)
+}
+
+// Trace is one segment as an attempt's Machine saw it.
+type Trace struct {
+	// Key is the attempt's 4-tuple; Attempt numbers attempts in the order
+	// they started (the same number for all segments of one attempt).
+	Key     FlowKey
+	Attempt uint64
+	// FromClient tells the segment's direction as the tracker assigned it.
+	FromClient bool
+	Segment    *decode.Segment
+	// ICMP is set for an ICMP error quoting Segment.
+	ICMP  *decode.ICMPError
+	Event handshake.Event
 }
 
 // FlowKey identifies a 4-tuple regardless of direction: its two endpoints in
@@ -124,6 +142,9 @@ type Flow struct {
 	// FirstTS and LastTS are the capture times (ns since the Unix epoch)
 	// of the attempt's first and last segment.
 	FirstTS, LastTS int64
+	// Attempt numbers attempts in the order they started; Trace.Attempt
+	// carries the same number.
+	Attempt uint64
 	// Anomalies lists the distinct codes of Evidence in order of first
 	// occurrence, nil when there are none.
 	Anomalies []handshake.Code
@@ -180,6 +201,7 @@ type held struct {
 type Tracker struct {
 	idle, linger, window int64
 	emit                 func(*Flow)
+	traceFn              func(*Trace)
 	table                map[FlowKey]*entry
 	open, closed         list
 	free                 *entry // recycled entries, linked by next
@@ -209,6 +231,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 		linger:    pick(opts.CloseLinger, DefaultCloseLinger),
 		window:    pick(opts.ReorderWindow, DefaultReorderWindow),
 		emit:      emit,
+		traceFn:   opts.Trace,
 		table:     make(map[FlowKey]*entry),
 		heldCount: make(map[FlowKey]int),
 	}
@@ -236,7 +259,8 @@ func (t *Tracker) Add(p *decode.Packet) {
 		t.advance(p.Segment.Timestamp)
 		key := KeyOf(p.Segment.Src, p.Segment.Dst)
 		if e := t.table[key]; e != nil {
-			e.m.ICMP(&p.Segment, p.ICMP)
+			ev := e.m.ICMP(&p.Segment, p.ICMP)
+			t.trace(e, &p.Segment, &p.ICMP, ev)
 			t.touch(e, p.Segment.Timestamp)
 		}
 		return
@@ -275,13 +299,24 @@ func (t *Tracker) process(key FlowKey, seg *decode.Segment) {
 }
 
 func (t *Tracker) step(e *entry, seg *decode.Segment) {
-	if ev := e.m.Step(seg, seg.Src == e.client); ev.NewAttempt {
+	ev := e.m.Step(seg, seg.Src == e.client)
+	if ev.NewAttempt {
 		key := e.key
 		t.finish(e)
 		t.start(key, seg)
 		return
 	}
+	t.trace(e, seg, nil, ev)
 	t.touch(e, seg.Timestamp)
+}
+
+// trace reports a consumed segment to Options.Trace.
+func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, ev handshake.Event) {
+	if t.traceFn == nil {
+		return
+	}
+	tr := Trace{Key: e.key, Attempt: e.seq, FromClient: seg.Src == e.client, Segment: seg, ICMP: icmp, Event: ev}
+	t.traceFn(&tr)
 }
 
 // start creates the attempt that seg opens.
@@ -301,7 +336,8 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	t.seq++
 	e.seq = t.seq
 	t.table[key] = e
-	e.m.Step(seg, seg.Src == e.client) // a fresh Machine consumes anything
+	ev := e.m.Step(seg, seg.Src == e.client) // a fresh Machine consumes anything
+	t.trace(e, seg, nil, ev)
 	t.place(e)
 	return e
 }
@@ -337,7 +373,7 @@ func (t *Tracker) finish(e *entry) {
 	if server == e.client {
 		server = hi
 	}
-	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Result: r}
+	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, Result: r}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
 	}

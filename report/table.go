@@ -187,8 +187,8 @@ func timeLayout(c *Capture) string {
 
 func newTableWriter(w io.Writer, header []string) *tablewriter.Table {
 	return tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off), // before WithHeader, which formats at once
 		tablewriter.WithHeader(header),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	)

@@ -24,6 +24,8 @@ type config struct {
 	until    timeBound
 	all      bool
 	flow     string
+	flowA    netip.AddrPort
+	flowB    netip.AddrPort
 	quiet    bool
 	noColor  bool
 	version  bool
@@ -191,6 +193,18 @@ func (cfg *config) validate() error {
 	}
 	if cfg.workers < 0 {
 		return &usageError{msg: "--workers must be 0 (automatic) or more", hint: "e.g. --workers 2"}
+	}
+	if cfg.flow != "" {
+		a, b, ok := strings.Cut(cfg.flow, "-")
+		var errA, errB error
+		cfg.flowA, errA = netip.ParseAddrPort(a)
+		cfg.flowB, errB = netip.ParseAddrPort(b)
+		if !ok || errA != nil || errB != nil {
+			return &usageError{msg: fmt.Sprintf("--flow %q is not CLIENT-SERVER", cfg.flow), hint: "e.g. --flow 10.0.0.1:51234-10.0.0.2:443 or --flow [2001:db8::1]:5000-[2001:db8::2]:80"}
+		}
+		if cfg.format == "csv" || cfg.format == "ndjson" {
+			return &usageError{msg: "--flow prints a timeline as a table or JSON", hint: "use --flow with --format table or --format json"}
+		}
 	}
 	if len(cfg.files) == 0 {
 		return &usageError{msg: "no capture file given", hint: "usage: hsanalyze [flags] FILE... (- reads standard input)"}

@@ -95,6 +95,12 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 		return exitError
 	}
+	var tl *report.Timeline
+	var trace func(*reassembly.Trace)
+	if cfg.flow != "" {
+		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
+		trace = tl.Trace
+	}
 	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
 	var stats report.Stats
 	failed := false
@@ -104,6 +110,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			IdleTimeout:   cfg.idle,
 			CloseLinger:   cfg.linger,
 			ReorderWindow: cfg.reorder,
+			Trace:         trace,
 		},
 		VerifyChecksums: cfg.checksum,
 		Start:           func(ts int64) { sel.start = ts },
@@ -111,6 +118,10 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			fmt.Fprintf(stderr, "hsanalyze: warning: %v (results up to there are reported)\n", fe)
 		},
 	}, func(f *reassembly.Flow) {
+		if tl != nil {
+			tl.Flow(f)
+			return
+		}
 		if !sel.match(f) {
 			return
 		}
@@ -131,7 +142,13 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		FirstTS:    sum.FirstTS,
 		LastTS:     sum.LastTS,
 	}
-	if writeErr == nil {
+	switch {
+	case writeErr != nil:
+	case tl != nil && cfg.format == "json":
+		writeErr = tl.WriteJSON(out)
+	case tl != nil:
+		writeErr = tl.WriteTable(out, !cfg.noColor && isTerminal(stdout))
+	default:
 		writeErr = w.Close(c, &stats)
 	}
 	if writeErr == nil {
