@@ -29,9 +29,11 @@
 // Options.CloseLinger passed without a segment; no segment came for
 // Options.IdleTimeout; Flush is called. Expiry is checked on each Add, in
 // O(1) per expired flow: open flows sit on one intrusive list ordered by
-// last activity, closed ones on another, so the oldest is always at a head.
-// Flows expiring at the same Add are emitted by deadline, then by creation
-// order; Flush emits the rest in creation order.
+// the capture time of their last segment, closed ones on another, so the
+// oldest is always at a head. Flows expiring at the same Add are emitted in
+// order of deadline (ties: open before closed if created first, else in
+// the order they were last active); Flush emits the rest in creation order.
+// Either order depends only on the input.
 //
 // # Out-of-order captures
 //
@@ -162,8 +164,8 @@ type entry struct {
 	m               handshake.Machine
 }
 
-// list is an intrusive doubly-linked list of entries ordered by lastTS; its
-// sentinel is the zero-value-free root.
+// list is an intrusive doubly-linked list of entries ordered by lastTS
+// around the sentinel root.
 type list struct {
 	root  entry
 	delay int64 // how long after lastTS an entry of this list expires
@@ -180,9 +182,16 @@ func (l *list) front() *entry {
 	return l.root.next
 }
 
-func (l *list) pushBack(e *entry) {
-	e.list, e.prev, e.next = l, l.root.prev, &l.root
-	e.prev.next, l.root.prev = e, e
+// insert adds e in lastTS order. It is O(1) for the usual newest entry;
+// segments released from the reorder window (or a capture whose clock steps
+// back) are older than the clock and walk back past the few newer entries.
+func (l *list) insert(e *entry) {
+	at := l.root.prev
+	for at != &l.root && at.lastTS > e.lastTS {
+		at = at.prev
+	}
+	e.list, e.prev, e.next = l, at, at.next
+	at.next.prev, at.next = e, e
 }
 
 func (e *entry) unlink() {
@@ -342,7 +351,8 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	return e
 }
 
-// touch records activity on e and moves it to the back of its list.
+// touch records activity on e and moves it to its place (usually the back)
+// in its list.
 func (t *Tracker) touch(e *entry, ts int64) {
 	e.lastTS = max(e.lastTS, ts)
 	e.unlink()
@@ -355,10 +365,10 @@ func (t *Tracker) place(e *entry) {
 			t.finish(e)
 			return
 		}
-		t.closed.pushBack(e)
+		t.closed.insert(e)
 		return
 	}
-	t.open.pushBack(e)
+	t.open.insert(e)
 }
 
 // finish emits e's Flow and recycles e.
