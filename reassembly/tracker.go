@@ -116,8 +116,10 @@ type Trace struct {
 
 // FlowKey identifies a 4-tuple regardless of direction: its two endpoints in
 // canonical order. It is a comparable value, usable as a map key; the zero
-// FlowKey is not the key of any segment. It keeps netip.AddrPort values:
-// BenchmarkKey measures packing them into bytes as no faster to hash here.
+// FlowKey is not the key of any segment. It keeps netip.AddrPort values
+// rather than packed bytes: BenchmarkKey measures a pointer-free 36-byte key
+// only about 10% faster to build and look up (61 vs 68 ns), and packing
+// would drop IPv6 zones and merge IPv4 with IPv4-mapped IPv6 addresses.
 type FlowKey struct {
 	lo, hi netip.AddrPort
 }
