@@ -12,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -113,13 +114,21 @@ func anomalyLines(f *reassembly.Flow) string {
 				continue
 			}
 			if a.HasValues {
-				fmt.Fprintf(&b, ": %s %d, expected %d", a.Field, a.Seen, a.Expected)
+				b.WriteString(": " + evidenceValues(a))
 			}
 			fmt.Fprintf(&b, " (frame %d)", a.Frame)
 			break
 		}
 	}
 	return b.String()
+}
+
+// evidenceValues describes what was seen and expected; flag sets by name.
+func evidenceValues(a *handshake.Anomaly) string {
+	if a.Field == handshake.FieldFlags {
+		return fmt.Sprintf("flags %s, expected %s", decode.Flags(a.Seen), decode.Flags(a.Expected))
+	}
+	return fmt.Sprintf("%s %d, expected %d", a.Field, a.Seen, a.Expected)
 }
 
 func millis(ns int64, ok bool) string {

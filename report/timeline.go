@@ -178,7 +178,7 @@ func (t *Timeline) WriteTable(w io.Writer, color bool) error {
 			for _, an := range s.anomalies {
 				line := an.Code.String()
 				if an.HasValues {
-					line += fmt.Sprintf(": %s %d, expected %d", an.Field, an.Seen, an.Expected)
+					line += ": " + evidenceValues(&an)
 				}
 				anom = append(anom, line+" ["+an.Code.RFC()+"]")
 			}

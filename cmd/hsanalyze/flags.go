@@ -148,7 +148,11 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, errHelp
 			}
-			return nil, &usageError{msg: strings.TrimPrefix(err.Error(), "flag provided but not defined: "), hint: "see hsanalyze -h"}
+			msg := err.Error()
+			if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+				msg = "unknown flag " + name
+			}
+			return nil, &usageError{msg: msg, hint: "see hsanalyze -h"}
 		}
 		rest = fs.Args()
 		if len(rest) == 0 {

@@ -79,7 +79,7 @@ func TestParseArgsErrors(t *testing.T) {
 		want string
 	}{
 		{"no file", nil, "no capture file given"},
-		{"unknown flag", []string{"--bogus", "x"}, "-bogus"},
+		{"unknown flag", []string{"--bogus", "x"}, "unknown flag -bogus"},
 		{"unknown format", []string{"--format", "xml", "x"}, `unknown format "xml"`},
 		{"unknown fail-on verdict", []string{"--fail-on", "broken", "x"}, `unknown verdict "broken"`},
 		{"unknown verdict filter", []string{"--verdict", "ok", "x"}, `unknown verdict "ok"`},
