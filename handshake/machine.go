@@ -128,6 +128,7 @@ const (
 	bFinalPure             // the completing segment was a pure ACK: finalSeq/finalAck valid
 	bFinalClient           // the completing segment came from the client
 	bFlipped               // midstream roles swapped
+	bAckNoSynAck           // ack_without_synack was raised
 )
 
 const synTSRing = 8 // client SYN transmissions remembered for TSecr matching
@@ -690,6 +691,12 @@ func (m *Machine) closeRST(fromClient bool) {
 // clientAck checks a client segment with ACK (no SYN, no RST) before the
 // handshake completed: the final ACK, or data or FIN sent in its place.
 func (m *Machine) clientAck(seg *decode.Segment) {
+	if !m.has(bSSyn) && m.has(bAckNoSynAck) {
+		// A one-sided capture (asymmetric routing) shows the client's
+		// whole stream without any SYN-ACK: only its first segment is
+		// judged, the rest has moved on legitimately.
+		return
+	}
 	lo := m.cISN.Add(1)
 	seqOK := inRange(seg.Seq, lo, m.cSynData)
 	if !seqOK {
@@ -700,6 +707,7 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 		m.raiseNum(AckWrongSeq, seg, FieldSeq, uint64(seg.Seq), uint64(exp))
 	}
 	if !m.has(bSSyn) {
+		m.set(bAckNoSynAck)
 		m.raise(AckWithoutSynAck, seg, "", 0, 0, false)
 		return
 	}

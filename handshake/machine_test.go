@@ -740,8 +740,19 @@ var scenarios = []scenario{
 		steps: []step{
 			hsSYN,
 			c(fACK, 1001, 5001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
+			c(fPSHACK, 1001, 5001).data(100).want(RoleData, SynSent, SynReceived),
+			c(fPSHACK, 1101, 5001).data(100).want(RoleData, SynSent, SynReceived),
 		},
 		verdict: HalfOpen,
+	},
+	{
+		name:   "ack_without_synack_wrong_seq",
+		reason: "RFC 9293 §3.10.7.4 first check: even without a captured SYN-ACK the client's first ACK carries ISN+1",
+		steps: []step{
+			hsSYN,
+			c(fACK, 1500, 5001).want(RoleACK, SynSent, SynReceived, AckWrongSeq, AckWithoutSynAck),
+		},
+		verdict: Malformed,
 	},
 	{
 		name:   "invalid_option_length",
