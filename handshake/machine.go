@@ -646,6 +646,10 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 		// An RST answering the SYN (RFC 9293 §3.10.7.3, SYN-SENT): only
 		// acceptable with an ACK that acknowledges the SYN.
 		switch hi := m.cISN.Add(1 + m.cSynData); {
+		case f&decode.ACK == 0 && m.has(bAckNoSynAck):
+			// It answers the client's ACK segment, not the SYN: RFC 9293
+			// §3.10.7.1 resets an ACK with <SEQ=SEG.ACK><CTL=RST>, no ACK.
+			m.closeRST(false)
 		case f&decode.ACK == 0:
 			m.raiseNum(RstWithoutAck, seg, FieldFlags, uint64(f), uint64(f|decode.ACK))
 		case !inRange(seg.Ack, m.cISN.Add(1), m.cSynData):

@@ -746,6 +746,16 @@ var scenarios = []scenario{
 		verdict: HalfOpen,
 	},
 	{
+		name:   "rst_answering_ack_without_synack",
+		reason: "RFC 9293 §3.10.7.1: an RST answering the client's ACK segment carries no ACK; it is not an answer to the SYN",
+		steps: []step{
+			hsSYN,
+			c(fACK, 1001, 5001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
+			s(fRST, 5001, 0).want(RoleRST, Closed, Closed),
+		},
+		verdict: HalfOpen,
+	},
+	{
 		name:   "ack_without_synack_wrong_seq",
 		reason: "RFC 9293 §3.10.7.4 first check: even without a captured SYN-ACK the client's first ACK carries ISN+1",
 		steps: []step{
