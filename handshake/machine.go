@@ -178,12 +178,6 @@ type Machine struct {
 func (m *Machine) has(b uint32) bool { return m.bits&b != 0 }
 func (m *Machine) set(b uint32)      { m.bits |= b }
 
-// inRange reports whether s lies in [lo, lo+n] modulo 2^32.
-func inRange(s, lo decode.Seq, n uint32) bool {
-	d := s.Diff(lo)
-	return d >= 0 && uint32(d) <= n
-}
-
 func (m *Machine) raise(c Code, seg *decode.Segment, field string, seen, expected uint64, values bool) {
 	if c.Fatal() {
 		m.set(bFatal)
@@ -559,7 +553,7 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 	// The SYN-ACK must acknowledge the SYN and at most all of its data:
 	// SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 §3.10.7.3).
 	lo := m.cISN.Add(1)
-	if inRange(seg.Ack, lo, m.cSynData) {
+	if seg.Ack.InRange(lo, m.cSynData) {
 		m.set(bCAcked)
 		if m.cSynData > 0 {
 			if seg.Ack == lo {
@@ -631,7 +625,7 @@ func (m *Machine) clientSynAck(seg *decode.Segment) Role {
 		m.synAckFrame = seg.Frame
 	}
 	lo := m.sISN.Add(1)
-	if inRange(seg.Ack, lo, m.sSynData) {
+	if seg.Ack.InRange(lo, m.sSynData) {
 		m.set(bSAcked)
 	} else {
 		m.raiseNum(SynAckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.sSynData)))
@@ -652,7 +646,7 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 			m.closeRST(false)
 		case f&decode.ACK == 0:
 			m.raiseNum(RstWithoutAck, seg, FieldFlags, uint64(f), uint64(f|decode.ACK))
-		case !inRange(seg.Ack, m.cISN.Add(1), m.cSynData):
+		case !seg.Ack.InRange(m.cISN.Add(1), m.cSynData):
 			m.raiseNum(RstWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(hi))
 		default:
 			m.set(bRefused)
@@ -676,7 +670,7 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 	}
 	// RFC 9293 §3.10.7.3 answers an unacceptable SYN-ACK with
 	// <SEQ=SEG.ACK><CTL=RST>: that seq is right too.
-	if inRange(seg.Seq, lo, n) || fromClient && m.has(bSSynAck) && seg.Seq == m.synAckAck {
+	if seg.Seq.InRange(lo, n) || fromClient && m.has(bSSynAck) && seg.Seq == m.synAckAck {
 		m.closeRST(fromClient)
 	} else {
 		m.raiseNum(RstWrongSeq, seg, FieldSeq, uint64(seg.Seq), uint64(lo))
@@ -702,7 +696,7 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 		return
 	}
 	lo := m.cISN.Add(1)
-	seqOK := inRange(seg.Seq, lo, m.cSynData)
+	seqOK := seg.Seq.InRange(lo, m.cSynData)
 	if !seqOK {
 		exp := lo
 		if m.has(bCAcked) {
@@ -718,7 +712,7 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 	// SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 §3.10.7.4): the server's
 	// SND.NXT includes data it sent before completion (RFC 7413 §4.2.2).
 	slo := m.sISN.Add(1)
-	if !inRange(seg.Ack, slo, uint32(m.sNxt.Diff(slo))) {
+	if !seg.Ack.InRange(slo, uint32(m.sNxt.Diff(slo))) {
 		m.raiseNum(AckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(m.sNxt))
 		return
 	}
@@ -740,11 +734,11 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 	if seg.Flags&decode.FIN != 0 {
 		end = end.Add(1)
 	}
-	if inRange(seg.Seq, m.sISN.Add(1), uint32(m.sNxt.Diff(m.sISN))) {
+	if seg.Seq.InRange(m.sISN.Add(1), uint32(m.sNxt.Diff(m.sISN))) {
 		m.advanceSNxt(end) // only segments that continue the server's stream
 	}
 	lo := m.cISN.Add(1)
-	ackOK := inRange(seg.Ack, lo, m.cSynData)
+	ackOK := seg.Ack.InRange(lo, m.cSynData)
 	if !ackOK {
 		m.raiseNum(AckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.cSynData)))
 	}
@@ -752,7 +746,7 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 		return
 	}
 	slo := m.sISN.Add(1)
-	if !inRange(seg.Seq, slo, m.sSynData) {
+	if !seg.Seq.InRange(slo, m.sSynData) {
 		m.raiseNum(AckWrongSeq, seg, FieldSeq, uint64(seg.Seq), uint64(slo))
 		return
 	}

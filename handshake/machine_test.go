@@ -1178,3 +1178,22 @@ func TestStepNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per handshake, want 0", allocs)
 	}
 }
+
+// TestSeqInRange checks decode.Seq.InRange, which every number check here
+// relies on, against a slow version in 64-bit arithmetic, across the wrap.
+func TestSeqInRange(t *testing.T) {
+	slow := func(s, lo decode.Seq, n uint32) bool {
+		d := (int64(s) - int64(lo) + 1<<32) % (1 << 32)
+		return d <= int64(n)
+	}
+	for _, lo := range []decode.Seq{0, 1, 1000, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff} {
+		for _, n := range []uint32{0, 1, 100, 1 << 20} {
+			for _, d := range []int64{-2, -1, 0, 1, 2, 99, 100, 101, 1 << 20, 1<<20 + 1} {
+				s := decode.Seq(uint32(int64(lo) + d))
+				if got, want := s.InRange(lo, n), slow(s, lo, n); got != want {
+					t.Errorf("Seq(%d).InRange(%d, %d) = %v, want %v", s, lo, n, got, want)
+				}
+			}
+		}
+	}
+}

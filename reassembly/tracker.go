@@ -507,12 +507,11 @@ func explains(syn, h *decode.Segment) bool {
 	}
 	lo := syn.Seq.Add(1)
 	n := uint32(syn.PayloadLen)
-	in := func(s decode.Seq) bool { d := s.Diff(lo); return d >= 0 && uint32(d) <= n }
 	switch {
 	case h.Src == syn.Dst && h.Dst == syn.Src:
-		return h.Flags&(decode.SYN|decode.ACK|decode.RST) == decode.SYN|decode.ACK && in(h.Ack)
+		return h.Flags&(decode.SYN|decode.ACK|decode.RST) == decode.SYN|decode.ACK && h.Ack.InRange(lo, n)
 	case h.Src == syn.Src && h.Dst == syn.Dst:
-		return h.Flags&(decode.SYN|decode.ACK) == decode.ACK && in(h.Seq)
+		return h.Flags&(decode.SYN|decode.ACK) == decode.ACK && h.Seq.InRange(lo, n)
 	}
 	return false
 }
