@@ -1045,27 +1045,6 @@ func TestCoverage(t *testing.T) {
 	}
 }
 
-// TestNewAttemptRoles: after a NewAttempt the caller picks the new client
-// (package reassembly: the SYN's sender), not the old one.
-func TestNewAttemptRoles(t *testing.T) {
-	var m Machine
-	syn := decode.Segment{Src: cli4, Dst: srv4, Flags: fSYN, Seq: 1000, Frame: 1}
-	m.Step(&syn, true)
-	rst := decode.Segment{Src: srv4, Dst: cli4, Flags: fRSTACK, Ack: 1001, Frame: 2}
-	m.Step(&rst, false)
-	rev := decode.Segment{Src: srv4, Dst: cli4, Flags: fSYN, Seq: 8000, Frame: 3}
-	if ev := m.Step(&rev, false); !ev.NewAttempt {
-		t.Fatalf("reverse SYN after refusal: %+v", ev)
-	}
-	var n Machine
-	n.Step(&rev, true) // the server of the old attempt is the client of the new
-	ack := decode.Segment{Src: cli4, Dst: srv4, Flags: fSYNACK, Seq: 1, Ack: 8001, Frame: 4}
-	n.Step(&ack, false)
-	if r := n.Result(); r.Verdict != HalfOpen || r.ClientISN != 8000 {
-		t.Errorf("new attempt: %v ISN %d", r.Verdict, r.ClientISN)
-	}
-}
-
 func TestStrings(t *testing.T) {
 	verdicts := map[Verdict]string{
 		Complete: "complete", HalfOpen: "half_open", Refused: "refused", Malformed: "malformed", Midstream: "midstream",

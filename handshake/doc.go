@@ -1,0 +1,42 @@
+// Package handshake judges TCP three-way handshakes: a pure, validating state
+// machine following RFC 9293 §3.4, §3.5 and §3.10.7.3-4, RFC 5961 §3-5,
+// RFC 7413 (Fast Open), RFC 7323 (window scale, timestamps) and RFC 3168
+// (ECN setup). It does no I/O, reads no clock and keeps no global state:
+// decode.Segment values go in, a Verdict and Anomaly evidence come out.
+//
+// One Machine judges one connection attempt; package reassembly groups
+// segments into attempts and starts a Machine for each. All sequence
+// arithmetic is modulo 2^32 (decode.Seq).
+//
+// # Verdicts
+//
+// Result.Verdict follows CONTRACT.md: Malformed if any fatal Code was
+// raised (it takes precedence over everything); else Midstream if the
+// attempt's SYN was not captured; else Complete when both SYNs were
+// acknowledged with every number right (a textbook handshake, a
+// simultaneous open, a split handshake, or a handshake completed by data);
+// else Refused when an acceptable RST (ACK set, ack = ISN+1, + SYN data)
+// answered the SYN before any SYN-ACK; else HalfOpen. Only the handshake is
+// judged: after completion nothing raises an anomaly.
+//
+// # Anomalies
+//
+// Each Code is fatal or informational; Codes lists them, Code.RFC names the
+// clause, and docs/anomalies.md explains each with an example and the
+// nearest Zeek and Suricata names. An Anomaly records one occurrence: the
+// frame, and where a number or flag set was wrong, the field with the value
+// seen and the value expected.
+//
+// # Limits
+//
+// The machine trusts the direction its caller gives, except for a
+// self-connect (Src == Dst), where a SYN-ACK is taken as the server's and
+// every other segment as the client's. It does not reassemble data or check
+// sequence numbers after the handshake; FIN and RST after completion only
+// drive the teardown states. The final ACK's seq must be exactly ISN+1 (up
+// to ISN+1+len with SYN data), stricter than RFC 9293's window test, because
+// the contract asks for every number to be right; a capture that lost the
+// first client segment therefore shows ack_wrong_seq. Without a captured
+// SYN-ACK only the client's first ACK segment is judged (one-sided
+// captures).
+package handshake
