@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -27,6 +28,11 @@ type Options struct {
 	// Warn, if set, is called for each part-way damage warning as it
 	// happens (the warning is counted in Summary either way).
 	Warn func(*capture.FileError)
+	// Workers is 1 to read, decode and track in one goroutine; 0 (the
+	// default) or more runs reading and decoding in a goroutine of its own,
+	// beside tracking, when more than one CPU is available. The output is
+	// the same either way.
+	Workers int
 }
 
 // Summary counts what a run read.
@@ -62,72 +68,163 @@ func (e *UnsupportedLinkError) Error() string {
 // deterministic order. The *reassembly.Flow passed to emit is only valid
 // during the call. Run closes nothing; the caller owns the files.
 //
+// Reading and decoding run in a goroutine of their own (see
+// Options.Workers); emit and the Start and Warn hooks are always called
+// from Run's goroutine, in capture order.
+//
 // Damage part-way through a file is a warning (Summary.Warnings); the
 // returned error is non-nil only for files of which nothing could be
-// analysed (*UnsupportedLinkError, joined when there are several).
+// analysed (*UnsupportedLinkError, joined when there are several), or when
+// reading fails for another reason.
 func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summary, error) {
-	var sum Summary
-	perFile := make([]fileStats, len(files))
-	dec := decode.NewDecoder(decode.DecoderOptions{VerifyChecksums: opts.VerifyChecksums})
+	rd := &reader{
+		merger:  capture.NewMerger(files),
+		dec:     decode.NewDecoder(decode.DecoderOptions{VerifyChecksums: opts.VerifyChecksums}),
+		perFile: make([]fileStats, len(files)),
+	}
+	var flows uint64
 	tr := reassembly.New(opts.Tracker, func(f *reassembly.Flow) {
-		sum.Flows++
+		flows++
 		emit(f)
 	})
-	m := capture.NewMerger(files)
-	var rec capture.Record
-	var pkt decode.Packet
-	for {
-		err := m.Next(&rec)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var fe *capture.FileError
-			if !errors.As(err, &fe) {
-				return sum, fmt.Errorf("read: %w", err)
+	started := false
+	consume := func(b *batch) {
+		if b.started && !started {
+			started = true
+			if opts.Start != nil {
+				opts.Start(b.startTS)
 			}
-			sum.Warnings = append(sum.Warnings, fe)
-			if opts.Warn != nil {
-				opts.Warn(fe)
+		}
+		for i := range b.pkts {
+			tr.Add(&b.pkts[i])
+		}
+		if b.warning != nil && opts.Warn != nil {
+			opts.Warn(b.warning)
+		}
+	}
+
+	if opts.Workers == 1 || runtime.GOMAXPROCS(0) == 1 {
+		var b batch
+		for more := true; more; {
+			more = rd.fill(&b)
+			consume(&b)
+		}
+	} else {
+		// Two batches in flight and one being filled: enough to keep both
+		// goroutines busy, little enough to stay cache-friendly.
+		full, free := make(chan *batch, 2), make(chan *batch, 3)
+		for range 3 {
+			free <- new(batch)
+		}
+		go func() {
+			for more := true; more; {
+				b := <-free
+				more = rd.fill(b)
+				full <- b
 			}
-			continue
+			close(full)
+		}()
+		for b := range full {
+			consume(b)
+			free <- b
 		}
-		sum.Packets++
-		if sum.Packets == 1 && opts.Start != nil {
-			opts.Start(rec.Timestamp)
-		}
-		if sum.Packets == 1 || rec.Timestamp < sum.FirstTS {
-			sum.FirstTS = rec.Timestamp
-		}
-		sum.LastTS = max(sum.LastTS, rec.Timestamp)
-		dec.Decode(rec.LinkType, rec.Data, rec.OrigLen, &pkt)
-		fs := &perFile[rec.File]
-		fs.records++
-		if pkt.Kind == decode.KindUnsupportedLink {
-			fs.unsupported++
-			fs.linkType = rec.LinkType
-			continue
-		}
-		if pkt.Kind != decode.KindTCP && pkt.Kind != decode.KindICMPError {
-			continue
-		}
-		if pkt.Kind == decode.KindTCP {
-			sum.TCPPackets++
-		}
-		s := &pkt.Segment
-		s.Timestamp, s.Frame, s.File, s.Interface = rec.Timestamp, rec.Frame, rec.File, rec.Interface
-		tr.Add(&pkt)
 	}
 	tr.Flush()
-	sum.Decoded = dec.Counters()
 
-	var errs []error
-	for i, fs := range perFile {
+	sum := rd.sum
+	sum.Flows = flows
+	sum.Decoded = rd.dec.Counters()
+	errs := []error{rd.err}
+	for i, fs := range rd.perFile {
 		if fs.records > 0 && fs.unsupported == fs.records {
 			errs = append(errs, &UnsupportedLinkError{Path: files[i].Path(), LinkType: fs.linkType})
 		}
 	}
 	return sum, errors.Join(errs...)
+}
+
+// batchSize is how many packets a batch carries between the reading and
+// the tracking goroutine: large enough to make channel operations rare.
+const batchSize = 1024
+
+// batch carries decoded TCP segments and ICMP errors, with their capture
+// metadata set, from the reader to the tracker.
+type batch struct {
+	pkts []decode.Packet
+	// started is set on the batch holding the capture's first packet
+	// (which need not be TCP); startTS is its timestamp.
+	started bool
+	startTS int64
+	// warning, if set, came after the last packet of pkts: fill ends a
+	// batch at a warning.
+	warning *capture.FileError
+}
+
+// reader reads and decodes; it is used by one goroutine at a time.
+type reader struct {
+	merger  *capture.Merger
+	dec     *decode.Decoder
+	rec     capture.Record
+	sum     Summary
+	perFile []fileStats
+	err     error
+}
+
+// fill refills b; it returns false once the input has ended.
+func (r *reader) fill(b *batch) bool {
+	if b.pkts == nil {
+		b.pkts = make([]decode.Packet, 0, batchSize)
+	}
+	b.pkts, b.started, b.warning = b.pkts[:0], false, nil
+	for len(b.pkts) < batchSize {
+		err := r.merger.Next(&r.rec)
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			var fe *capture.FileError
+			if !errors.As(err, &fe) {
+				r.err = fmt.Errorf("read: %w", err)
+				return false
+			}
+			r.sum.Warnings = append(r.sum.Warnings, fe)
+			b.warning = fe
+			return true
+		}
+		r.add(b)
+	}
+	return true
+}
+
+// add decodes the current record into b.
+func (r *reader) add(b *batch) {
+	rec, sum := &r.rec, &r.sum
+	sum.Packets++
+	if sum.Packets == 1 {
+		b.started, b.startTS = true, rec.Timestamp
+		sum.FirstTS = rec.Timestamp
+	}
+	sum.FirstTS = min(sum.FirstTS, rec.Timestamp)
+	sum.LastTS = max(sum.LastTS, rec.Timestamp)
+	b.pkts = append(b.pkts, decode.Packet{})
+	pkt := &b.pkts[len(b.pkts)-1]
+	r.dec.Decode(rec.LinkType, rec.Data, rec.OrigLen, pkt)
+	fs := &r.perFile[rec.File]
+	fs.records++
+	switch pkt.Kind {
+	case decode.KindTCP:
+		sum.TCPPackets++
+	case decode.KindICMPError:
+	case decode.KindUnsupportedLink:
+		fs.unsupported++
+		fs.linkType = rec.LinkType
+		fallthrough
+	default:
+		b.pkts = b.pkts[:len(b.pkts)-1]
+		return
+	}
+	s := &pkt.Segment
+	s.Timestamp, s.Frame, s.File, s.Interface = rec.Timestamp, rec.Frame, rec.File, rec.Interface
 }
 
 // fileStats tells files with only undecodable link types apart.

@@ -113,6 +113,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			Trace:         trace,
 		},
 		VerifyChecksums: cfg.checksum,
+		Workers:         cfg.workers,
 		Start:           func(ts int64) { sel.start = ts },
 		Warn: func(fe *capture.FileError) {
 			fmt.Fprintf(stderr, "hsanalyze: warning: %v (results up to there are reported)\n", fe)

@@ -41,7 +41,8 @@ Analysis:
                         retransmissions (default 4s)
   --reorder-window D    a SYN-ACK captured up to D before its SYN is put back
                         in order (default 1ms)
-  --workers N           flow-tracking goroutines (default: automatic)
+  --workers N           1: read, decode and track in one goroutine; 0
+                        (default): read and decode in a goroutine of their own
 
 Other:
   -h, --help            this help

@@ -60,3 +60,12 @@ func mixScenario() Scenario {
 		},
 	}
 }
+
+// MixPcap renders n interleaved flows drawn like mix-200.pcap's as a pcap
+// file, with their expected verdicts, for tests that need a larger capture.
+func MixPcap(n int) ([]byte, []Expect, error) {
+	segs, exp := mix(n)
+	s := Scenario{File: fmt.Sprintf("mix-%d.pcap", n), Segments: func() []pcapgen.Seg { return segs }}
+	b, err := s.Pcap()
+	return b, exp, err
+}
