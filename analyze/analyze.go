@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -33,6 +34,10 @@ type Options struct {
 	// beside tracking, when more than one CPU is available. The output is
 	// the same either way.
 	Workers int
+	// Packets, if set, is kept at the number of packet records read so
+	// far, updated once per batch: for a progress display in another
+	// goroutine.
+	Packets *atomic.Uint64
 }
 
 // Summary counts what a run read.
@@ -79,6 +84,7 @@ func (e *UnsupportedLinkError) Error() string {
 func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summary, error) {
 	rd := &reader{
 		merger:  capture.NewMerger(files),
+		packets: opts.Packets,
 		dec:     decode.NewDecoder(decode.DecoderOptions{VerifyChecksums: opts.VerifyChecksums}),
 		perFile: make([]fileStats, len(files)),
 	}
@@ -168,10 +174,14 @@ type reader struct {
 	sum     Summary
 	perFile []fileStats
 	err     error
+	packets *atomic.Uint64 // Options.Packets
 }
 
 // fill refills b; it returns false once the input has ended.
 func (r *reader) fill(b *batch) bool {
+	if r.packets != nil {
+		defer func() { r.packets.Store(r.sum.Packets) }()
+	}
 	if b.pkts == nil {
 		b.pkts = make([]decode.Packet, 0, batchSize)
 	}

@@ -23,6 +23,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 
 	"github.com/hsanalyze/hsanalyze/analyze"
 	"github.com/hsanalyze/hsanalyze/capture"
@@ -102,6 +103,10 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		trace = tl.Trace
 	}
 	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
+	var prog *progress
+	if cfg.progress == "always" || (cfg.progress == "auto" && !cfg.quiet && isTerminal(stderr)) {
+		prog = startProgress(stderr, files)
+	}
 	var stats report.Stats
 	failed := false
 	var writeErr error
@@ -114,6 +119,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		},
 		VerifyChecksums: cfg.checksum,
 		Workers:         cfg.workers,
+		Packets:         progressCounter(prog),
 		Start:           func(ts int64) { sel.start = ts },
 		Warn: func(fe *capture.FileError) {
 			fmt.Fprintf(stderr, "hsanalyze: warning: %v (results up to there are reported)\n", fe)
@@ -134,6 +140,9 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			writeErr = w.Flow(f)
 		}
 	})
+	if prog != nil {
+		prog.stop()
+	}
 	c := &report.Capture{
 		Files:      cfg.files,
 		Packets:    sum.Packets,
@@ -167,6 +176,13 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		return exitFailOn
 	}
 	return exitOK
+}
+
+func progressCounter(p *progress) *atomic.Uint64 {
+	if p == nil {
+		return nil
+	}
+	return &p.packets
 }
 
 // isTerminal reports whether w is a character device, such as a terminal.
