@@ -3,12 +3,15 @@ package capture
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync/atomic"
+
+	// klauspost's gzip decodes the same streams as compress/gzip with
+	// about a fifth less CPU (measured on a 295 MB capture.gz).
+	"github.com/klauspost/compress/gzip"
 )
 
 // bufSize is the size of the read buffer of each File (and, for a gzip
