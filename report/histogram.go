@@ -9,7 +9,7 @@ import "math/bits"
 // summary's memory does not grow with the capture. The zero value is ready
 // to use.
 type histogram struct {
-	counts [64 << subBits]uint64
+	counts   [64 << subBits]uint64
 	n        uint64
 	min, max int64
 }
