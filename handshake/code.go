@@ -26,8 +26,10 @@ const (
 	// AckWrongSeq: a handshake segment with ACK (the final ACK, or data
 	// before completion) whose seq is not its sender's ISN+1.
 	AckWrongSeq
-	// AckWrongAck: a handshake segment with ACK whose ack does not
-	// acknowledge exactly the peer's SYN (+ its data).
+	// AckWrongAck: a final ACK (the client's, or the server's in a split
+	// handshake), or data or FIN in its place, whose ack does not
+	// acknowledge exactly the peer's SYN (+ its data and what it sent
+	// since). Server segments after the server's SYN-ACK are not judged.
 	AckWrongAck
 	// AckFromServer: the server sent an ACK, data or FIN without any SYN of
 	// its own: a final ACK in the wrong direction.

@@ -38,5 +38,8 @@
 // the contract asks for every number to be right; a capture that lost the
 // first client segment therefore shows ack_wrong_seq. Without a captured
 // SYN-ACK only the client's first ACK segment is judged (one-sided
-// captures).
+// captures). The server's part of the handshake is its SYN-ACK: its ACK,
+// data and FIN segments after it are not judged (only a split handshake's
+// server ACK is a final ACK). When the server offered several ISNs, the
+// client's final ACK picks the one the handshake completes against.
 package handshake

@@ -168,7 +168,7 @@ func FuzzHandshake(f *testing.F) {
 			before := len(m.ev)
 			var ev Event
 			if icmp[i] {
-				ev = m.ICMP(seg, decode.ICMPError{Type: 3})
+				ev = m.ICMP(seg, decode.ICMPError{Type: 3}, client[i])
 			} else if ev = m.Step(seg, client[i]); ev.NewAttempt {
 				if ev.Role != RoleNone || ev.Anomalies != nil || len(m.ev) != before {
 					t.Fatalf("segment %d: NewAttempt changed the machine: %+v", i, ev)

@@ -1,6 +1,10 @@
 package handshake
 
-import "github.com/hsanalyze/hsanalyze/decode"
+import (
+	"slices"
+
+	"github.com/hsanalyze/hsanalyze/decode"
+)
 
 // SynOptions is the part of a SYN's or SYN-ACK's options that the handshake
 // negotiates. A field is valid iff its bit is set in Present, as in
@@ -41,6 +45,22 @@ type Event struct {
 	NewAttempt bool
 	// Completed reports that this segment completed the handshake.
 	Completed bool
+	// FromClient is the direction the Machine took the segment in: true
+	// for the client's. It is the caller's direction except on a
+	// self-connect (Src == Dst: a SYN-ACK is the server's, every other
+	// segment the client's) and once the Machine swapped the roles of a
+	// midstream attempt. The roles are those known when the segment was
+	// fed: a midstream attempt is flipped at most once, by its first
+	// SYN-ACK (the event with Flipped set, whose FromClient is already
+	// false), so the attempt's events before that one are in the opposite
+	// of the final roles (Result.Flipped), the others in the final ones.
+	// For an ICMP event it is the direction of the quoted segment. False
+	// when NewAttempt.
+	FromClient bool
+	// Flipped reports that this segment swapped the roles the caller gave
+	// (Result.Flipped): the FromClient of the attempt's earlier events is
+	// to be read inverted.
+	Flipped bool
 }
 
 // Result summarises an attempt. Fields whose name has a Has twin are valid
@@ -51,7 +71,9 @@ type Result struct {
 	// none. It aliases the Machine's storage; the Machine only appends.
 	Evidence []Anomaly
 	// ClientISN is the seq of the client's SYN; ServerISN that of the
-	// server's SYN-ACK (or of its SYN in a simultaneous open).
+	// server's SYN-ACK (or of its SYN in a simultaneous open). When the
+	// server offered several ISNs (synack_changed_seq), ServerISN is the
+	// one the client's final ACK acknowledged, else the first.
 	ClientISN, ServerISN decode.Seq
 	// SYNFrame, SYNACKFrame and ACKFrame are the frames of the client's
 	// first SYN, the first SYN-ACK (either side) and the segment that
@@ -133,6 +155,12 @@ const (
 
 const synTSRing = 8 // client SYN transmissions remembered for TSecr matching
 
+// maxOffered bounds the other server ISNs remembered after
+// synack_changed_seq: a final ACK acknowledging one of them completes the
+// handshake against it. Real captures show one (a middlebox or a restarted
+// listener answering the SYN anew); more only come from forged SYN-ACKs.
+const maxOffered = 3
+
 // Machine judges one TCP connection attempt: feed it the attempt's segments
 // in capture order with Step, then read Result.
 //
@@ -172,6 +200,8 @@ type Machine struct {
 	cOpts, sOpts                    SynOptions
 	fastOpen                        FastOpen
 	close                           Close
+	nOffered                        uint8
+	offered                         [maxOffered]decode.Seq // other server ISNs offered, in order of first sight
 	ev                              []Anomaly
 }
 
@@ -208,14 +238,7 @@ func (m *Machine) raiseNum(c Code, seg *decode.Segment, field string, seen, expe
 // a SYN repeating the ISN is a retransmission of this attempt.
 func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 	f := seg.Flags
-	if seg.Src == seg.Dst {
-		// Self-connect: one socket is both ends, addresses cannot tell the
-		// direction. Only a SYN-ACK can be the "server" side.
-		fromClient = f&(decode.SYN|decode.ACK) != decode.SYN|decode.ACK
-	}
-	if m.has(bFlipped) {
-		fromClient = !fromClient
-	}
+	fromClient = m.direction(seg, fromClient)
 	if m.has(bStarted) && f&(decode.SYN|decode.ACK) == decode.SYN && m.startsNewAttempt(seg, fromClient) {
 		c, s := m.states()
 		return Event{Role: RoleNone, Client: c, Server: s, NewAttempt: true}
@@ -227,7 +250,7 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 			m.set(bMidstream)
 		}
 	}
-	wasComplete := m.has(bComplete)
+	wasComplete, wasFlipped := m.has(bComplete), m.has(bFlipped)
 	prevSynAck, synAckTimed := m.lastSynAck, m.has(bSynAckTimed)
 	var role Role
 	switch {
@@ -243,7 +266,7 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 	} else {
 		m.sPkts++
 	}
-	ev := Event{Role: role}
+	ev := Event{Role: role, FromClient: fromClient, Flipped: m.has(bFlipped) != wasFlipped}
 	if !wasComplete && !m.has(bMidstream) && m.has(bCAcked) && m.has(bSAcked) {
 		m.set(bComplete)
 		ev.Completed = true
@@ -271,15 +294,28 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 }
 
 // ICMP records an ICMP error quoting seg, a segment of this attempt, as the
-// informational anomaly icmp_error. It never changes the verdict: an ICMP
-// error is not a refusal (CONTRACT.md; RFC 9293 §3.9.1 MUST-56/57 treat
-// unreachable as a soft error for a connection in SYN-SENT).
-func (m *Machine) ICMP(seg *decode.Segment, icmp decode.ICMPError) Event {
+// informational anomaly icmp_error; fromClient tells the quoted segment's
+// direction as for Step. It never changes the verdict: an ICMP error is not
+// a refusal (CONTRACT.md; RFC 9293 §3.9.1 MUST-56/57 treat unreachable as a
+// soft error for a connection in SYN-SENT).
+func (m *Machine) ICMP(seg *decode.Segment, icmp decode.ICMPError, fromClient bool) Event {
 	_ = icmp // type and code do not change the judgement
 	n := len(m.ev)
 	m.raise(ICMPError, seg, "", 0, 0, false)
 	c, s := m.states()
-	return Event{Role: RoleICMP, Client: c, Server: s, Anomalies: m.ev[n:len(m.ev):len(m.ev)]}
+	return Event{Role: RoleICMP, Client: c, Server: s, Anomalies: m.ev[n:len(m.ev):len(m.ev)],
+		FromClient: m.direction(seg, fromClient)}
+}
+
+// direction corrects the caller's direction of seg: on a self-connect
+// (Src == Dst) one socket is both ends and addresses cannot tell it, so
+// only a SYN-ACK is taken as the server's; after a midstream flip the
+// caller's roles are swapped.
+func (m *Machine) direction(seg *decode.Segment, fromClient bool) bool {
+	if seg.Src == seg.Dst {
+		fromClient = seg.Flags&(decode.SYN|decode.ACK) != decode.SYN|decode.ACK
+	}
+	return fromClient != m.has(bFlipped)
 }
 
 // NoteReordered records the informational anomaly capture_reordered at seg:
@@ -501,6 +537,7 @@ func (m *Machine) bareSYN(seg *decode.Segment, fromClient bool) Role {
 	}
 	if seg.Seq != m.sISN {
 		m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
+		m.offer(seg.Seq)
 	}
 	m.synAckRetx++
 	return RoleSYNACKRetransmit
@@ -516,6 +553,7 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 	if m.has(bSSynAck) {
 		if seg.Seq != m.sISN {
 			m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
+			m.offer(seg.Seq)
 		}
 		if seg.Ack != m.synAckAck {
 			m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(m.synAckAck))
@@ -528,6 +566,7 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 	if m.has(bSSyn) { // after the server's own SYN (simultaneous open)
 		if seg.Seq != m.sISN {
 			m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
+			m.offer(seg.Seq)
 		}
 	} else {
 		m.set(bSSyn)
@@ -712,7 +751,7 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 	// SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 §3.10.7.4): the server's
 	// SND.NXT includes data it sent before completion (RFC 7413 §4.2.2).
 	slo := m.sISN.Add(1)
-	if !seg.Ack.InRange(slo, uint32(m.sNxt.Diff(slo))) {
+	if !seg.Ack.InRange(slo, uint32(m.sNxt.Diff(slo))) && !m.acceptOffered(seg.Ack) {
 		m.raiseNum(AckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(m.sNxt))
 		return
 	}
@@ -721,10 +760,17 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 	}
 }
 
-// serverAck checks a server segment with ACK (no SYN, no RST) before the
-// handshake completed: legal after its SYN-ACK (a TCP in SYN-RECEIVED may
-// acknowledge, and send data after accepting Fast Open data, RFC 7413
-// §4.2.2) or, after its bare SYN, as the final ACK of a split handshake.
+// serverAck handles a server segment with ACK (no SYN, no RST) before the
+// handshake completed. Before any SYN of the server it is a final ACK in the
+// wrong direction. After the server's SYN-ACK it is not a handshake segment:
+// the server's part of the handshake is its SYN-ACK, judged by the synack_*
+// codes, and the client that processed that SYN-ACK is ESTABLISHED and
+// treats later server segments by the ESTABLISHED rules of RFC 9293
+// §3.10.7.4, which hsanalyze does not judge (a TCP in SYN-RECEIVED may
+// acknowledge, or send data after accepting Fast Open data, RFC 7413
+// §4.2.2); only the server's SND.NXT is tracked, for the final ACK's range.
+// After a bare SYN of the server without a SYN-ACK it is the final ACK of
+// a split handshake (RFC 9293 §3.5 Figure 7) and judged as such.
 func (m *Machine) serverAck(seg *decode.Segment) {
 	if !m.has(bSSyn) {
 		m.raise(AckFromServer, seg, "", 0, 0, false)
@@ -736,6 +782,9 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 	}
 	if seg.Seq.InRange(m.sISN.Add(1), uint32(m.sNxt.Diff(m.sISN))) {
 		m.advanceSNxt(end) // only segments that continue the server's stream
+	}
+	if m.has(bSSynAck) {
+		return
 	}
 	lo := m.cISN.Add(1)
 	ackOK := seg.Ack.InRange(lo, m.cSynData)
@@ -753,6 +802,35 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 	if ackOK {
 		m.set(bCAcked)
 	}
+}
+
+// offer remembers isn, the seq of a server SYN-ACK (or SYN) that differs
+// from the server's ISN, as one the client may accept.
+func (m *Machine) offer(isn decode.Seq) {
+	if slices.Contains(m.offered[:m.nOffered], isn) || int(m.nOffered) == maxOffered {
+		return
+	}
+	m.offered[m.nOffered] = isn
+	m.nOffered++
+}
+
+// acceptOffered reports whether ack, the ack of a client segment before
+// completion, acknowledges one of the other ISNs the server offered, and if
+// so makes it the server's ISN. A client in SYN-SENT takes its IRS from the
+// SYN-ACK it processes (RFC 9293 §3.10.7.3) and acknowledges IRS+1: its ack
+// names the SYN-ACK it accepted, which synack_changed_seq already judged
+// (RFC 9293 §3.4), so the handshake completes against that ISN and what
+// follows is not judged again against the first one.
+func (m *Machine) acceptOffered(ack decode.Seq) bool {
+	for i, isn := range m.offered[:m.nOffered] {
+		if ack.InRange(isn.Add(1), m.sSynData) {
+			m.sISN, m.offered[i] = isn, m.sISN
+			m.sNxt = isn.Add(1)
+			m.advanceSNxt(ack)
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Machine) advanceSNxt(end decode.Seq) {

@@ -524,6 +524,8 @@ var scenarios = []scenario{
 		},
 		verdict: Midstream,
 		check: func(t *testing.T, r Result) {
+			// run checks Event.FromClient: true, false for the first two
+			// steps (before the flip), false for the flipping SYN-ACK.
 			if !r.Flipped || r.ServerPackets != 2 || r.ClientPackets != 1 || !r.HasServerISN || r.HasClientISN {
 				t.Errorf("flipped %v, packets c%d s%d, ISNs %v/%v", r.Flipped, r.ClientPackets, r.ServerPackets, r.HasClientISN, r.HasServerISN)
 			}
@@ -852,13 +854,68 @@ var scenarios = []scenario{
 		verdict: Complete,
 	},
 	{
-		name:   "server_ack_wrong_before_final_ack",
-		reason: "RFC 9293 §3.10.7.4: a server segment acknowledging what the client never sent",
+		name: "server_segments_after_synack_not_judged",
+		reason: "RFC 9293 §3.10.7.3: the client that processed the SYN-ACK is ESTABLISHED and takes later server segments by the " +
+			"§3.10.7.4 ESTABLISHED rules; the server's handshake segment is its SYN-ACK, so its ACKs and data are never judged as a final ACK",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			s(fACK, 5001, 1500).want(RoleACK, Established, SynReceived, AckWrongAck),
+			s(fACK, 5001, 1500).want(RoleACK, Established, SynReceived),
+			s(fPSHACK, 7000, 1001).data(20).want(RoleData, Established, SynReceived),
+			s(fPSHACK, 5001, 1001).data(20).want(RoleData, Established, SynReceived),
+			c(fACK, 1001, 5021).want(RoleFinalACK, Established, Established),
+		},
+		verdict: Complete,
+	},
+	{
+		name: "synack_changed_seq_client_accepts_second",
+		reason: "RFC 9293 §3.4: one ISN per connection, so the second SYN-ACK ISN is fatal; §3.10.7.3: the client takes IRS from the " +
+			"SYN-ACK it processes and acknowledges IRS+1, so its ACK completes the handshake against that ISN and what follows is " +
+			"not a handshake segment (suricata-verify tcp-fastopen-10-syn-data-ignore)",
+		steps: []step{
+			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, SynReceived),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACK, Established, SynReceived, SynAckTFODataIgnored),
+			c(fSYN, 1000, 0).want(RoleSYNRetransmit, Established, SynReceived),
+			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedSeq),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived),
+			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedSeq),
+			c(fPSHACK, 1001, 9001).data(100).want(RoleFinalACK, Established, Established),
+			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, Established, Established),
+			c(fACK, 1101, 9001).want(RoleACK, Established, Established),
+			s(fACK, 9001, 1101).want(RoleACK, Established, Established),
+			c(fPSHACK, 1101, 9001).data(50).want(RoleData, Established, Established),
+			s(fFINACK, 9001, 1151).want(RoleFIN, CloseWait, FinWait1),
+			c(fFINACK, 1151, 9001).want(RoleFIN, LastAck, Closing),
+			c(fRST, 1152, 0).want(RoleRST, Closed, Closed),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACKRetransmit, Closed, Closed),
 		},
 		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			var codes []Code
+			for _, a := range r.Evidence {
+				codes = append(codes, a.Code)
+			}
+			want := []Code{SynAckTFODataIgnored, SynAckChangedSeq, SynAckChangedSeq}
+			if !slices.Equal(codes, want) || r.ServerISN != 9000 || r.ACKFrame != 7 || r.SYNACKFrame != 2 || r.Close != ClientRST {
+				t.Errorf("evidence %v, server ISN %d, frames %d/%d, close %v", codes, r.ServerISN, r.SYNACKFrame, r.ACKFrame, r.Close)
+			}
+		},
+	},
+	{
+		name: "synack_changed_seq_client_accepts_first",
+		reason: "RFC 9293 §3.4: the changed SYN-ACK is fatal whichever ISN the client takes; §3.10.7.3: acknowledging the first ISN " +
+			"completes against it, and an ack of neither is wrong (§3.10.7.4 fifth check)",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedSeq),
+			c(fACK, 1001, 7777).want(RoleACK, Established, SynReceived, AckWrongAck),
+			c(fACK, 1001, 5001).want(RoleFinalACK, Established, Established),
+		},
+		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			if r.ServerISN != 5000 || r.Evidence[1].Expected != 5001 {
+				t.Errorf("server ISN %d, evidence %v", r.ServerISN, r.Evidence)
+			}
+		},
 	},
 	{
 		name:   "split_handshake_server_ack_wrong_seq",
@@ -888,6 +945,7 @@ func run(t *testing.T, sc scenario) (events []Event, results []Result) {
 	var m Machine
 	var now int64 = 1_700_000_000_000_000_000
 	aIsClient := true // whether the machine's client is the address steps call client
+	flipped := false  // whether the current attempt's roles were swapped
 	for i, st := range sc.steps {
 		at := now + 100*us
 		if st.at != 0 || i == 0 {
@@ -908,7 +966,7 @@ func run(t *testing.T, sc scenario) (events []Event, results []Result) {
 		var ev Event
 		switch {
 		case st.icmp:
-			ev = m.ICMP(&seg, decode.ICMPError{From: server.Addr(), Type: 3, Code: 3})
+			ev = m.ICMP(&seg, decode.ICMPError{From: server.Addr(), Type: 3, Code: 3}, st.client == aIsClient)
 		default:
 			before := len(m.ev)
 			if st.reorder {
@@ -928,7 +986,7 @@ func run(t *testing.T, sc scenario) (events []Event, results []Result) {
 				events = append(events, ev)
 				results = append(results, m.Result())
 				m = Machine{}
-				aIsClient = st.client // the new attempt's client sent its SYN
+				aIsClient, flipped = st.client, false // the new attempt's client sent its SYN
 				ev = m.Step(&seg, true)
 				if ev.NewAttempt {
 					t.Fatalf("step %d: a fresh machine returned NewAttempt", i+1)
@@ -940,6 +998,16 @@ func run(t *testing.T, sc scenario) (events []Event, results []Result) {
 		events = append(events, ev)
 		if t == nil {
 			continue
+		}
+		// Event.FromClient: the caller's direction, in the roles known
+		// after the segment; on a self-connect only a SYN-ACK is the server's.
+		flipped = flipped || ev.Flipped
+		wantFrom := st.client == aIsClient != flipped
+		if sc.self {
+			wantFrom = st.flags&fSYNACK != fSYNACK
+		}
+		if ev.FromClient != wantFrom {
+			t.Errorf("step %d: FromClient %v, want %v", i+1, ev.FromClient, wantFrom)
 		}
 		var got []Code
 		for _, a := range ev.Anomalies {

@@ -106,7 +106,16 @@ type Trace struct {
 	// they started (the same number for all segments of one attempt).
 	Key     FlowKey
 	Attempt uint64
-	// FromClient tells the segment's direction as the tracker assigned it.
+	// FromClient is Event.FromClient: the direction the attempt's Machine
+	// took the segment in (for an ICMP error, the quoted segment's), in the
+	// roles known when it was fed. That is the emitted Flow's roles
+	// (Flow.Client), except on one point: in a midstream attempt whose
+	// roles the Machine swapped (Flow.Flipped), the segments traced before
+	// the one whose Event.Flipped is set carry the opposite direction, as
+	// the tracker's first guess had it; a consumer that shows them in the
+	// Flow's roles inverts FromClient for those. On a self-connect (Src ==
+	// Dst) it follows the Machine's rule: a SYN-ACK is the server's, every
+	// other segment the client's.
 	FromClient bool
 	Segment    *decode.Segment
 	// ICMP is set for an ICMP error quoting Segment.
@@ -270,7 +279,7 @@ func (t *Tracker) Add(p *decode.Packet) {
 		t.advance(p.Segment.Timestamp)
 		key := KeyOf(p.Segment.Src, p.Segment.Dst)
 		if e := t.table[key]; e != nil {
-			ev := e.m.ICMP(&p.Segment, p.ICMP)
+			ev := e.m.ICMP(&p.Segment, p.ICMP, p.Segment.Src == e.client)
 			t.trace(e, &p.Segment, &p.ICMP, ev)
 			t.touch(e, p.Segment.Timestamp)
 		}
@@ -326,7 +335,7 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 	if t.traceFn == nil {
 		return
 	}
-	tr := Trace{Key: e.key, Attempt: e.seq, FromClient: seg.Src == e.client, Segment: seg, ICMP: icmp, Event: ev}
+	tr := Trace{Key: e.key, Attempt: e.seq, FromClient: ev.FromClient, Segment: seg, ICMP: icmp, Event: ev}
 	t.traceFn(&tr)
 }
 

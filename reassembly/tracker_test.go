@@ -259,6 +259,65 @@ func TestSelfConnect(t *testing.T) {
 	}
 }
 
+// TestTraceDirection: Trace.FromClient is the direction the Machine used,
+// not an address comparison with the tracker's first guess of the client.
+func TestTraceDirection(t *testing.T) {
+	self := netip.MustParseAddrPort("127.0.0.1:47123")
+	icmp := &decode.Packet{Kind: decode.KindICMPError, ICMP: decode.ICMPError{Type: 3, Code: 1},
+		Segment: decode.Segment{Timestamp: base + 2*ms, Src: cli, Dst: srv, Seq: 1000, Flags: fSYN}}
+	tests := []struct {
+		name        string
+		pkts        []*decode.Packet
+		from, flips []bool
+	}{{
+		name: "ordinary_with_icmp",
+		pkts: []*decode.Packet{
+			pkt(cli, srv, 0, fSYN, 1000, 0, 0),
+			pkt(srv, cli, ms, fSYNACK, 5000, 1001, 0),
+			icmp,
+		},
+		from:  []bool{true, false, true},
+		flips: []bool{false, false, false},
+	}, {
+		// Src == Dst: only the SYN-ACK is the server's.
+		name: "self_connect",
+		pkts: []*decode.Packet{
+			pkt(self, self, 0, fSYN, 3007773806, 0, 0),
+			pkt(self, self, 10*us, fSYNACK, 3007773806, 3007773807, 0),
+			pkt(self, self, 21*us, fACK, 3007773807, 3007773807, 0),
+		},
+		from:  []bool{true, false, true},
+		flips: []bool{false, false, false},
+	}, {
+		// The first sender is taken as the client until the SYN-ACK it
+		// sends flips the roles: the event before the flip keeps the old
+		// direction, the flip and what follows use the final roles.
+		name: "midstream_flipped",
+		pkts: []*decode.Packet{
+			pkt(srv, cli, 0, fACK|decode.PSH, 9000, 7000, 10),
+			pkt(srv, cli, 5*ms, fSYNACK, 8999, 7000, 0),
+			pkt(cli, srv, 6*ms, fACK, 7000, 9000, 0),
+		},
+		from:  []bool{true, false, true},
+		flips: []bool{false, true, false},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var from, flips []bool
+			opts := Options{Trace: func(tr *Trace) {
+				if tr.FromClient != tr.Event.FromClient {
+					t.Errorf("frame %d: Trace.FromClient %v, Event.FromClient %v", tr.Segment.Frame, tr.FromClient, tr.Event.FromClient)
+				}
+				from, flips = append(from, tr.FromClient), append(flips, tr.Event.Flipped)
+			}}
+			collect(opts, tt.pkts)
+			if !slices.Equal(from, tt.from) || !slices.Equal(flips, tt.flips) {
+				t.Errorf("FromClient %v, Flipped %v; want %v, %v", from, flips, tt.from, tt.flips)
+			}
+		})
+	}
+}
+
 func TestICMP(t *testing.T) {
 	icmp := &decode.Packet{Kind: decode.KindICMPError, ICMP: decode.ICMPError{Type: 3, Code: 1},
 		Segment: decode.Segment{Timestamp: base + ms, Src: cli, Dst: srv, Seq: 1000, Flags: fSYN}}
