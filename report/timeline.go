@@ -79,6 +79,14 @@ func (t *Timeline) Trace(tr *reassembly.Trace) {
 		}
 	}
 	a := t.attempt(tr.Attempt)
+	if tr.Event.Flipped {
+		// The machine swapped client and server at this segment (a
+		// midstream attempt's first SYN-ACK): earlier lines were traced in
+		// the old roles.
+		for i := range a.segs {
+			a.segs[i].fromClient = !a.segs[i].fromClient
+		}
+	}
 	a.segs = append(a.segs, l)
 }
 
