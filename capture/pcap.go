@@ -109,9 +109,17 @@ func (p *pcapReader) next(rec *Record) error {
 	}
 
 	rec.Data = data
-	// Seconds are unsigned 32 bits and a sub-second field may be out of
-	// range (>= 1e9 ns); neither can overflow int64 nanoseconds.
-	rec.Timestamp = int64(sec)*1e9 + int64(frac)*p.fracNs
+	// Seconds are unsigned 32 bits: no overflow of int64 nanoseconds. A
+	// sub-second field of a second or more is invalid (tcpdump's
+	// timestamp_invalid_*.pcap tests have 1e6 and 2^31 µs); taking it as
+	// is would move the packet by up to 71 minutes and split its
+	// connection on the idle timeout, so the record is stamped at its
+	// whole second instead.
+	fracNs := int64(frac) * p.fracNs
+	if fracNs >= 1e9 {
+		fracNs = 0
+	}
+	rec.Timestamp = int64(sec)*1e9 + fracNs
 	rec.OrigLen = int(origLen)
 	rec.LinkType = p.linkType
 	rec.Interface = 0

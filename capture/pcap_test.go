@@ -238,16 +238,21 @@ func TestPcapOddRecords(t *testing.T) {
 			want: Record{Data: frame(64, 3), Timestamp: 5_000006000, OrigLen: 60, LinkType: 1, Frame: 1, Offset: 24},
 		},
 		{
-			// ts_usec of 4294967295 is out of range and overflows a 32-bit
-			// nanosecond product; it is added as is.
+			// ts_usec of 4294967295 is out of range (and overflows a 32-bit
+			// nanosecond product): the record is stamped at its second.
 			name: "usec-field-out-of-range",
 			file: pcapRecord(pcapHeader(le, 0xa1b2c3d4, 2, 4, 65535, 1), le, 1, 0xffffffff, 4, 4, frame(4, 0)),
-			want: Record{Data: frame(4, 0), Timestamp: 1e9 + 4294967295*1000, OrigLen: 4, LinkType: 1, Frame: 1, Offset: 24},
+			want: Record{Data: frame(4, 0), Timestamp: 1e9, OrigLen: 4, LinkType: 1, Frame: 1, Offset: 24},
+		},
+		{
+			name: "usec-field-one-second",
+			file: pcapRecord(pcapHeader(le, 0xa1b2c3d4, 2, 4, 65535, 1), le, 1, 1e6, 4, 4, frame(4, 0)),
+			want: Record{Data: frame(4, 0), Timestamp: 1e9, OrigLen: 4, LinkType: 1, Frame: 1, Offset: 24},
 		},
 		{
 			name: "nsec-field-out-of-range",
 			file: pcapRecord(pcapHeader(le, 0xa1b23c4d, 2, 4, 65535, 1), le, 0xffffffff, 1e9, 4, 4, frame(4, 0)),
-			want: Record{Data: frame(4, 0), Timestamp: 4294967295e9 + 1e9, OrigLen: 4, LinkType: 1, Frame: 1, Offset: 24},
+			want: Record{Data: frame(4, 0), Timestamp: 4294967295e9, OrigLen: 4, LinkType: 1, Frame: 1, Offset: 24},
 		},
 		{
 			// The upper bits of the link-type field are FCS information.

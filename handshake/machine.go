@@ -326,9 +326,11 @@ func (m *Machine) NoteReordered(seg *decode.Segment) {
 }
 
 // Closed reports whether the connection has ended: an acceptable RST, or a
-// FIN from both sides.
+// FIN from both sides, each acknowledged. A FIN not yet acknowledged will be
+// retransmitted, so until then the connection is still open: its
+// retransmissions belong to this attempt.
 func (m *Machine) Closed() bool {
-	return m.has(bRSTClosed) || m.has(bCFin) && m.has(bSFin)
+	return m.has(bRSTClosed) || m.has(bCFinAcked) && m.has(bSFinAcked)
 }
 
 // Decided reports whether more segments can no longer change the verdict
