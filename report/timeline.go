@@ -188,7 +188,7 @@ func (t *Timeline) WriteTable(w io.Writer, color bool) error {
 				if an.HasValues {
 					line += ": " + evidenceValues(&an)
 				}
-				anom = append(anom, line+" ["+an.Code.RFC()+"]")
+				anom = append(anom, line+"\n  "+an.Code.RFC())
 			}
 			cells := []string{
 				fmt.Sprintf("%.3f", float64(s.ts-start)/1e6), strconv.FormatUint(s.frame, 10), dir, flags,

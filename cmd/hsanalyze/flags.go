@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
 // config is everything the command line says, parsed and validated.
@@ -95,7 +97,13 @@ func (e *usageError) Error() string { return e.msg }
 var verdictNames = []string{"complete", "half_open", "refused", "malformed", "midstream"}
 
 func parseArgs(args []string, getenv func(string) string) (*config, error) {
-	cfg := &config{format: "table", idle: 2 * time.Minute, reorder: time.Millisecond, linger: 4 * time.Second, progress: "auto"}
+	cfg := &config{
+		format:   "table",
+		idle:     reassembly.DefaultIdleTimeout,
+		reorder:  reassembly.DefaultReorderWindow,
+		linger:   reassembly.DefaultCloseLinger,
+		progress: "auto",
+	}
 	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.format, "format", cfg.format, "")

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
 func noEnv(string) string { return "" }
@@ -105,3 +107,14 @@ func TestParseArgsErrors(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestUsageDefaults keeps -h honest about the tracker's defaults.
+func TestUsageDefaults(t *testing.T) {
+	for _, d := range []time.Duration{reassembly.DefaultIdleTimeout, reassembly.DefaultCloseLinger, reassembly.DefaultReorderWindow} {
+		s := d.String()
+		s = strings.TrimSuffix(strings.TrimSuffix(s, "0s"), "0m") // 2m0s → 2m, 5s stays
+		if !strings.Contains(usage, "(default "+s+")") {
+			t.Errorf("usage does not give the default %s", s)
+		}
+	}
+}

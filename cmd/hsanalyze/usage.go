@@ -38,7 +38,7 @@ Analysis:
   --idle-timeout D      an attempt idle this long (capture clock) is final
                         (default 2m)
   --close-linger D      a closed connection is kept this long for late
-                        retransmissions (default 4s)
+                        retransmissions (default 5s)
   --reorder-window D    a SYN-ACK captured up to D before its SYN is put back
                         in order (default 1ms)
   --workers N           1: read, decode and track in one goroutine; 0
