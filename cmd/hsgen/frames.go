@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/hsanalyze/hsanalyze/internal/pcapgen"
 )
 
 // The non-TCP frames, built by hand like pcapgen's: Ethernet, IPv4 and a
@@ -21,7 +23,7 @@ func appendIPv4(dst []byte, src, to netip.Addr, proto byte, n int) []byte {
 	a, b := src.As4(), to.As4()
 	dst = append(dst, a[:]...)
 	dst = append(dst, b[:]...)
-	binary.BigEndian.PutUint16(dst[start+10:], checksum(0, dst[start:]))
+	binary.BigEndian.PutUint16(dst[start+10:], pcapgen.Checksum(0, dst[start:]))
 	return dst
 }
 
@@ -39,7 +41,7 @@ func appendICMPUnreach(dst []byte, router netip.Addr, client, server netip.AddrP
 	dst = binary.BigEndian.AppendUint16(dst, client.Port())
 	dst = binary.BigEndian.AppendUint16(dst, server.Port())
 	dst = binary.BigEndian.AppendUint32(dst, seq)
-	binary.BigEndian.PutUint16(dst[icmp+2:], checksum(0, dst[icmp:]))
+	binary.BigEndian.PutUint16(dst[icmp+2:], pcapgen.Checksum(0, dst[icmp:]))
 	return dst
 }
 
@@ -78,31 +80,11 @@ func appendDNS(dst []byte, client netip.Addr, port uint16, resolver netip.Addr, 
 	dst = append(dst, 0, 0)
 	dst = append(dst, m...)
 	// UDP checksum over the pseudo-header (addresses, protocol, length).
-	sum := sumBytes(0, dst[ip+12:ip+20]) + 17 + uint32(8+len(m))
-	c := checksum(sum, dst[udp:])
+	sum := pcapgen.SumWords(0, dst[ip+12:ip+20]) + 17 + uint32(8+len(m))
+	c := pcapgen.Checksum(sum, dst[udp:])
 	if c == 0 {
 		c = 0xffff // 0 means "no checksum" in UDP over IPv4
 	}
 	binary.BigEndian.PutUint16(dst[udp+6:], c)
 	return dst
-}
-
-// sumBytes adds b to a running one's-complement sum as 16-bit words.
-func sumBytes(sum uint32, b []byte) uint32 {
-	for ; len(b) >= 2; b = b[2:] {
-		sum += uint32(b[0])<<8 | uint32(b[1])
-	}
-	if len(b) == 1 {
-		sum += uint32(b[0]) << 8
-	}
-	return sum
-}
-
-// checksum finishes the Internet checksum (RFC 1071) of b on top of sum.
-func checksum(sum uint32, b []byte) uint16 {
-	sum = sumBytes(sum, b)
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
 }

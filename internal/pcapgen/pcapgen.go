@@ -124,7 +124,7 @@ func AppendFrame(dst []byte, s Seg) ([]byte, error) {
 			64, 6, 0, 0) // TTL 64; protocol TCP; checksum (below)
 		dst = append(dst, a[:]...)
 		dst = append(dst, b[:]...)
-		binary.BigEndian.PutUint16(dst[ipStart+10:], checksum(0, dst[ipStart:ipStart+20]))
+		binary.BigEndian.PutUint16(dst[ipStart+10:], Checksum(0, dst[ipStart:ipStart+20]))
 	} else {
 		dst = append(dst, 0x86, 0xdd)
 		ipStart = len(dst)
@@ -160,12 +160,12 @@ func AppendFrame(dst []byte, s Seg) ([]byte, error) {
 	// TCP checksum over the pseudo-header and the segment.
 	var sum uint32
 	if src.Is4() {
-		sum = sumBytes(sum, dst[ipStart+12:ipStart+20])
+		sum = SumWords(sum, dst[ipStart+12:ipStart+20])
 	} else {
-		sum = sumBytes(sum, dst[ipStart+8:ipStart+40])
+		sum = SumWords(sum, dst[ipStart+8:ipStart+40])
 	}
 	sum += 6 + uint32(tcpLen)
-	c := checksum(sum, dst[tcpStart:])
+	c := Checksum(sum, dst[tcpStart:])
 	if s.BadChecksum {
 		c ^= 0xbeef
 	}
@@ -173,8 +173,9 @@ func AppendFrame(dst []byte, s Seg) ([]byte, error) {
 	return dst, nil
 }
 
-// sumBytes adds b to the running one's-complement sum as 16-bit words.
-func sumBytes(sum uint32, b []byte) uint32 {
+// SumWords adds b to the running one's-complement sum as 16-bit words, for
+// a checksum over several pieces (a pseudo-header, then a segment).
+func SumWords(sum uint32, b []byte) uint32 {
 	for ; len(b) >= 2; b = b[2:] {
 		sum += uint32(b[0])<<8 | uint32(b[1])
 	}
@@ -184,9 +185,9 @@ func sumBytes(sum uint32, b []byte) uint32 {
 	return sum
 }
 
-// checksum finishes the Internet checksum (RFC 1071) of b on top of sum.
-func checksum(sum uint32, b []byte) uint16 {
-	sum = sumBytes(sum, b)
+// Checksum returns the Internet checksum (RFC 1071) of b on top of sum.
+func Checksum(sum uint32, b []byte) uint16 {
+	sum = SumWords(sum, b)
 	for sum>>16 != 0 {
 		sum = sum&0xffff + sum>>16
 	}
