@@ -133,6 +133,8 @@ func appendEvidence(dst []byte, ev []handshake.Anomaly) []byte {
 		dst = appendString(dst, a.Code.String())
 		dst = append(dst, `,"fatal":`...)
 		dst = appendBool(dst, a.Code.Fatal())
+		dst = append(dst, `,"file":`...)
+		dst = strconv.AppendInt(dst, int64(a.File), 10)
 		dst = append(dst, `,"frame":`...)
 		dst = strconv.AppendUint(dst, a.Frame, 10)
 		if a.Field != "" {
