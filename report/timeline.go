@@ -90,16 +90,18 @@ func (t *Timeline) Trace(tr *reassembly.Trace) {
 	a.segs = append(a.segs, l)
 }
 
-// Flow records an emitted attempt if it belongs to the selected endpoints.
-func (t *Timeline) Flow(f *reassembly.Flow) {
+// Flow records an emitted attempt if it belongs to the selected endpoints,
+// and reports whether it did.
+func (t *Timeline) Flow(f *reassembly.Flow) bool {
 	if reassembly.KeyOf(f.Client, f.Server) != t.key {
-		return
+		return false
 	}
 	a := t.attempt(f.Attempt)
 	a.flow = AppendFlowJSON(nil, f)
 	cp := *f
 	cp.Evidence = append([]handshake.Anomaly(nil), f.Evidence...)
 	a.f = &cp
+	return true
 }
 
 // Len returns the number of attempts recorded.

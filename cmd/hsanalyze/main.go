@@ -87,11 +87,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	defer out.Flush()
-	w, err := report.New(cfg.format, out, report.Options{
-		All:   cfg.all,
-		Quiet: cfg.quiet,
-		Color: !cfg.noColor && isTerminal(stdout),
-	})
+	color := !cfg.noColor && isTerminal(stdout)
+	w, err := report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color})
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 		return exitError
@@ -125,17 +122,18 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			fmt.Fprintf(stderr, "hsanalyze: warning: %v (results up to there are reported)\n", fe)
 		},
 	}, func(f *reassembly.Flow) {
-		if tl != nil {
-			tl.Flow(f)
+		// --flow selects the attempts of one connection; otherwise the
+		// filters select.
+		if tl != nil && !tl.Flow(f) || tl == nil && !sel.match(f) {
 			return
 		}
-		if !sel.match(f) {
-			return
-		}
-		stats.Add(f)
 		if slices.Contains(cfg.failOn, f.Verdict.String()) {
 			failed = true
 		}
+		if tl != nil {
+			return
+		}
+		stats.Add(f)
 		if writeErr == nil {
 			writeErr = w.Flow(f)
 		}
@@ -157,7 +155,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	case tl != nil && cfg.format == "json":
 		writeErr = tl.WriteJSON(out)
 	case tl != nil:
-		writeErr = tl.WriteTable(out, !cfg.noColor && isTerminal(stdout))
+		writeErr = tl.WriteTable(out, color)
 	default:
 		writeErr = w.Close(c, &stats)
 	}

@@ -74,3 +74,19 @@ func TestTimelineTable(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineFailOn: with --flow, --fail-on judges that connection's
+// attempts.
+func TestTimelineFailOn(t *testing.T) {
+	for _, tt := range []struct {
+		failOn string
+		want   int
+	}{{"malformed", exitFailOn}, {"complete", exitOK}} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"--flow", "192.0.2.1:40000-198.51.100.2:80", "--fail-on", tt.failOn, "../../testdata/pcaps/synack-wrong-ack.pcap"},
+			strings.NewReader(""), &stdout, &stderr, noEnv)
+		if code != tt.want || !strings.Contains(stdout.String(), "Attempt 1") {
+			t.Errorf("--fail-on %s: exit %d, want %d; stdout:\n%s", tt.failOn, code, tt.want, stdout.String())
+		}
+	}
+}

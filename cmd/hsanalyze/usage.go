@@ -29,7 +29,8 @@ Selecting flows:
                         or an offset from the capture start (90s, 5m)
 
 CI:
-  --fail-on LIST        exit 1 when a flow has one of these verdicts
+  --fail-on LIST        exit 1 when a selected flow (with --flow: an attempt
+                        of that connection) has one of these verdicts
                         (complete, half_open, refused, malformed, midstream)
 
 Analysis:
