@@ -60,10 +60,13 @@ type Summary struct {
 // UnsupportedLinkError reports a file none of whose records has a link
 // type hsanalyze decodes: nothing of it could be analysed.
 type UnsupportedLinkError struct {
-	Path     string
+	// Path names the file as given to capture.Open.
+	Path string
+	// LinkType is the LINKTYPE_ value of its last record.
 	LinkType uint32
 }
 
+// Error names the file and the link type.
 func (e *UnsupportedLinkError) Error() string {
 	return fmt.Sprintf("%s: no packet of a supported link type (LINKTYPE %d)", e.Path, e.LinkType)
 }
