@@ -16,8 +16,40 @@
 // # Time
 //
 // All time is capture time, the segments' Timestamp: the Tracker never
-// reads a clock, so its output depends only on its input. Its clock is the
-// largest timestamp seen so far.
+// reads a clock, so its output depends only on its input. Its clock is, in
+// principle, the largest timestamp seen so far; idle timeouts, the close
+// linger and the reorder window all run on it.
+//
+// One corrupt timestamp far in the future would move that clock by years
+// and expire every open attempt (pcapplusplus pcapng-example.pcapng stamps
+// a SYN-ACK 47 years after its SYN, then steps back for the final ACK),
+// while a real forward gap (files of different days analysed together, a
+// long quiet period) must expire them. Without looking ahead, the Tracker
+// tells the two apart by the segment that follows:
+//
+//   - A forward jump of more than Options.IdleTimeout past the clock (the
+//     smallest step that can expire an attempt active at the clock) does not
+//     move the clock: it is pending. The segment itself is fed at once, with
+//     its own timestamp, to the attempts as they stand before the jump.
+//   - The next segment or ICMP error, of any 4-tuple, decides. At or beyond
+//     the pending time minus IdleTimeout, it confirms the jump: the clock
+//     moves to the pending time (expiring what the gap expires) before that
+//     segment is handled. Earlier, it refutes the jump: the clock stays, and
+//     the outlier counts as activity at the clock when it came, for expiry
+//     and the reorder window alone (Flow.FirstTS and LastTS and the Machine
+//     keep its raw timestamp). Either way that segment is then handled like
+//     any other, so it may open a pending jump of its own.
+//   - Flush drops a pending jump: every attempt is emitted anyway.
+//
+// One segment of confirmation (not more) keeps expiry late by at most one
+// segment and bounds what a real gap's first segment can do: it is fed to
+// an attempt of its 4-tuple left open from before the gap rather than
+// starting a new one (a new SYN still starts a new attempt). Two or more
+// consecutive segments corrupted to nearby times are taken for a real gap.
+// A corrupt first timestamp of the whole input sets the clock unchecked.
+// Memory stays bounded: the pending state is one timestamp, and only the
+// pending outlier's attempt or held segment can be ahead of the clock until
+// the next segment decides.
 //
 // # Lifecycle of a Flow
 //
@@ -35,6 +67,17 @@
 // the order they were last active); Flush emits the rest in creation order.
 // Either order depends only on the input.
 //
+// A Flow's outcome does not depend on other flows interleaved with it, as
+// long as the clock means what it should: its expiry runs on the clock, and
+// a flow's own timestamps bound the clock (in a merged capture the clock
+// is never behind a segment's own time). The one exception is a forward
+// gap of more than IdleTimeout between consecutive segments of the
+// capture: whether it is confirmed, and so which attempts it expires and
+// whether a segment right after it meets a stale attempt, depends on the
+// segment that follows, whatever its 4-tuple. A gap of the whole capture
+// is a property of the capture, not of one flow: no per-flow rule can tell
+// a lone corrupt stamp of a flow from the flow's own quiet period.
+//
 // # Out-of-order captures
 //
 // Multi-queue NICs can timestamp a SYN-ACK (or even the final ACK) a few
@@ -47,8 +90,9 @@
 // the held segments in capture order, and the Flow carries the informational
 // anomaly capture_reordered. Otherwise the held segments are fed in capture
 // order when the window passes (a midstream Flow), and the SYN after them.
-// Holding depends only on the 4-tuple's own timestamps, so a Flow's verdict
-// does not depend on other flows interleaved with it.
+// Holding depends only on the 4-tuple's own timestamps (within the limits
+// of Time), so a Flow's verdict does not depend on other flows interleaved
+// with it.
 package reassembly
 
 import (
@@ -169,17 +213,20 @@ type entry struct {
 	key             FlowKey
 	client          netip.AddrPort
 	firstTS, lastTS int64
-	seq             uint64 // creation order
-	prev, next      *entry
-	list            *list
-	m               handshake.Machine
+	// expTS is when the entry was last active for expiry: lastTS, except
+	// for a refuted outlier (see Time). The lists are ordered by it.
+	expTS      int64
+	seq        uint64 // creation order
+	prev, next *entry
+	list       *list
+	m          handshake.Machine
 }
 
-// list is an intrusive doubly-linked list of entries ordered by lastTS
+// list is an intrusive doubly-linked list of entries ordered by expTS
 // around the sentinel root.
 type list struct {
 	root  entry
-	delay int64 // how long after lastTS an entry of this list expires
+	delay int64 // how long after expTS an entry of this list expires
 }
 
 func (l *list) init(delay int64) {
@@ -193,12 +240,12 @@ func (l *list) front() *entry {
 	return l.root.next
 }
 
-// insert adds e in lastTS order. It is O(1) for the usual newest entry;
+// insert adds e in expTS order. It is O(1) for the usual newest entry;
 // segments released from the reorder window (or a capture whose clock steps
 // back) are older than the clock and walk back past the few newer entries.
 func (l *list) insert(e *entry) {
 	at := l.root.prev
-	for at != &l.root && at.lastTS > e.lastTS {
+	for at != &l.root && at.expTS > e.expTS {
 		at = at.prev
 	}
 	e.list, e.prev, e.next = l, at, at.next
@@ -213,6 +260,7 @@ func (e *entry) unlink() {
 type held struct {
 	key  FlowKey
 	seg  decode.Segment
+	at   int64 // the reorder window runs from here: seg.Timestamp, except for a refuted outlier
 	done bool
 }
 
@@ -227,6 +275,13 @@ type Tracker struct {
 	free                 *entry // recycled entries, linked by next
 	seq                  uint64
 	now                  int64
+	seen                 bool // now was set by a first segment
+
+	// A forward jump beyond idle waits for the next segment (see Time).
+	pending  bool
+	pendTS   int64
+	pendKey  FlowKey
+	pendHeld int // index in held of the outlier if it was held, else -1
 
 	held      []held // FIFO of held segments, from heldHead
 	heldHead  int
@@ -273,23 +328,72 @@ func isBareSYN(seg *decode.Segment) bool {
 // whose quoted segment belongs to no open attempt is ignored. p is only read
 // during the call.
 func (t *Tracker) Add(p *decode.Packet) {
-	switch p.Kind {
-	case decode.KindTCP:
-	case decode.KindICMPError:
-		t.advance(p.Segment.Timestamp)
-		key := KeyOf(p.Segment.Src, p.Segment.Dst)
-		if e := t.table[key]; e != nil {
-			ev := e.m.ICMP(&p.Segment, p.ICMP, p.Segment.Src == e.client)
-			t.trace(e, &p.Segment, &p.ICMP, ev)
-			t.touch(e, p.Segment.Timestamp)
-		}
-		return
-	default:
+	if p.Kind != decode.KindTCP && p.Kind != decode.KindICMPError {
 		return
 	}
 	seg := &p.Segment
-	t.advance(seg.Timestamp)
+	jump := t.clock(seg.Timestamp)
 	key := KeyOf(seg.Src, seg.Dst)
+	nheld := len(t.held) // nothing compacts held until the next clock call
+	if p.Kind == decode.KindICMPError {
+		if e := t.table[key]; e != nil {
+			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client)
+			t.trace(e, seg, &p.ICMP, ev)
+			t.touch(e, seg.Timestamp)
+		}
+	} else {
+		t.addTCP(key, seg)
+	}
+	if jump {
+		t.pending, t.pendTS, t.pendKey, t.pendHeld = true, seg.Timestamp, key, -1
+		if len(t.held) > nheld { // hold appends at most one record
+			t.pendHeld = len(t.held) - 1
+		}
+	}
+}
+
+// clock first decides a pending jump with ts (see Time), then moves the
+// clock to ts, unless ts is itself a jump: it reports that instead.
+func (t *Tracker) clock(ts int64) (jump bool) {
+	if t.pending {
+		t.pending = false
+		if ts >= t.pendTS-t.idle {
+			t.advance(t.pendTS)
+		} else {
+			t.refute()
+		}
+	}
+	// ts-t.now in uint64 is exact once ts > t.now, even near the int64
+	// limits (decode saturates absurd timestamps to them).
+	if t.seen && t.idle > 0 && ts > t.now && uint64(ts-t.now) > uint64(t.idle) {
+		return true
+	}
+	t.seen = true
+	t.advance(ts)
+	return false
+}
+
+// refute makes the pending outlier count as activity at the clock: its
+// attempt or held segment is the only thing that can be ahead of it.
+func (t *Tracker) refute() {
+	t.unstamp(t.pendKey)
+	if i := t.pendHeld; i >= 0 && !t.held[i].done {
+		t.held[i].at = min(t.held[i].at, t.now)
+	}
+}
+
+// unstamp moves the expiry time of key's attempt back to the clock where a
+// refuted outlier put it ahead.
+func (t *Tracker) unstamp(key FlowKey) {
+	if e := t.table[key]; e != nil && e.expTS > t.now {
+		e.expTS = t.now
+		e.unlink()
+		t.place(e)
+	}
+}
+
+// addTCP handles a segment after the clock moved.
+func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 	if len(t.heldCount) > 0 && t.heldCount[key] > 0 {
 		if isBareSYN(seg) {
 			t.resolve(key, seg)
@@ -352,7 +456,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	if seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		e.client = seg.Dst // the client is the side a SYN-ACK is sent to
 	}
-	e.firstTS, e.lastTS = seg.Timestamp, seg.Timestamp
+	e.firstTS, e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp, seg.Timestamp
 	t.seq++
 	e.seq = t.seq
 	t.table[key] = e
@@ -365,7 +469,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 // touch records activity on e and moves it to its place (usually the back)
 // in its list.
 func (t *Tracker) touch(e *entry, ts int64) {
-	e.lastTS = max(e.lastTS, ts)
+	e.lastTS, e.expTS = max(e.lastTS, ts), max(e.expTS, ts)
 	e.unlink()
 	t.place(e)
 }
@@ -417,7 +521,7 @@ func (t *Tracker) advance(ts int64) {
 	t.now = ts
 	for t.heldHead < len(t.held) {
 		h := &t.held[t.heldHead]
-		if !h.done && t.now-h.seg.Timestamp <= t.window {
+		if !h.done && t.now-h.at <= t.window {
 			break
 		}
 		if !h.done {
@@ -428,10 +532,10 @@ func (t *Tracker) advance(ts int64) {
 	t.compactHeld()
 	for {
 		o, c := t.open.front(), t.closed.front()
-		if o != nil && t.now-o.lastTS <= t.idle {
+		if o != nil && t.now-o.expTS <= t.idle {
 			o = nil
 		}
-		if c != nil && t.now-c.lastTS <= t.linger {
+		if c != nil && t.now-c.expTS <= t.linger {
 			c = nil
 		}
 		switch {
@@ -441,7 +545,7 @@ func (t *Tracker) advance(ts int64) {
 			t.finish(c)
 		case c == nil:
 			t.finish(o)
-		case o.lastTS+t.idle < c.lastTS+t.linger || o.lastTS+t.idle == c.lastTS+t.linger && o.seq < c.seq:
+		case o.expTS+t.idle < c.expTS+t.linger || o.expTS+t.idle == c.expTS+t.linger && o.seq < c.seq:
 			t.finish(o)
 		default:
 			t.finish(c)
@@ -472,7 +576,7 @@ func (t *Tracker) hold(key FlowKey, seg *decode.Segment) {
 			return
 		}
 	}
-	t.held = append(t.held, held{key: key, seg: *seg})
+	t.held = append(t.held, held{key: key, seg: *seg, at: seg.Timestamp})
 	t.heldCount[key]++
 }
 
@@ -485,6 +589,9 @@ func (t *Tracker) release(key FlowKey) {
 			h.done = true
 			n--
 			t.process(key, &h.seg)
+			if h.at < h.seg.Timestamp { // a refuted outlier
+				t.unstamp(key)
+			}
 		}
 	}
 }
@@ -526,8 +633,10 @@ func explains(syn, h *decode.Segment) bool {
 }
 
 // Flush emits every attempt still open, after feeding the held segments:
-// call it at the end of the input. The Tracker stays usable.
+// call it at the end of the input. A pending jump is dropped (see Time).
+// The Tracker stays usable.
 func (t *Tracker) Flush() {
+	t.pending = false
 	for t.heldHead < len(t.held) {
 		if h := &t.held[t.heldHead]; !h.done {
 			t.release(h.key)

@@ -476,3 +476,159 @@ func TestAddNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per segment of an open flow", allocs)
 	}
 }
+
+// checkClock fails when memory could stay pinned: with no jump pending,
+// nothing may be ahead of the clock (see the package doc, Time).
+func checkClock(t testing.TB, tr *Tracker) {
+	t.Helper()
+	if tr.pending {
+		return
+	}
+	for _, e := range tr.table {
+		if e.expTS > tr.now {
+			t.Fatalf("%v: expiry time %d ahead of the clock %d", e.key, e.expTS, tr.now)
+		}
+	}
+	for _, h := range tr.held[tr.heldHead:] {
+		if !h.done && h.at > tr.now {
+			t.Fatalf("%v held at %d, ahead of the clock %d", h.key, h.at, tr.now)
+		}
+	}
+}
+
+// TestClockJump: a forward jump beyond the idle timeout moves the clock only
+// when the next segment confirms it (package doc, Time).
+func TestClockJump(t *testing.T) {
+	const year = 365 * 24 * 3600 * sec
+	other := netip.MustParseAddrPort("10.0.0.9:5555")
+	type step struct {
+		p    *decode.Packet
+		emit int // flows emitted so far, after this packet
+	}
+	tests := []struct {
+		name   string
+		reason string
+		steps  []step
+		want   []handshake.Verdict // in emission order, after Flush
+		check  func(t *testing.T, flows []*Flow)
+	}{{
+		name:   "lone_outlier",
+		reason: "pcapplusplus pcapng-example.pcapng: the SYN-ACK is stamped 47 years late, the final ACK steps back; the jump is refuted and nothing expires",
+		steps: []step{
+			{pkt(other, srv, 0, fSYN, 7, 0, 0), 0},
+			{pkt(cli, srv, 100*us, fSYN, 1000, 0, 0), 0},
+			{pkt(srv, cli, 47*year, fSYNACK, 5000, 1001, 0), 0},
+			{pkt(cli, srv, 300*us, fACK, 1001, 5001, 0), 0},
+			{pkt(cli, srv, 400*us, fACK|decode.PSH, 1001, 5001, 10), 0},
+			// The refuted outlier pins nothing: both attempts expire in
+			// order of last activity once the real clock passes the idle timeout.
+			// (The 3-minute gap is itself a jump, confirmed by the next segment.)
+			{pkt(netip.MustParseAddrPort("10.0.0.8:1"), srv, 180*sec, fSYN, 1, 0, 0), 0},
+			{pkt(netip.MustParseAddrPort("10.0.0.8:1"), srv, 181*sec, fSYN, 1, 0, 0), 2},
+		},
+		want: []handshake.Verdict{handshake.HalfOpen, handshake.Complete, handshake.HalfOpen},
+		check: func(t *testing.T, flows []*Flow) {
+			if f := flows[1]; f.Client != cli || f.LastTS != base+47*year || f.FirstTS != base+100*us {
+				t.Errorf("outlier flow %v, FirstTS %d LastTS %d: want the raw timestamps", f.Client, f.FirstTS-base, f.LastTS-base)
+			}
+		},
+	}, {
+		name:   "multi_day_gap",
+		reason: "two captures a day apart merged in timestamp order: the second day's second segment confirms the jump and day one's attempts expire first, in deadline order",
+		steps: []step{
+			{pkt(other, srv, 0, fSYN, 7, 0, 0), 0},
+			{pkt(cli, srv, sec, fSYN, 1000, 0, 0), 0},
+			{pkt(srv, cli, sec+100*us, fSYNACK, 5000, 1001, 0), 0},
+			{pkt(cli, srv, sec+200*us, fACK, 1001, 5001, 0), 0},
+			{pkt(netip.MustParseAddrPort("10.0.0.7:1"), srv, 24*3600*sec, fSYN, 1, 0, 0), 0}, // pending
+			{pkt(srv, netip.MustParseAddrPort("10.0.0.7:1"), 24*3600*sec+ms, fSYNACK, 9, 2, 0), 2},
+			// Day two on day one's 4-tuple: a new attempt, not day one's.
+			{pkt(cli, srv, 24*3600*sec+2*ms, fACK|decode.PSH, 1001, 5001, 10), 2},
+		},
+		want: []handshake.Verdict{handshake.HalfOpen, handshake.Complete, handshake.HalfOpen, handshake.Midstream},
+		check: func(t *testing.T, flows []*Flow) {
+			if flows[0].Client != other || flows[1].Client != cli {
+				t.Errorf("expired %v then %v, want %v then %v", flows[0].Client, flows[1].Client, other, cli)
+			}
+		},
+	}, {
+		name:   "quiet_period_then_retransmission",
+		reason: "a real gap of 3 minutes in one capture: confirmed by the next segment (a few µs reordered), the half-open attempt expires and the late SYN is its own attempt",
+		steps: []step{
+			{pkt(cli, srv, 0, fSYN, 1000, 0, 0), 0},
+			{pkt(other, srv, 180*sec, fSYN, 7, 0, 0), 0},
+			{pkt(srv, other, 180*sec-5*us, fRSTACK, 0, 8, 0), 1},
+			{pkt(cli, srv, 180*sec+ms, fSYN, 1000, 0, 0), 1},
+		},
+		want: []handshake.Verdict{handshake.HalfOpen, handshake.Refused, handshake.HalfOpen},
+		check: func(t *testing.T, flows []*Flow) {
+			if flows[2].SYNRetransmits != 0 {
+				t.Errorf("the late SYN was counted as a retransmission of the expired attempt")
+			}
+		},
+	}, {
+		name:   "outlier_before_end",
+		reason: "a corrupt stamp on the last segment: Flush drops the pending jump, emits every attempt in creation order and loses no segment",
+		steps: []step{
+			{pkt(other, srv, 0, fSYN, 7, 0, 0), 0},
+			{pkt(cli, srv, 100*us, fSYN, 1000, 0, 0), 0},
+			{pkt(srv, cli, 200*us, fSYNACK, 5000, 1001, 0), 0},
+			{pkt(cli, srv, 47*year, fACK, 1001, 5001, 0), 0},
+		},
+		want: []handshake.Verdict{handshake.HalfOpen, handshake.Complete},
+		check: func(t *testing.T, flows []*Flow) {
+			if f := flows[1]; f.ClientPackets != 2 || f.LastTS != base+47*year {
+				t.Errorf("client packets %d, LastTS %d", f.ClientPackets, f.LastTS-base)
+			}
+		},
+	}, {
+		name:   "two_different_outliers",
+		reason: "an outlier that does not confirm the pending one refutes it and is pending itself; the next normal segment refutes that too",
+		steps: []step{
+			{pkt(cli, srv, 0, fSYN, 1000, 0, 0), 0},
+			{pkt(other, srv, 47*year, fSYN, 7, 0, 0), 0},
+			{pkt(other, srv, 12*year, fSYN, 7, 0, 0), 0},
+			{pkt(srv, cli, ms, fSYNACK, 5000, 1001, 0), 0},
+			{pkt(cli, srv, 2*ms, fACK, 1001, 5001, 0), 0},
+		},
+		want: []handshake.Verdict{handshake.Complete, handshake.HalfOpen},
+	}, {
+		name:   "held_outlier",
+		reason: "a non-SYN of a new 4-tuple with a corrupt stamp is held for reordering; once refuted its window runs from the clock and it does not block later held segments",
+		steps: []step{
+			{pkt(cli, srv, 0, fSYN, 1000, 0, 0), 0},
+			{pkt(other, srv, 47*year, fACK, 7, 9, 10), 0},
+			{pkt(srv, cli, 100*us, fSYNACK, 5000, 1001, 0), 0},
+			{pkt(netip.MustParseAddrPort("10.0.0.8:1"), srv, 200*us, fACK, 1, 2, 10), 0},
+			{pkt(cli, srv, 5*ms, fACK, 1001, 5001, 0), 0},
+		},
+		want: []handshake.Verdict{handshake.Complete, handshake.Midstream, handshake.Midstream},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.reason == "" {
+				panic("reason must be provided")
+			}
+			var flows []*Flow
+			tr := New(Options{}, func(f *Flow) { flows = append(flows, f) })
+			for i, s := range tt.steps {
+				s.p.Segment.Frame = uint64(i + 1)
+				tr.Add(s.p)
+				checkClock(t, tr)
+				if len(flows) != s.emit {
+					t.Fatalf("after frame %d: %d flows emitted, want %d", i+1, len(flows), s.emit)
+				}
+			}
+			if tt.name == "held_outlier" && tr.Open() != 3 {
+				t.Errorf("Open() = %d before Flush: the held segments were not released by the clock", tr.Open())
+			}
+			tr.Flush()
+			if got := verdicts(flows); !slices.Equal(got, tt.want) {
+				t.Fatalf("verdicts %v, want %v", got, tt.want)
+			}
+			if tt.check != nil {
+				tt.check(t, flows)
+			}
+		})
+	}
+}
