@@ -74,7 +74,9 @@ const (
 	// AckWithoutSynAck: the client acknowledged while no SYN-ACK was captured.
 	AckWithoutSynAck
 	// RstWrongSeq: an RST (other than one answering a SYN) whose seq is not
-	// exactly the next expected sequence number.
+	// exactly the next expected sequence number, nor the ack of an
+	// unacceptable segment of the peer (the <SEQ=SEG.ACK><CTL=RST> reply
+	// RFC 9293 §3.10.7.2-4 prescribes, which is accepted).
 	RstWrongSeq
 	// ICMPError: an ICMP error quoted a segment of the attempt.
 	ICMPError
@@ -116,7 +118,7 @@ var codeTable = [numCodes]codeInfo{
 	SynAckUnsolicitedOption: {"synack_unsolicited_option", false, "RFC 7323 §2.2, §3.2 (SYN-ACK option only if the SYN had it)"},
 	TSEchoMismatch:          {"ts_echo_mismatch", false, "RFC 7323 §3.2, §4.3 (TSecr echoes TS.Recent)"},
 	AckWithoutSynAck:        {"ack_without_synack", false, "RFC 9293 §3.5 Figure 6 (the ACK answers a SYN-ACK)"},
-	RstWrongSeq:             {"rst_wrong_seq", false, "RFC 5961 §3.2 (RST seq must equal RCV.NXT), RFC 9293 §3.10.7.4"},
+	RstWrongSeq:             {"rst_wrong_seq", false, "RFC 5961 §3.2 (RST seq must equal RCV.NXT), RFC 9293 §3.10.7.4 (<SEQ=SEG.ACK><CTL=RST> accepted)"},
 	ICMPError:               {"icmp_error", false, "RFC 9293 §3.9.1 (MUST-56/57 soft errors), RFC 5927"},
 	ChecksumBad:             {"checksum_bad", false, "RFC 9293 §3.1 (checksum); CONTRACT.md (offload: no verdict change)"},
 	CaptureReordered:        {"capture_reordered", false, "RFC 9293 §3.5 (segment order); capture artefact"},

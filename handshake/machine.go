@@ -161,6 +161,12 @@ const synTSRing = 8 // client SYN transmissions remembered for TSecr matching
 // listener answering the SYN anew); more only come from forged SYN-ACKs.
 const maxOffered = 3
 
+// maxBadAcks bounds, per side, the acks of unacceptable segments remembered
+// so that the peer's reset <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1-4) is
+// recognised. The reply follows its segment within a round trip; a replayed
+// or confused stack repeats one bogus ack, so two distinct values suffice.
+const maxBadAcks = 2
+
 // Machine judges one TCP connection attempt: feed it the attempt's segments
 // in capture order with Step, then read Result.
 //
@@ -201,7 +207,9 @@ type Machine struct {
 	fastOpen                        FastOpen
 	close                           Close
 	nOffered                        uint8
-	offered                         [maxOffered]decode.Seq // other server ISNs offered, in order of first sight
+	offered                         [maxOffered]decode.Seq    // other server ISNs offered, in order of first sight
+	nBad                            [2]uint8                  // acks written to bad, per side (see unacceptable)
+	bad                             [2][maxBadAcks]decode.Seq // [0] client, [1] server: acks of its unacceptable segments
 	ev                              []Anomaly
 }
 
@@ -559,6 +567,9 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 		}
 		if seg.Ack != m.synAckAck {
 			m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(m.synAckAck))
+			if !seg.Ack.InRange(m.cISN.Add(1), m.cSynData) {
+				m.unacceptable(seg.Ack, false)
+			}
 		}
 		m.synAckRetx++
 		return RoleSYNACKRetransmit
@@ -609,6 +620,7 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 		}
 	} else {
 		m.raiseNum(SynAckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.cSynData)))
+		m.unacceptable(seg.Ack, false)
 	}
 
 	// Time from the SYN this SYN-ACK answers: the one whose TSval it echoes,
@@ -656,6 +668,9 @@ func (m *Machine) clientSynAck(seg *decode.Segment) Role {
 	if m.has(bCSynAck) {
 		if seg.Ack != m.cSynAckAck {
 			m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(m.cSynAckAck))
+			if !seg.Ack.InRange(m.sISN.Add(1), m.sSynData) {
+				m.unacceptable(seg.Ack, true)
+			}
 		}
 		m.synAckRetx++
 		return RoleSYNACKRetransmit
@@ -670,6 +685,7 @@ func (m *Machine) clientSynAck(seg *decode.Segment) Role {
 		m.set(bSAcked)
 	} else {
 		m.raiseNum(SynAckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.sSynData)))
+		m.unacceptable(seg.Ack, true)
 	}
 	m.timeSynAck(seg, m.lastSSyn)
 	return RoleSYNACK
@@ -680,14 +696,19 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 	if !fromClient && !m.has(bCAcked) {
 		// An RST answering the SYN (RFC 9293 §3.10.7.3, SYN-SENT): only
 		// acceptable with an ACK that acknowledges the SYN.
+		ackOK := f&decode.ACK != 0 && seg.Ack.InRange(m.cISN.Add(1), m.cSynData)
 		switch hi := m.cISN.Add(1 + m.cSynData); {
 		case f&decode.ACK == 0 && m.has(bAckNoSynAck):
 			// It answers the client's ACK segment, not the SYN: RFC 9293
 			// §3.10.7.1 resets an ACK with <SEQ=SEG.ACK><CTL=RST>, no ACK.
 			m.closeRST(false)
+		case !ackOK && m.answersUnacceptable(seg.Seq, false):
+			// The reply to an unacceptable client segment (see below),
+			// not an answer to the SYN.
+			m.closeRST(false)
 		case f&decode.ACK == 0:
 			m.raiseNum(RstWithoutAck, seg, FieldFlags, uint64(f), uint64(f|decode.ACK))
-		case !seg.Ack.InRange(m.cISN.Add(1), m.cSynData):
+		case !ackOK:
 			m.raiseNum(RstWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(hi))
 		default:
 			m.set(bRefused)
@@ -709,14 +730,51 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 	default:
 		lo, n = m.sISN.Add(1), m.sSynData
 	}
-	// RFC 9293 §3.10.7.3 answers an unacceptable SYN-ACK with
-	// <SEQ=SEG.ACK><CTL=RST>: that seq is right too.
-	if seg.Seq.InRange(lo, n) || fromClient && m.has(bSSynAck) && seg.Seq == m.synAckAck {
+	// RFC 9293 answers an unacceptable ACK-bearing segment with
+	// <SEQ=SEG.ACK><CTL=RST> (§3.10.7.2 LISTEN, §3.10.7.3 SYN-SENT,
+	// §3.10.7.4 SYN-RECEIVED fifth check): that seq is right too. It is
+	// exactly RCV.NXT of the segment's sender, which believed SEG.ACK
+	// acknowledged all it had received, so that sender accepts it (RFC
+	// 5961 §3.2) and is reset: the attempt is closed.
+	if seg.Seq.InRange(lo, n) || m.answersUnacceptable(seg.Seq, fromClient) {
 		m.closeRST(fromClient)
 	} else {
 		m.raiseNum(RstWrongSeq, seg, FieldSeq, uint64(seg.Seq), uint64(lo))
 	}
 	return RoleRST
+}
+
+// unacceptable remembers ack, the acknowledgment of an ACK-bearing segment
+// from the client (fromClient) or the server that its peer cannot accept:
+// the peer answers it with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1-4).
+// The latest maxBadAcks distinct values are kept, without allocating.
+func (m *Machine) unacceptable(ack decode.Seq, fromClient bool) {
+	side := 1
+	if fromClient {
+		side = 0
+	}
+	n := int(m.nBad[side])
+	if slices.Contains(m.bad[side][:min(n, maxBadAcks)], ack) {
+		return
+	}
+	m.bad[side][n%maxBadAcks] = ack
+	// Once full, the count cycles through maxBadAcks … 2·maxBadAcks-1: it
+	// stays "full" and n%maxBadAcks names the oldest slot.
+	if n++; n == 2*maxBadAcks {
+		n = maxBadAcks
+	}
+	m.nBad[side] = uint8(n)
+}
+
+// answersUnacceptable reports whether seq, the seq of an RST from the
+// client (fromClient) or the server, is the ack of an unacceptable segment
+// the other side sent: the reset RFC 9293 prescribes in reply to it.
+func (m *Machine) answersUnacceptable(seq decode.Seq, fromClient bool) bool {
+	side := 0 // the RST answers the peer's segment
+	if fromClient {
+		side = 1
+	}
+	return slices.Contains(m.bad[side][:min(int(m.nBad[side]), maxBadAcks)], seq)
 }
 
 func (m *Machine) closeRST(fromClient bool) {
@@ -746,8 +804,12 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 		m.raiseNum(AckWrongSeq, seg, FieldSeq, uint64(seg.Seq), uint64(exp))
 	}
 	if !m.has(bSSyn) {
+		// A server in LISTEN finds any ACK unacceptable (RFC 9293
+		// §3.10.7.2); one in SYN-RECEIVED whose SYN-ACK was not captured
+		// accepts only ISS+1, which the RST check accepts anyway.
 		m.set(bAckNoSynAck)
 		m.raise(AckWithoutSynAck, seg, "", 0, 0, false)
+		m.unacceptable(seg.Ack, true)
 		return
 	}
 	// SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 §3.10.7.4): the server's
@@ -755,6 +817,7 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 	slo := m.sISN.Add(1)
 	if !seg.Ack.InRange(slo, uint32(m.sNxt.Diff(slo))) && !m.acceptOffered(seg.Ack) {
 		m.raiseNum(AckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(m.sNxt))
+		m.unacceptable(seg.Ack, true)
 		return
 	}
 	if seqOK {
@@ -792,6 +855,7 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 	ackOK := seg.Ack.InRange(lo, m.cSynData)
 	if !ackOK {
 		m.raiseNum(AckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.cSynData)))
+		m.unacceptable(seg.Ack, false)
 	}
 	if m.has(bCAcked) {
 		return

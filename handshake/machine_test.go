@@ -651,6 +651,104 @@ var scenarios = []scenario{
 		verdict: HalfOpen,
 	},
 	{
+		name: "server_rst_answers_unacceptable_ack",
+		reason: "RFC 9293 §3.10.7.4 SYN-RECEIVED fifth check: an unacceptable ACK gets <SEQ=SEG.ACK><CTL=RST>; that seq is " +
+			"the client's RCV.NXT, so the client accepts it (RFC 5961 §3.2) and the attempt is closed, without rst_wrong_seq " +
+			"(gopacket/cip.pcap, a replayed client acknowledging a server ISN never sent)",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fACK, 1001, 9001).want(RoleACK, Established, SynReceived, AckWrongAck),
+			c(fPSHACK, 1001, 9001).data(385).want(RoleData, Established, SynReceived, AckWrongAck),
+			s(fRST, 9001, 0).want(RoleRST, Closed, Closed),
+		},
+		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			if r.Close != ServerRST || r.Has(RstWrongSeq) {
+				t.Errorf("Close %v, evidence %v", r.Close, r.Evidence)
+			}
+		},
+	},
+	{
+		name: "server_rst_answers_ack_before_synack",
+		reason: "RFC 9293 §3.10.7.2 LISTEN (any ACK is bad) and §3.10.7.4: the ack of the client's ACK sent before any " +
+			"SYN-ACK is remembered, so the server's <SEQ=SEG.ACK><CTL=RST> after its SYN-ACK is the prescribed reply",
+		steps: []step{
+			hsSYN,
+			c(fACK, 1001, 9001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACK, Established, SynReceived),
+			s(fRST, 9001, 0).want(RoleRST, Closed, Closed),
+		},
+		verdict: HalfOpen,
+	},
+	{
+		name: "server_rst_other_seq_after_unacceptable_ack",
+		reason: "RFC 5961 §3.2: an RST whose seq is neither RCV.NXT nor the ack of an unacceptable segment the client sent " +
+			"is not acceptable; informational, the attempt stays open",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fACK, 1001, 9001).want(RoleACK, Established, SynReceived, AckWrongAck),
+			s(fRST, 9002, 0).want(RoleRST, Established, SynReceived, RstWrongSeq),
+		},
+		verdict: Malformed,
+	},
+	{
+		name: "client_rst_answers_changed_synack_ack",
+		reason: "RFC 9293 §3.10.7.3 SYN-SENT: a SYN-ACK whose ack is unacceptable gets <SEQ=SEG.ACK><CTL=RST>, also when it " +
+			"is a resent SYN-ACK with another ack",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			s(fSYNACK, 5000, 1007).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedAck),
+			c(fRST, 1007, 0).want(RoleRST, Closed, Closed),
+		},
+		verdict: Malformed,
+	},
+	{
+		name: "client_rst_answers_split_handshake_ack",
+		reason: "RFC 9293 §3.10.7.4 SYN-RECEIVED fifth check, in the other direction: the server's final ACK of a split " +
+			"handshake with an unacceptable ack gets <SEQ=SEG.ACK><CTL=RST> from the client",
+		steps: []step{
+			hsSYN,
+			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
+			c(fSYNACK, 1000, 3001).want(RoleSYNACK, SynReceived, Established),
+			s(fACK, 3001, 1500).want(RoleACK, SynReceived, Established, AckWrongAck),
+			c(fRST, 1500, 0).want(RoleRST, Closed, Closed),
+		},
+		verdict: Malformed,
+	},
+	{
+		name: "server_rst_answers_client_synack",
+		reason: "RFC 9293 §3.10.7.4 SYN-RECEIVED fifth check: the server of a simultaneous open answers the client's SYN-ACK " +
+			"with an unacceptable ack by <SEQ=SEG.ACK><CTL=RST>; it answers that SYN-ACK, not the SYN, so it is not " +
+			"rst_without_ack (§3.10.7.3)",
+		steps: []step{
+			hsSYN,
+			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
+			c(fSYNACK, 1000, 3500).want(RoleSYNACK, SynReceived, SynReceived, SynAckWrongAck),
+			s(fRST, 3500, 0).want(RoleRST, Closed, Closed),
+		},
+		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			if r.Has(RstWithoutAck) || r.Close != ServerRST {
+				t.Errorf("Close %v, evidence %v", r.Close, r.Evidence)
+			}
+		},
+	},
+	{
+		name: "unacceptable_acks_bounded",
+		reason: "the acks of unacceptable segments are remembered per side up to maxBadAcks (2) distinct values, the latest; " +
+			"an RST answering an older one falls back to RFC 5961 §3.2",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fACK, 1001, 7001).want(RoleACK, Established, SynReceived, AckWrongAck),
+			c(fACK, 1001, 7002).want(RoleACK, Established, SynReceived, AckWrongAck),
+			c(fACK, 1001, 7002).want(RoleACK, Established, SynReceived, AckWrongAck),
+			c(fACK, 1001, 7003).want(RoleACK, Established, SynReceived, AckWrongAck),
+			s(fRST, 7001, 0).want(RoleRST, Established, SynReceived, RstWrongSeq),
+			s(fRST, 7002, 0).want(RoleRST, Closed, Closed),
+		},
+		verdict: Malformed,
+	},
+	{
 		name:   "client_aborts_syn",
 		reason: "RFC 9293 §3.10.4 ABORT in SYN-SENT: an RST from the client with no SYN-ACK closes the attempt",
 		steps: []step{
