@@ -192,6 +192,7 @@ type Machine struct {
 	finalSeq, finalAck              decode.Seq
 	cFinSeq, sFinSeq                decode.Seq // sequence number each side's FIN occupies
 	cSynData, sSynData              uint32     // largest payload on a SYN of each side
+	cSent                           uint32     // client sequence space sent after its SYN before completion, from ISN+1 (see clientAck)
 	nSyn                            uint32     // client SYN transmissions with timestamps
 	synTSval                        [synTSRing]uint32
 	synTSAt                         [synTSRing]int64
@@ -788,18 +789,40 @@ func (m *Machine) closeRST(fromClient bool) {
 // clientAck checks a client segment with ACK (no SYN, no RST) before the
 // handshake completed: the final ACK, or data or FIN sent in its place.
 func (m *Machine) clientAck(seg *decode.Segment) {
+	// The first check of RFC 9293 §3.10.7.4 judges SEG.SEQ against the
+	// receiver's window, which starts at RCV.NXT = ISN+1 (+ accepted SYN
+	// data). The client's first segment after its SYN is the final ACK
+	// (or what it sent in its place): its seq must be ISN+1, up to
+	// ISN+1+len when the SYN carried data (§3.4). A later one continues
+	// the client's stream: it is judged against the client's SND.NXT as
+	// the capture shows it (§3.3.1), ISN+1 plus the SYN data and what
+	// its segments after the SYN covered. A seq at or before it (the
+	// next segment, or a retransmission of what was sent, which the
+	// receiver acknowledges or queues) is no wrong number; one before
+	// ISN+1 or past what was ever sent is.
+	lo := m.cISN.Add(1)
+	sent := max(m.cSynData, m.cSent)
+	seqOK := seg.Seq.InRange(lo, sent)
+	if seqOK {
+		end := uint32(seg.Seq.Diff(lo)) + uint32(seg.PayloadLen)
+		if seg.Flags&decode.FIN != 0 {
+			end++
+		}
+		m.cSent = min(max(m.cSent, end), 1<<30) // InRange needs n < 2^31
+	}
 	if !m.has(bSSyn) && m.has(bAckNoSynAck) {
 		// A one-sided capture (asymmetric routing) shows the client's
 		// whole stream without any SYN-ACK: only its first segment is
 		// judged, the rest has moved on legitimately.
 		return
 	}
-	lo := m.cISN.Add(1)
-	seqOK := seg.Seq.InRange(lo, m.cSynData)
 	if !seqOK {
-		exp := lo
-		if m.has(bCAcked) {
-			exp = m.synAckAck
+		exp := lo.Add(sent)
+		if m.cSent <= m.cSynData {
+			exp = lo
+			if m.has(bCAcked) {
+				exp = m.synAckAck
+			}
 		}
 		m.raiseNum(AckWrongSeq, seg, FieldSeq, uint64(seg.Seq), uint64(exp))
 	}

@@ -282,6 +282,99 @@ var scenarios = []scenario{
 		verdict: Malformed,
 	},
 	{
+		name:   "data_after_wrong_final_ack_continues_stream",
+		reason: "RFC 9293 §3.3.1, §3.10.7.4 first check: after a wrong final ACK the client's next segment follows its SND.NXT (ISN+1+385), not ISN+1; only the acks are wrong (gopacket/cip.pcap 10.200.1.18:1054)",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fACK, 1001, 9001).want(RoleACK, Established, SynReceived, AckWrongAck),
+			c(fPSHACK, 1001, 9001).data(385).want(RoleData, Established, SynReceived, AckWrongAck),
+			c(fACK, 1386, 9001).data(1460).want(RoleData, Established, SynReceived, AckWrongAck),
+		},
+		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			if r.Has(AckWrongSeq) {
+				t.Errorf("ack_wrong_seq for a seq that follows the data sent: %v", r.Evidence)
+			}
+		},
+	},
+	{
+		name:   "retransmission_before_completion_is_no_wrong_seq",
+		reason: "RFC 9293 §3.10.7.4 first check: a retransmission at or inside what the client already sent (ISN+1 … SND.NXT) is a duplicate the receiver acknowledges or queues, not a wrong seq",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fPSHACK, 1001, 9001).data(100).want(RoleData, Established, SynReceived, AckWrongAck),
+			c(fPSHACK, 1001, 9001).data(100).want(RoleData, Established, SynReceived, AckWrongAck),
+			c(fPSHACK, 1051, 9001).data(50).want(RoleData, Established, SynReceived, AckWrongAck),
+			c(fFINACK, 1101, 9001).want(RoleFIN, Established, SynReceived, AckWrongAck),
+			c(fACK, 1102, 9001).want(RoleACK, Established, SynReceived, AckWrongAck), // after the FIN's seq
+		},
+		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			if r.Has(AckWrongSeq) {
+				t.Errorf("ack_wrong_seq for a retransmission: %v", r.Evidence)
+			}
+		},
+	},
+	{
+		name:   "seq_past_what_was_sent_before_completion",
+		reason: "RFC 9293 §3.3.1, §3.10.7.4 first check: a seq beyond the client's SND.NXT skips sequence space never sent; expected is that SND.NXT",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fPSHACK, 1001, 9001).data(100).want(RoleData, Established, SynReceived, AckWrongAck),
+			c(fPSHACK, 1200, 9001).data(100).want(RoleData, Established, SynReceived, AckWrongSeq, AckWrongAck),
+			c(fPSHACK, 1101, 9001).data(100).want(RoleData, Established, SynReceived, AckWrongAck),
+		},
+		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			e := r.Evidence[1]
+			if e.Code != AckWrongSeq || e.Seen != 1200 || e.Expected != 1101 || e.Frame != 4 {
+				t.Errorf("evidence %+v", e)
+			}
+		},
+	},
+	{
+		name:   "seq_before_isn_after_data",
+		reason: "RFC 9293 §3.10.7.4 first check: a seq before ISN+1 is outside anything the client sent (below RCV.NXT's start), whatever came before",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fPSHACK, 1001, 9001).data(100).want(RoleData, Established, SynReceived, AckWrongAck),
+			c(fACK, 1000, 9001).want(RoleACK, Established, SynReceived, AckWrongSeq, AckWrongAck),
+		},
+		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			if e := r.Evidence[1]; e.Code != AckWrongSeq || e.Seen != 1000 || e.Expected != 1101 {
+				t.Errorf("evidence %+v", e)
+			}
+		},
+	},
+	{
+		name:   "final_ack_wrong_seq_then_correct",
+		reason: "RFC 9293 §3.10.7.4 first check: the final ACK at ISN+5 with no data sent is wrong; a later ACK at ISN+1 completes but the attempt stays malformed (ack-wrong-seq.pcap)",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fACK, 1005, 5001).want(RoleACK, Established, SynReceived, AckWrongSeq),
+			c(fACK, 1001, 5001).want(RoleFinalACK, Established, Established),
+		},
+		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			if e := r.Evidence[0]; e.Seen != 1005 || e.Expected != 1001 {
+				t.Errorf("evidence %+v", e)
+			}
+		},
+	},
+	{
+		name:   "stream_before_synack_then_completion",
+		reason: "RFC 9293 §3.10.7.4: data the client sent before the SYN-ACK was captured advances its SND.NXT; its next segment there, with a right ack, is acceptable and completes",
+		steps: []step{
+			hsSYN,
+			c(fACK, 1001, 5001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
+			c(fPSHACK, 1001, 5001).data(385).want(RoleData, SynSent, SynReceived),
+			hsSYNACK,
+			c(fACK, 1386, 5001).data(1460).want(RoleFinalACK, Established, Established),
+		},
+		verdict: Complete,
+	},
+	{
 		name:   "syn_fin",
 		reason: "CONTRACT.md: SYN+FIN is an impossible flag combination",
 		steps: []step{
