@@ -56,6 +56,9 @@ type Options struct {
 	// MaxRows cuts the table's flow list ("… N more"); 0 means 50. All
 	// lifts the cut.
 	MaxRows int
+	// Files names the inputs; with more than one, the table names the
+	// file of each frame it cites (frames are numbered per file).
+	Files []string
 }
 
 // New returns a Writer for format "table", "json", "ndjson" or "csv".

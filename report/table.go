@@ -58,7 +58,7 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 	}
 	r.cells = [7]string{
 		f.Client.String(), f.Server.String(), t.verdict(f.Verdict),
-		anomalyLines(f), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
+		anomalyLines(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
 		retransmits(f),
 	}
 	heap.Push(&t.rows, r)
@@ -100,8 +100,9 @@ func (t *tableWriter) verdict(v handshake.Verdict) string {
 }
 
 // anomalyLines describes each anomaly code of f once, with the numbers of
-// its first occurrence: "synack_wrong_ack: ack 1002, expected 1001 (frame 2)".
-func anomalyLines(f *reassembly.Flow) string {
+// its first occurrence: "synack_wrong_ack: ack 1002, expected 1001 (frame 2)",
+// naming the file too when there are several.
+func anomalyLines(f *reassembly.Flow, files []string) string {
 	var b strings.Builder
 	for _, c := range f.Anomalies {
 		if b.Len() > 0 {
@@ -116,7 +117,11 @@ func anomalyLines(f *reassembly.Flow) string {
 			if a.HasValues {
 				b.WriteString(": " + evidenceValues(a))
 			}
-			fmt.Fprintf(&b, " (frame %d)", a.Frame)
+			if len(files) > 1 && a.File < len(files) {
+				fmt.Fprintf(&b, " (%s frame %d)", files[a.File], a.Frame)
+			} else {
+				fmt.Fprintf(&b, " (frame %d)", a.Frame)
+			}
 			break
 		}
 	}
