@@ -52,7 +52,7 @@ type csvWriter struct {
 
 func newCSV(w io.Writer) *csvWriter {
 	buf := make([]byte, 0, 4096)
-	for i, c := range Columns {
+	for i, c := range columns {
 		if i > 0 {
 			buf = append(buf, ',')
 		}

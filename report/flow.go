@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -8,10 +9,13 @@ import (
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
-// Columns are the field names of a flow, in output order: the keys of a
-// flow object in JSON and NDJSON and the CSV header. The first twelve are
-// fixed by CONTRACT.md; the rest are hsanalyze's own.
-var Columns = []string{
+// Columns returns the field names of a flow, in output order: the keys of
+// a flow object in JSON and NDJSON and the CSV header. The first twelve
+// are fixed by CONTRACT.md; the rest are hsanalyze's own.
+func Columns() []string { return slices.Clone(columns) }
+
+// columns backs Columns; it is never modified.
+var columns = []string{
 	"client_ip", "client_port", "server_ip", "server_port",
 	"verdict", "anomalies", "client_isn", "server_isn", "evidence",
 	"first_ts", "syn_to_synack_ms", "synack_to_ack_ms",
@@ -45,7 +49,7 @@ func (jsonSink) key(dst []byte, i int) []byte {
 	if i == 0 {
 		dst = append(dst, '{')
 	}
-	return appendKey(dst, Columns[i], i == 0)
+	return appendKey(dst, columns[i], i == 0)
 }
 func (jsonSink) raw(dst []byte, v []byte) []byte { return append(dst, v...) }
 func (jsonSink) str(dst []byte, s []byte) []byte { return appendString(dst, s) }

@@ -243,7 +243,7 @@ func objectKeys(t *testing.T, dec *json.Decoder) []string {
 }
 
 // TestJSONKeys checks that every flow object of the json and ndjson
-// formats has exactly report.Columns as keys, in that order.
+// formats has exactly report.Columns() as keys, in that order.
 func TestJSONKeys(t *testing.T) {
 	a := analyzeFiles(t, goldenCases[0].files)
 	if len(a.flows) == 0 {
@@ -277,8 +277,8 @@ func TestJSONKeys(t *testing.T) {
 				t.Fatalf("flows: want '[', got %v %v", tok, err)
 			}
 			for dec.More() {
-				if keys := objectKeys(t, dec); !slices.Equal(keys, report.Columns) {
-					t.Errorf("flow %d keys\n%q\nwant\n%q", n, keys, report.Columns)
+				if keys := objectKeys(t, dec); !slices.Equal(keys, report.Columns()) {
+					t.Errorf("flow %d keys\n%q\nwant\n%q", n, keys, report.Columns())
 				}
 				n++
 			}
@@ -306,8 +306,8 @@ func TestJSONKeys(t *testing.T) {
 			if slices.Contains(keys, "summary") {
 				continue // an optional summary line
 			}
-			if !slices.Equal(keys, report.Columns) {
-				t.Errorf("line %d keys\n%q\nwant\n%q", i+1, keys, report.Columns)
+			if !slices.Equal(keys, report.Columns()) {
+				t.Errorf("line %d keys\n%q\nwant\n%q", i+1, keys, report.Columns())
 			}
 			n++
 		}
@@ -317,7 +317,7 @@ func TestJSONKeys(t *testing.T) {
 	})
 }
 
-// TestCSVShape checks the CSV parses, its header is report.Columns, every
+// TestCSVShape checks the CSV parses, its header is report.Columns(), every
 // row has one cell per column and the list cells hold JSON.
 func TestCSVShape(t *testing.T) {
 	a := analyzeFiles(t, goldenCases[0].files)
@@ -326,16 +326,16 @@ func TestCSVShape(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CSV does not parse: %v\n%s", err, out)
 	}
-	if len(rows) == 0 || !slices.Equal(rows[0], report.Columns) {
-		t.Fatalf("header %q, want %q", rows[0], report.Columns)
+	if len(rows) == 0 || !slices.Equal(rows[0], report.Columns()) {
+		t.Fatalf("header %q, want %q", rows[0], report.Columns())
 	}
 	if len(rows)-1 != len(a.flows) {
 		t.Errorf("%d rows, %d flows", len(rows)-1, len(a.flows))
 	}
-	col := func(name string) int { return slices.Index(report.Columns, name) }
+	col := func(name string) int { return slices.Index(report.Columns(), name) }
 	for i, r := range rows[1:] {
-		if len(r) != len(report.Columns) {
-			t.Errorf("row %d: %d cells, want %d", i+1, len(r), len(report.Columns))
+		if len(r) != len(report.Columns()) {
+			t.Errorf("row %d: %d cells, want %d", i+1, len(r), len(report.Columns()))
 			continue
 		}
 		var anomalies []string
