@@ -107,7 +107,7 @@ func TestFormats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(rows[0], report.Columns) || !slices.Equal(rows[0][:12], []string{"client_ip", "client_port", "server_ip", "server_port", "verdict", "anomalies", "client_isn", "server_isn", "evidence", "first_ts", "syn_to_synack_ms", "synack_to_ack_ms"}) {
+			if !slices.Equal(rows[0], report.Columns()) || !slices.Equal(rows[0][:12], []string{"client_ip", "client_port", "server_ip", "server_port", "verdict", "anomalies", "client_isn", "server_isn", "evidence", "first_ts", "syn_to_synack_ms", "synack_to_ack_ms"}) {
 				t.Errorf("header %q", rows[0])
 			}
 			if len(rows) != 2 || rows[1][4] != "refused" || rows[1][0] != "192.0.2.1" {
