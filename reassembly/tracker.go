@@ -150,20 +150,18 @@ type Trace struct {
 	// they started (the same number for all segments of one attempt).
 	Key     FlowKey
 	Attempt uint64
-	// FromClient is Event.FromClient: the direction the attempt's Machine
-	// took the segment in (for an ICMP error, the quoted segment's), in the
-	// roles known when it was fed. That is the emitted Flow's roles
-	// (Flow.Client), except on one point: in a midstream attempt whose
-	// roles the Machine swapped (Flow.Flipped), the segments traced before
-	// the one whose Event.Flipped is set carry the opposite direction, as
-	// the tracker's first guess had it; a consumer that shows them in the
-	// Flow's roles inverts FromClient for those. On a self-connect (Src ==
-	// Dst) it follows the Machine's rule: a SYN-ACK is the server's, every
-	// other segment the client's.
-	FromClient bool
-	Segment    *decode.Segment
+	Segment *decode.Segment
 	// ICMP is set for an ICMP error quoting Segment.
-	ICMP  *decode.ICMPError
+	ICMP *decode.ICMPError
+	// Event is what the Machine did with the segment. Its FromClient is the
+	// direction the Machine took the segment in (for an ICMP error, the
+	// quoted segment's), in the roles known when it was fed: the emitted
+	// Flow's roles, except that in a midstream attempt whose roles the
+	// Machine swapped (Flow.Flipped), the segments traced before the one
+	// whose Event.Flipped is set carry the opposite direction; a consumer
+	// showing them in the Flow's roles inverts those. On a self-connect
+	// (Src == Dst) a SYN-ACK is the server's, every other segment the
+	// client's.
 	Event handshake.Event
 }
 
@@ -439,7 +437,7 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 	if t.traceFn == nil {
 		return
 	}
-	tr := Trace{Key: e.key, Attempt: e.seq, FromClient: ev.FromClient, Segment: seg, ICMP: icmp, Event: ev}
+	tr := Trace{Key: e.key, Attempt: e.seq, Segment: seg, ICMP: icmp, Event: ev}
 	t.traceFn(&tr)
 }
 

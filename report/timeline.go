@@ -67,7 +67,7 @@ func (t *Timeline) Trace(tr *reassembly.Trace) {
 	}
 	s := tr.Segment
 	l := segLine{
-		ts: s.Timestamp, frame: s.Frame, fromClient: tr.FromClient, flags: s.Flags,
+		ts: s.Timestamp, frame: s.Frame, fromClient: tr.Event.FromClient, flags: s.Flags,
 		seq: uint32(s.Seq), ack: uint32(s.Ack), window: s.Window, payload: s.PayloadLen,
 		opts: optionSummary(&s.Options), ev: tr.Event,
 		anomalies: append([]handshake.Anomaly(nil), tr.Event.Anomalies...),
