@@ -19,6 +19,7 @@ Output:
   -q, --quiet           summary only
   --no-color            no colour (also when NO_COLOR is set or stdout is
                         not a terminal)
+  --community-id-seed N community_id seed (Community ID v1; default 0)
   --progress auto|always|never
                         progress on stderr (auto: when stderr is a terminal)
 
