@@ -10,6 +10,8 @@ Usage:
 
 Output:
   --format table|json|ndjson|csv  report format (default table)
+  -o, --output FILE     write the report to FILE (replaced only once the
+                        report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows
                         that need attention)
   --flow C-S            timeline of one connection, e.g.
