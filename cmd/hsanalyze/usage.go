@@ -11,6 +11,8 @@ Usage:
 
 Output:
   --format table|json|ndjson|csv  report format (default table)
+  -o, --output FILE     write the report to FILE (replaced only once the
+                        report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows
                         that need attention)
   --flow C-S            timeline of one connection, e.g.
@@ -18,6 +20,7 @@ Output:
   -q, --quiet           summary only
   --no-color            no colour (also when NO_COLOR is set or stdout is
                         not a terminal)
+  --community-id-seed N community_id seed (Community ID v1; default 0)
   --progress auto|always|never
                         progress on stderr (auto: when stderr is a terminal)
 
