@@ -38,6 +38,16 @@ type Options struct {
 	// far, updated once per batch: for a progress display in another
 	// goroutine.
 	Packets *atomic.Uint64
+	// Packet, if set, is called with every TCP segment and ICMP error, in
+	// capture order, just before the tracker gets it: what a partial
+	// result keeps of the start of its input. p is only valid during the
+	// call.
+	Packet func(p *decode.Packet)
+	// End, if set, is called once the input has ended, before the
+	// attempts still open are flushed, with the tracker's state: what a
+	// partial result carries to the next part. Flows emitted after it
+	// are that state's attempts.
+	End func(s *reassembly.State)
 }
 
 // Summary counts what a run read.
@@ -105,6 +115,9 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 			}
 		}
 		for i := range b.pkts {
+			if opts.Packet != nil {
+				opts.Packet(&b.pkts[i])
+			}
 			tr.Add(&b.pkts[i])
 		}
 		if b.warning != nil && opts.Warn != nil {
@@ -137,6 +150,9 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 			consume(b)
 			free <- b
 		}
+	}
+	if opts.End != nil {
+		opts.End(tr.Snapshot())
 	}
 	tr.Flush()
 

@@ -443,13 +443,7 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 
 // start creates the attempt that seg opens.
 func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
-	e := t.free
-	if e != nil {
-		t.free = e.next
-		e.next = nil
-	} else {
-		e = new(entry)
-	}
+	e := t.newEntry()
 	e.key, e.client = key, seg.Src
 	if seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		e.client = seg.Dst // the client is the side a SYN-ACK is sent to

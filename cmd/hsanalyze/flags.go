@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,11 @@ import (
 type config struct {
 	files    []string
 	format   string
-	output   string // -o: report file; "" or "-" is standard output
+	output   string          // -o: report file; "" or "-" is standard output
+	partial  string          // --partial: write a partial result here instead
+	merge    bool            // the merge command: files are partials
+	jobs     int             // --jobs: captures analysed at once
+	set      map[string]bool // flags given on the command line
 	failOn   []string
 	verdicts []string
 	hosts    []netip.Addr
@@ -106,12 +111,18 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		reorder:  reassembly.DefaultReorderWindow,
 		linger:   reassembly.DefaultCloseLinger,
 		progress: "auto",
+		jobs:     runtime.NumCPU(),
+	}
+	if len(args) > 0 && args[0] == "merge" {
+		cfg.merge, args = true, args[1:]
 	}
 	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.format, "format", cfg.format, "")
 	fs.StringVar(&cfg.output, "o", "", "")
 	fs.StringVar(&cfg.output, "output", "", "")
+	fs.StringVar(&cfg.partial, "partial", "", "")
+	fs.IntVar(&cfg.jobs, "jobs", cfg.jobs, "")
 	fs.Var(listFlag{&cfg.failOn}, "fail-on", "")
 	fs.Var(listFlag{&cfg.verdicts}, "verdict", "")
 	fs.Var(funcFlag(func(s string) error {
@@ -186,6 +197,8 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		cfg.files = append(cfg.files, rest[0])
 		rest = rest[1:]
 	}
+	cfg.set = make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { cfg.set[f.Name] = true })
 	if getenv("NO_COLOR") != "" {
 		cfg.noColor = true
 	}
@@ -215,6 +228,12 @@ func (cfg *config) validate() error {
 	}
 	if cfg.idle <= 0 || cfg.linger < 0 || cfg.reorder < 0 {
 		return &usageError{msg: "timeouts must be positive", hint: "e.g. --idle-timeout 2m --close-linger 4s --reorder-window 1ms"}
+	}
+	if cfg.jobs < 1 {
+		return &usageError{msg: "--jobs must be 1 or more", hint: "e.g. --jobs 4 (default: the number of CPUs)"}
+	}
+	if err := cfg.validatePartial(); err != nil {
+		return err
 	}
 	if cfg.workers < 0 {
 		return &usageError{msg: "--workers must be 0 (automatic) or more", hint: "e.g. --workers 2"}
@@ -253,4 +272,32 @@ func isVerdict(s string) bool {
 		}
 	}
 	return false
+}
+
+// reportFlags are the flags that shape a report: --partial writes every
+// flow, so they belong to merge.
+var reportFlags = []string{"format", "o", "output", "fail-on", "verdict", "host", "net", "port", "since", "until", "all", "flow", "q", "quiet", "community-id-seed"}
+
+// validatePartial checks what --partial and merge allow.
+func (cfg *config) validatePartial() error {
+	switch {
+	case cfg.partial != "" && cfg.merge:
+		return &usageError{msg: "merge reads partials; it does not write one", hint: "usage: hsanalyze merge [report flags] PARTIAL..."}
+	case cfg.partial != "":
+		for _, name := range reportFlags {
+			if cfg.set[name] {
+				return &usageError{msg: fmt.Sprintf("--partial writes every flow for a later merge; --%s belongs to merge", name), hint: "usage: hsanalyze --partial OUT [tracking flags] CAPTURE..., then hsanalyze merge [report flags] PARTIAL..."}
+			}
+		}
+	case cfg.merge:
+		if cfg.flow != "" {
+			return &usageError{msg: "--flow needs the segments, which partials do not keep", hint: "run hsanalyze --flow on the captures"}
+		}
+		for _, f := range cfg.files {
+			if f == "-" {
+				return &usageError{msg: "merge reads partials from files, not standard input", hint: "usage: hsanalyze merge [report flags] PARTIAL..."}
+			}
+		}
+	}
+	return nil
 }

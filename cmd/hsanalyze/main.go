@@ -64,6 +64,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return exitOK
 	}
 
+	if cfg.merge {
+		return mergeAndReport(cfg, stdout, stderr)
+	}
+
 	files := make([]*capture.File, 0, len(cfg.files))
 	defer func() {
 		for _, f := range files {
@@ -79,12 +83,88 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		files = append(files, f)
 	}
 
+	if cfg.partial != "" {
+		return writePartial(cfg, files, stderr)
+	}
 	return analyzeAndReport(cfg, files, stdout, stderr)
 }
 
+// produce runs the source of a report (an analysis of captures, or a merge
+// of partials): it calls emit with every flow, and the hooks as the
+// analysis does. It returns what was read, and an error to report after
+// the results (exit 2); an *abortError instead means no report at all.
+type produce func(h *hooks, emit func(*reassembly.Flow)) (*report.Capture, error)
+
+// hooks are what the report needs to see while its source runs.
+type hooks struct {
+	trace func(*reassembly.Trace) // nil unless --flow
+	start func(ts int64)          // the capture's first packet time
+	warn  func(msg string)        // a damage warning, printed at once
+}
+
+// abortError is a failure after which no report is written.
+type abortError struct{ err error }
+
+func (e *abortError) Error() string { return e.err.Error() }
+
 // analyzeAndReport runs the analysis and writes the report; it returns the
 // exit status.
-func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writer) (status int) {
+func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writer) int {
+	return writeReport(cfg, stdout, stderr, func(h *hooks, emit func(*reassembly.Flow)) (*report.Capture, error) {
+		sum, err := runAnalysis(cfg, files, h, stderr, emit)
+		return &report.Capture{
+			Files:      cfg.files,
+			Packets:    sum.Packets,
+			TCPPackets: sum.TCPPackets,
+			Decoded:    sum.Decoded,
+			Warnings:   len(sum.Warnings),
+			FirstTS:    sum.FirstTS,
+			LastTS:     sum.LastTS,
+		}, err
+	})
+}
+
+// analysisOptions are the analyze.Options the command line asks for.
+func analysisOptions(cfg *config, h *hooks) analyze.Options {
+	o := analyze.Options{
+		Tracker: reassembly.Options{
+			IdleTimeout:   cfg.idle,
+			CloseLinger:   cfg.linger,
+			ReorderWindow: cfg.reorder,
+		},
+		VerifyChecksums: cfg.checksum,
+		Workers:         cfg.workers,
+	}
+	if h != nil {
+		o.Tracker.Trace = h.trace
+		o.Start = h.start
+		o.Warn = func(fe *capture.FileError) { h.warn(fe.Error()) }
+	}
+	return o
+}
+
+// runAnalysis analyses the captures, in parallel when --jobs allows it
+// (see jobs.go), else as one capture.
+func runAnalysis(cfg *config, files []*capture.File, h *hooks, stderr io.Writer, emit func(*reassembly.Flow)) (analyze.Summary, error) {
+	if sum, err, ok := runJobs(cfg, files, h, emit); ok {
+		return sum, err
+	}
+	var prog *progress
+	if cfg.progress == "always" || (cfg.progress == "auto" && !cfg.quiet && isTerminal(stderr)) {
+		prog = startProgress(stderr, files)
+	}
+	o := analysisOptions(cfg, h)
+	o.Packets = progressCounter(prog)
+	sum, err := analyze.Run(files, o, emit)
+	if prog != nil {
+		prog.stop()
+	}
+	return sum, err
+}
+
+// writeReport writes the report of what src produces to -o or stdout,
+// applying the filters, --flow and --fail-on; it returns the exit status.
+func writeReport(cfg *config, stdout, stderr io.Writer, src produce) (status int) {
 	dst, done, err := openOutput(cfg.output, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
@@ -105,35 +185,22 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 		return exitError
 	}
+	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
+	h := &hooks{
+		start: func(ts int64) { sel.start = ts },
+		warn: func(msg string) {
+			fmt.Fprintf(stderr, "hsanalyze: warning: %s (results up to there are reported)\n", msg)
+		},
+	}
 	var tl *report.Timeline
-	var trace func(*reassembly.Trace)
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
-		trace = tl.Trace
-	}
-	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
-	var prog *progress
-	if cfg.progress == "always" || (cfg.progress == "auto" && !cfg.quiet && isTerminal(stderr)) {
-		prog = startProgress(stderr, files)
+		h.trace = tl.Trace
 	}
 	var stats report.Stats
 	failed := false
 	var writeErr error
-	sum, runErr := analyze.Run(files, analyze.Options{
-		Tracker: reassembly.Options{
-			IdleTimeout:   cfg.idle,
-			CloseLinger:   cfg.linger,
-			ReorderWindow: cfg.reorder,
-			Trace:         trace,
-		},
-		VerifyChecksums: cfg.checksum,
-		Workers:         cfg.workers,
-		Packets:         progressCounter(prog),
-		Start:           func(ts int64) { sel.start = ts },
-		Warn: func(fe *capture.FileError) {
-			fmt.Fprintf(stderr, "hsanalyze: warning: %v (results up to there are reported)\n", fe)
-		},
-	}, func(f *reassembly.Flow) {
+	c, runErr := src(h, func(f *reassembly.Flow) {
 		// --flow selects the attempts of one connection; otherwise the
 		// filters select.
 		if tl != nil && !tl.Flow(f) || tl == nil && !sel.match(f) {
@@ -150,17 +217,10 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			writeErr = w.Flow(f)
 		}
 	})
-	if prog != nil {
-		prog.stop()
-	}
-	c := &report.Capture{
-		Files:      cfg.files,
-		Packets:    sum.Packets,
-		TCPPackets: sum.TCPPackets,
-		Decoded:    sum.Decoded,
-		Warnings:   len(sum.Warnings),
-		FirstTS:    sum.FirstTS,
-		LastTS:     sum.LastTS,
+	var abort *abortError
+	if errors.As(runErr, &abort) {
+		fmt.Fprintf(stderr, "hsanalyze: %v\n", abort.err)
+		return exitError
 	}
 	switch {
 	case writeErr != nil:

@@ -1,0 +1,369 @@
+package partial
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/reassembly"
+)
+
+// Error is a partial that cannot be merged: unreadable, corrupt,
+// truncated, of another version, or made with other tracking options. It
+// names the file.
+type Error struct {
+	Path string
+	Err  error
+}
+
+// Error names the file and the reason.
+func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+
+// Unwrap returns the reason.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Plan is a set of partials checked and ordered for merging.
+type Plan struct {
+	opts  Options
+	parts []*loaded
+	c     *codecs
+	merged Merged
+}
+
+// loaded is one partial as Open read it.
+type loaded struct {
+	path  string
+	input int // index in Open's paths
+	*part
+}
+
+// Merged describes the capture that the merged partials came from.
+type Merged struct {
+	// Options are the partials' tracking options.
+	Options Options
+	// Files are the captures of all parts, in the order of their parts'
+	// capture time; flows' file indices refer to this list.
+	Files []string
+	// Packets, TCPPackets and Decoded add up the parts'.
+	Packets, TCPPackets uint64
+	// FirstTS and LastTS bound the whole capture; StartTS is its first
+	// packet's time (HasStart: one was read).
+	FirstTS, LastTS, StartTS int64
+	HasStart                 bool
+	// Warnings are the parts' damage warnings (each names its file).
+	Warnings []string
+	// Decoded counts records by what they decoded as.
+	Decoded decode.Counters
+}
+
+// Open reads every partial of paths completely, checking it, and returns
+// the plan to merge them. want, if not nil, are the tracking options the
+// caller expects. Nothing is merged yet: a corrupt partial is found before
+// a flow is emitted. Errors are *Error, naming the file.
+func Open(paths []string, want *Options) (*Plan, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no partial given")
+	}
+	c, err := newCodecs()
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{c: c}
+	for i, path := range paths {
+		pt, err := load(path, c, nil)
+		if err != nil {
+			return nil, &Error{Path: path, Err: err}
+		}
+		o := pt.header.Options
+		if len(p.parts) == 0 && want == nil {
+			p.opts = o
+		} else if len(p.parts) == 0 {
+			p.opts = *want
+		}
+		if o != p.opts {
+			other := "the command line"
+			if len(p.parts) > 0 {
+				other = p.parts[0].path
+			}
+			return nil, &Error{Path: path, Err: fmt.Errorf("written with other tracking options (%s) than %s (%s): merge only partials of one configuration", o, other, p.opts)}
+		}
+		p.parts = append(p.parts, &loaded{path: path, input: i, part: pt})
+	}
+	slices.SortStableFunc(p.parts, func(a, b *loaded) int {
+		sa, sb := &a.summary, &b.summary
+		if sa.HasTrack != sb.HasTrack {
+			if sa.HasTrack {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(sa.TrackFirst, sb.TrackFirst), cmp.Compare(sa.FirstTS, sb.FirstTS))
+	})
+	m := &p.merged
+	m.Options = p.opts
+	first := true
+	for _, pt := range p.parts {
+		s := &pt.summary
+		m.Files = append(m.Files, pt.header.Files...)
+		m.Packets += s.Packets
+		m.TCPPackets += s.TCPPackets
+		for i := range m.Decoded.ByKind {
+			m.Decoded.ByKind[i] += s.Decoded.ByKind[i]
+		}
+		m.Warnings = append(m.Warnings, s.Warnings...)
+		if s.Packets > 0 {
+			if first {
+				m.FirstTS, m.LastTS = s.FirstTS, s.LastTS
+				first = false
+			}
+			m.FirstTS, m.LastTS = min(m.FirstTS, s.FirstTS), max(m.LastTS, s.LastTS)
+		}
+		if s.HasStart && (!m.HasStart || s.StartTS < m.StartTS) {
+			m.StartTS, m.HasStart = s.StartTS, true
+		}
+	}
+	return p, nil
+}
+
+// load reads the partial at path, passing its flows to flow.
+func load(path string, c *codecs, flow func(*flowRecord)) (*part, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, err
+	}
+	defer f.Close()
+	h, d, err := newDecoder(f, c)
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	return d.readAll(h, flow)
+}
+
+// Merged describes the merged capture.
+func (p *Plan) Merged() *Merged { return &p.merged }
+
+// Parts returns, for each part in merged order, its index in Open's
+// paths.
+func (p *Plan) Parts() []int {
+	order := make([]int, len(p.parts))
+	for i, pt := range p.parts {
+		order[i] = pt.input
+	}
+	return order
+}
+
+// Overlapping reports whether a part begins before an earlier one ended:
+// captures split by flow hash rather than cut in time. Run merges them as
+// long as no connection is in two of them.
+func (p *Plan) Overlapping() bool {
+	var maxLast int64
+	prev := false
+	for _, pt := range p.parts {
+		s := &pt.summary
+		if prev && s.HasTrack && s.TrackFirst < maxLast {
+			return true
+		}
+		if s.Packets > 0 {
+			maxLast, prev = max(maxLast, s.LastTS), true
+		}
+	}
+	return false
+}
+
+// Run merges: it emits every flow that one analysis of all the parts'
+// captures together would emit, exactly once, with file indices into
+// Merged.Files. It continues the attempts that cross from one part into
+// the next (see docs/partial.md). warn is called for each place where the
+// partials cannot reproduce one run exactly (a connection crossing a cut
+// beyond what the head of a partial keeps); such connections are reported
+// as the parts saw them. An error (a partial changed since Open, or parts
+// that overlap in time and share a connection) is returned as *Error.
+func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
+	t := reassembly.New(p.opts.trackerOptions(), emit)
+	base := 0
+	var maxLast int64
+	prev := false
+	for _, pt := range p.parts {
+		s := &pt.summary
+		overlap := prev && s.HasTrack && s.TrackFirst < maxLast
+		m := merger{t: t, pt: pt, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[reassembly.FlowKey]bool)}
+		if err := m.head(); err != nil {
+			return &Error{Path: pt.path, Err: err}
+		}
+		var flowErr error
+		if _, err := load(pt.path, p.c, func(r *flowRecord) {
+			if flowErr == nil {
+				flowErr = m.flow(r, emit)
+			}
+		}); err != nil {
+			return &Error{Path: pt.path, Err: fmt.Errorf("changed while merging: %w", err)}
+		}
+		if flowErr != nil {
+			return &Error{Path: pt.path, Err: flowErr}
+		}
+		if err := m.tail(); err != nil {
+			return &Error{Path: pt.path, Err: err}
+		}
+		if s.Packets > 0 {
+			maxLast = max(maxLast, s.LastTS)
+			prev = true
+		}
+		base += len(pt.header.Files)
+	}
+	t.Flush()
+	return nil
+}
+
+// merger joins one part to the tracker that holds what the parts before
+// it left open.
+type merger struct {
+	t       *reassembly.Tracker
+	pt      *loaded
+	base    int // index of the part's first file in Merged.Files
+	prev    bool
+	overlap bool
+	warn    func(string)
+	// replay are the head 4-tuples whose first attempt the tracker
+	// decided again: the part's own view of it is dropped.
+	replay map[reassembly.FlowKey]bool
+}
+
+// Actions on a head 4-tuple.
+const (
+	actTick   = iota // nothing earlier is open: the part's view stands
+	actReplay        // continues an earlier attempt: replay its packets
+	actSplit         // continues one, beyond what the head kept
+)
+
+// head feeds the part's head to the tracker where it continues what an
+// earlier part left open; elsewhere it only moves the clock.
+func (m *merger) head() error {
+	if !m.prev {
+		return nil
+	}
+	truncated := make(map[reassembly.FlowKey]bool, len(m.pt.head.Truncated))
+	for _, k := range m.pt.head.Truncated {
+		truncated[k] = true
+	}
+	act := make(map[reassembly.FlowKey]int)
+	for i := range m.pt.head.Packets {
+		hp := &m.pt.head.Packets[i]
+		pkt := hp.Packet
+		pkt.Segment.File += m.base
+		seg := &pkt.Segment
+		key := reassembly.KeyOf(seg.Src, seg.Dst)
+		a, ok := act[key]
+		if !ok {
+			switch fate := m.t.Fate(&pkt); {
+			case fate == reassembly.FateFresh:
+				a = actTick
+			case m.overlap:
+				return fmt.Errorf("overlaps an earlier part in time and shares its connection %s: analyse those captures together, or split them by flow hash", keyString(key))
+			case fate == reassembly.FateNew:
+				// The earlier attempt ends here; the part's own attempt,
+				// begun by this segment, stands.
+				m.t.Add(&pkt)
+				m.t.Drop(key)
+				a = actTick
+				act[key] = a
+				continue
+			case truncated[key]:
+				a = actSplit
+				m.warn(fmt.Sprintf("connection %s continues from an earlier part into %s beyond what its partial keeps (%d segments): reported as two attempts", keyString(key), m.pt.path, MaxHeadPerKey))
+				m.t.Finish(key)
+			default:
+				a = actReplay
+				m.replay[key] = true
+			}
+			act[key] = a
+		}
+		if a != actReplay {
+			m.t.Tick(seg.Timestamp)
+			continue
+		}
+		m.t.Add(&pkt)
+		if hp.Term {
+			// The part began its second attempt here; so must the tracker,
+			// and from here on the part's own view is the truth.
+			if ts, ok := m.t.Started(key); ok && ts == seg.Timestamp {
+				m.t.Drop(key)
+			} else {
+				m.warn(fmt.Sprintf("connection %s: a segment that began a new attempt in %s continues an earlier part's attempt: the attempts after it are reported as that part saw them", keyString(key), m.pt.path))
+				m.t.Finish(key)
+			}
+		}
+	}
+	return nil
+}
+
+// flow emits one of the part's decided flows unless the tracker decided it
+// again.
+func (m *merger) flow(r *flowRecord, emit func(*reassembly.Flow)) error {
+	key := reassembly.KeyOf(r.Flow.Client, r.Flow.Server)
+	if r.HeadFirst && m.replay[key] {
+		return nil
+	}
+	if m.overlap && m.t.Has(key) {
+		return fmt.Errorf("overlaps an earlier part in time and shares its connection %s: analyse those captures together, or split them by flow hash", keyString(key))
+	}
+	f := r.Flow
+	if m.base != 0 {
+		f.Evidence = slices.Clone(f.Evidence)
+		for i := range f.Evidence {
+			f.Evidence[i].File += m.base
+		}
+	}
+	emit(&f)
+	return nil
+}
+
+// tail hands the part's open attempts to the tracker, but those it
+// decided again.
+func (m *merger) tail() error {
+	st := m.pt.tail.State
+	drop := make(map[reassembly.FlowKey]bool)
+	for _, k := range m.pt.tail.OpenFirst {
+		if m.replay[k] {
+			drop[k] = true
+		}
+	}
+	st.Attempts = slices.DeleteFunc(slices.Clone(st.Attempts), func(a reassembly.Attempt) bool { return drop[a.Key] })
+	pend := -1
+	held := make([]reassembly.HeldSegment, 0, len(st.Held))
+	for i, h := range st.Held {
+		if drop[h.Key] {
+			continue
+		}
+		if i == st.PendHeld {
+			pend = len(held)
+		}
+		h.Segment.File += m.base
+		held = append(held, h)
+	}
+	st.Held, st.PendHeld = held, pend
+	for i := range st.Attempts {
+		a := &st.Attempts[i]
+		if m.overlap && m.t.Has(a.Key) {
+			return fmt.Errorf("overlaps an earlier part in time and shares its connection %s: analyse those captures together, or split them by flow hash", keyString(a.Key))
+		}
+		a.Machine.DetachEvidence()
+		a.Machine.ShiftFiles(m.base)
+	}
+	for _, a := range m.t.Restore(&st) {
+		m.warn(fmt.Sprintf("connection %s: the attempt %s left open does not follow on from an earlier part's, which is kept instead", keyString(a.Key), m.pt.path))
+	}
+	return nil
+}
+
+func keyString(k reassembly.FlowKey) string {
+	lo, hi := k.Endpoints()
+	return lo.String() + "-" + hi.String()
+}
