@@ -159,11 +159,11 @@ const (
 // encoder writes a partial: the header line, then a zstd stream of tagged
 // records.
 type encoder struct {
-	c    *codecs
-	zw   *zstd.Encoder
-	buf  []byte
-	prev flowRecord
-	err  error
+	c     *codecs
+	zw    *zstd.Encoder
+	buf   []byte
+	flows []flowRecord // the block being filled
+	err   error
 }
 
 func newEncoder(w io.Writer, c *codecs, h *Header) (*encoder, error) {
@@ -197,22 +197,37 @@ func (e *encoder) record(tag byte, body []byte) {
 	_, e.err = e.zw.Write(body)
 }
 
+// blockSize is how many flows or head packets make one record: columns
+// of this many values compress well and stay small in memory.
+const blockSize = 4096
+
 func (e *encoder) flow(r *flowRecord) {
-	e.buf = e.c.flow.Append(e.buf[:0], r, &e.prev)
+	e.flows = append(e.flows, *r)
+	if len(e.flows) == blockSize {
+		e.flushFlows()
+	}
+}
+
+func (e *encoder) flushFlows() {
+	if len(e.flows) == 0 {
+		return
+	}
+	e.buf = e.c.flow.AppendBlock(e.buf[:0], e.flows)
 	e.record(tagFlow, e.buf)
-	e.prev = *r
-	e.prev.Flow.Evidence, e.prev.Flow.Anomalies = nil, nil // not delta-encoded; do not keep them alive
+	clear(e.flows) // let the flows' evidence go
+	e.flows = e.flows[:0]
 }
 
 // finish writes the tail, head and summary sections and closes the stream.
 func (e *encoder) finish(t *tail, h *head, s *Summary) error {
+	e.flushFlows()
 	e.buf = e.c.tail.Append(e.buf[:0], t, nil)
 	e.record(tagTail, e.buf)
-	var prev headPacket
-	for i := range h.Packets {
-		e.buf = e.c.head.Append(e.buf[:0], &h.Packets[i], &prev)
+	for pk := h.Packets; len(pk) > 0; {
+		n := min(len(pk), blockSize)
+		e.buf = e.c.head.AppendBlock(e.buf[:0], pk[:n])
 		e.record(tagHead, e.buf)
-		prev = h.Packets[i]
+		pk = pk[n:]
 	}
 	e.buf = e.c.keys.Append(e.buf[:0], &h.Truncated, nil)
 	e.record(tagKeys, e.buf)
@@ -234,7 +249,6 @@ type decoder struct {
 	zr   *zstd.Decoder
 	rd   *bufio.Reader
 	buf  []byte
-	prev flowRecord
 	// pending is a record read ahead: tag and body.
 	tag  byte
 	body []byte
@@ -280,7 +294,7 @@ func newDecoder(r io.Reader, c *codecs) (*Header, *decoder, error) {
 		return nil, nil, fmt.Errorf("written by %s, whose records are laid out differently from this build's (%s, not %s): write the partials and merge them with the same hsanalyze", h.Tool, h.Layout, c.layout)
 	}
 	// The decoder's window limit bounds its memory whatever the input.
-	zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderLowmem(true))
+	zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(4<<20), zstd.WithDecoderLowmem(true))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -339,7 +353,7 @@ type part struct {
 // not nil), and returns the rest.
 func (d *decoder) readAll(h *Header, flow func(*flowRecord)) (*part, error) {
 	p := &part{header: h}
-	var rec flowRecord
+	var block []flowRecord
 	var err error
 	for {
 		if err = d.next(); err != nil {
@@ -348,14 +362,17 @@ func (d *decoder) readAll(h *Header, flow func(*flowRecord)) (*part, error) {
 		if d.tag != tagFlow {
 			break
 		}
-		if _, err = d.c.flow.Read(d.body, &rec, &d.prev); err != nil {
-			return nil, fmt.Errorf("%w: flow %d: %v", errCorrupt, p.summary.Flows+1, err)
+		var rest []byte
+		block, rest, err = d.c.flow.ReadBlock(d.body, block[:0], blockSize)
+		if err != nil || len(rest) != 0 || len(block) == 0 {
+			return nil, fmt.Errorf("%w: flows after the %dth", errCorrupt, p.summary.Flows)
 		}
-		p.summary.Flows++
+		p.summary.Flows += uint64(len(block))
 		if flow != nil {
-			flow(&rec)
+			for i := range block {
+				flow(&block[i])
+			}
 		}
-		d.prev = rec
 	}
 	if d.tag != tagTail {
 		return nil, fmt.Errorf("%w: section %q where the tail belongs", errCorrupt, d.tag)
@@ -363,7 +380,6 @@ func (d *decoder) readAll(h *Header, flow func(*flowRecord)) (*part, error) {
 	if err := d.exact(d.c.tail.Read(d.body, &p.tail, nil)); err != nil {
 		return nil, fmt.Errorf("%w: tail: %v", errCorrupt, err)
 	}
-	var prev headPacket
 	var heads []headPacket
 	for {
 		if err = d.next(); err != nil {
@@ -372,12 +388,12 @@ func (d *decoder) readAll(h *Header, flow func(*flowRecord)) (*part, error) {
 		if d.tag != tagHead {
 			break
 		}
-		var hp headPacket
-		if err := d.exact(d.c.head.Read(d.body, &hp, &prev)); err != nil {
-			return nil, fmt.Errorf("%w: head packet %d: %v", errCorrupt, len(heads)+1, err)
+		n := len(heads)
+		var rest []byte
+		heads, rest, err = d.c.head.ReadBlock(d.body, heads, blockSize)
+		if err != nil || len(rest) != 0 || len(heads) == n {
+			return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
 		}
-		heads = append(heads, hp)
-		prev = hp
 	}
 	if d.tag != tagKeys {
 		return nil, fmt.Errorf("%w: section %q where the head ends", errCorrupt, d.tag)

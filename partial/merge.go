@@ -27,9 +27,9 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Plan is a set of partials checked and ordered for merging.
 type Plan struct {
-	opts  Options
-	parts []*loaded
-	c     *codecs
+	opts   Options
+	parts  []*loaded
+	c      *codecs
 	merged Merged
 }
 

@@ -9,11 +9,14 @@
 // layout is refused rather than misread. A type holding a pointer, map,
 // interface, channel or function is refused by For.
 //
-// Encoding: every integer is a varint (signed ones zigzag); a 64-bit
-// integer field is written as the difference from the same field of a
-// previous value, so that sorted timestamps and frame numbers take a byte
-// or two; a string or slice is its length then its elements; a netip.Addr
-// or AddrPort is its MarshalBinary form, length first.
+// Encoding: every leaf field (and every slice's length) has a column of its
+// own; a value or a block of values is the columns' lengths (uvarints),
+// then the columns. In a column every integer is a varint (signed ones
+// zigzag); a 64-bit integer is written as the difference from the same
+// field of the previous value, so that timestamps and frame numbers take a
+// byte or two; a string is its length then its bytes; a netip.Addr or
+// AddrPort is its MarshalBinary form, length (one byte) first. Array and
+// slice elements share their fields' columns.
 package wire
 
 import (
@@ -23,6 +26,7 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"reflect"
+	"slices"
 	"unsafe"
 )
 
@@ -32,8 +36,9 @@ var ErrCorrupt = errors.New("corrupt encoding")
 
 // Codec encodes values of type T. It is safe for concurrent use.
 type Codec[T any] struct {
-	root   *node
-	layout uint64
+	root    *node
+	layout  uint64
+	streams int // leaves of the plan
 }
 
 type kind uint8
@@ -61,6 +66,7 @@ type node struct {
 	n      int     // array length
 	fields []field // struct fields
 	typ    reflect.Type
+	leaf   int // the stream of a leaf: every kind but array and struct
 }
 
 type field struct {
@@ -81,7 +87,27 @@ func For[T any]() (*Codec[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Codec[T]{root: root, layout: h.Sum64()}, nil
+	c := &Codec[T]{root: root, layout: h.Sum64()}
+	c.streams = root.number(0)
+	return c, nil
+}
+
+// number gives every leaf below n its stream and returns the next free one.
+func (n *node) number(next int) int {
+	switch n.kind {
+	case kArray:
+		return n.elem.number(next)
+	case kStruct:
+		for _, f := range n.fields {
+			next = f.n.number(next)
+		}
+		return next
+	case kSlice:
+		n.leaf = next
+		return n.elem.number(next + 1)
+	}
+	n.leaf = next
+	return next + 1
 }
 
 // Layout is a fingerprint of T's layout: field names, types and order, all
@@ -153,7 +179,35 @@ func (c *Codec[T]) Append(dst []byte, v, prev *T) []byte {
 	if prev != nil {
 		pp = unsafe.Pointer(prev)
 	}
-	return c.root.append(dst, unsafe.Pointer(v), pp)
+	st := make([][]byte, c.streams)
+	c.root.append(st, unsafe.Pointer(v), pp)
+	return appendStreams(dst, st)
+}
+
+// AppendBlock appends the encoding of vs, column by column: each field of
+// all the values together, every 64-bit integer relative to the value
+// before, so that a general-purpose compressor finds what repeats.
+func (c *Codec[T]) AppendBlock(dst []byte, vs []T) []byte {
+	st := make([][]byte, c.streams)
+	dst = binary.AppendUvarint(dst, uint64(len(vs)))
+	for i := range vs {
+		var pp unsafe.Pointer
+		if i > 0 {
+			pp = unsafe.Pointer(&vs[i-1])
+		}
+		c.root.append(st, unsafe.Pointer(&vs[i]), pp)
+	}
+	return appendStreams(dst, st)
+}
+
+func appendStreams(dst []byte, st [][]byte) []byte {
+	for _, s := range st {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+	}
+	for _, s := range st {
+		dst = append(dst, s...)
+	}
+	return dst
 }
 
 // Read decodes one value from src into *v (overwriting all of it) and
@@ -163,67 +217,126 @@ func (c *Codec[T]) Read(src []byte, v, prev *T) ([]byte, error) {
 	if prev != nil {
 		pp = unsafe.Pointer(prev)
 	}
-	r := reader{b: src}
-	c.root.read(&r, unsafe.Pointer(v), pp)
-	if r.err != nil {
-		return src, r.err
+	st, rest, err := c.splitStreams(src)
+	if err != nil {
+		return src, err
 	}
-	return r.b, nil
+	c.root.read(st, unsafe.Pointer(v), pp)
+	return rest, st.check()
 }
 
-func (n *node) append(dst []byte, p, prev unsafe.Pointer) []byte {
+// ReadBlock decodes values written by AppendBlock, appending them to vs.
+// At most max values are accepted (a bound on memory for untrusted
+// input).
+func (c *Codec[T]) ReadBlock(src []byte, vs []T, max int) ([]T, []byte, error) {
+	r := reader{b: src}
+	n := r.uvarint()
+	if r.err != nil || n > uint64(max) || n > uint64(len(src)) {
+		return vs, src, ErrCorrupt
+	}
+	st, rest, err := c.splitStreams(r.b)
+	if err != nil {
+		return vs, src, err
+	}
+	base := len(vs)
+	vs = slices.Grow(vs, int(n))[:base+int(n)]
+	for i := range int(n) {
+		var pp unsafe.Pointer
+		if i > 0 {
+			pp = unsafe.Pointer(&vs[base+i-1])
+		}
+		c.root.read(st, unsafe.Pointer(&vs[base+i]), pp)
+	}
+	if err := st.check(); err != nil {
+		return vs[:base], src, err
+	}
+	return vs, rest, nil
+}
+
+// streams are the columns being read.
+type streams []reader
+
+func (c *Codec[T]) splitStreams(src []byte) (streams, []byte, error) {
+	r := reader{b: src}
+	lens := make([]uint64, c.streams)
+	for i := range lens {
+		lens[i] = r.uvarint()
+	}
+	if r.err != nil {
+		return nil, src, r.err
+	}
+	st := make(streams, c.streams)
+	for i, l := range lens {
+		st[i].b = r.bytes(l)
+	}
+	if r.err != nil {
+		return nil, src, r.err
+	}
+	return st, r.b, nil
+}
+
+// check reports a corrupt column, or one with bytes left over.
+func (st streams) check() error {
+	for i := range st {
+		if st[i].err != nil || len(st[i].b) != 0 {
+			return ErrCorrupt
+		}
+	}
+	return nil
+}
+
+func (n *node) append(st [][]byte, p, prev unsafe.Pointer) {
+	dst := &st[n.leaf]
 	switch n.kind {
 	case kBool:
 		if *(*bool)(p) {
-			return append(dst, 1)
+			*dst = append(*dst, 1)
+		} else {
+			*dst = append(*dst, 0)
 		}
-		return append(dst, 0)
 	case kInt:
-		return binary.AppendVarint(dst, loadInt(p, n.bits))
+		*dst = binary.AppendVarint(*dst, loadInt(p, n.bits))
 	case kUint:
-		return binary.AppendUvarint(dst, loadUint(p, n.bits))
+		*dst = binary.AppendUvarint(*dst, loadUint(p, n.bits))
 	case kInt64:
 		v := *(*int64)(p)
 		if prev != nil {
 			v -= *(*int64)(prev)
 		}
-		return binary.AppendVarint(dst, v)
+		*dst = binary.AppendVarint(*dst, v)
 	case kUint64:
 		v := *(*uint64)(p)
 		if prev != nil {
 			v -= *(*uint64)(prev)
 		}
-		return binary.AppendVarint(dst, int64(v))
+		*dst = binary.AppendVarint(*dst, int64(v))
 	case kString:
 		s := *(*string)(p)
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		return append(dst, s...)
+		*dst = binary.AppendUvarint(*dst, uint64(len(s)))
+		*dst = append(*dst, s...)
 	case kAddr:
 		b, _ := (*netip.Addr)(p).MarshalBinary() // never fails
-		dst = append(dst, byte(len(b)))
-		return append(dst, b...)
+		*dst = append(*dst, byte(len(b)))
+		*dst = append(*dst, b...)
 	case kAddrPort:
 		b, _ := (*netip.AddrPort)(p).MarshalBinary() // never fails
-		dst = append(dst, byte(len(b)))
-		return append(dst, b...)
+		*dst = append(*dst, byte(len(b)))
+		*dst = append(*dst, b...)
 	case kArray:
 		for i := range n.n {
 			off := uintptr(i) * n.elem.size
-			dst = n.elem.append(dst, unsafe.Add(p, off), addOrNil(prev, off))
+			n.elem.append(st, unsafe.Add(p, off), addOrNil(prev, off))
 		}
-		return dst
 	case kSlice:
 		s := reflect.NewAt(n.typ, p).Elem()
-		dst = binary.AppendUvarint(dst, uint64(s.Len()))
+		*dst = binary.AppendUvarint(*dst, uint64(s.Len()))
 		for i := range s.Len() {
-			dst = n.elem.append(dst, s.Index(i).Addr().UnsafePointer(), nil)
+			n.elem.append(st, s.Index(i).Addr().UnsafePointer(), nil)
 		}
-		return dst
 	default: // kStruct
 		for _, f := range n.fields {
-			dst = f.n.append(dst, unsafe.Add(p, f.off), addOrNil(prev, f.off))
+			f.n.append(st, unsafe.Add(p, f.off), addOrNil(prev, f.off))
 		}
-		return dst
 	}
 }
 
@@ -276,7 +389,21 @@ func (r *reader) bytes(n uint64) []byte {
 	return b
 }
 
-func (n *node) read(r *reader, p, prev unsafe.Pointer) {
+func (n *node) read(st streams, p, prev unsafe.Pointer) {
+	r := &st[n.leaf]
+	switch n.kind {
+	case kArray:
+		for i := range n.n {
+			off := uintptr(i) * n.elem.size
+			n.elem.read(st, unsafe.Add(p, off), addOrNil(prev, off))
+		}
+		return
+	case kStruct:
+		for _, f := range n.fields {
+			f.n.read(st, unsafe.Add(p, f.off), addOrNil(prev, f.off))
+		}
+		return
+	}
 	if r.err != nil {
 		return
 	}
@@ -332,16 +459,11 @@ func (n *node) read(r *reader, p, prev unsafe.Pointer) {
 		if err != nil {
 			r.fail()
 		}
-	case kArray:
-		for i := range n.n {
-			off := uintptr(i) * n.elem.size
-			n.elem.read(r, unsafe.Add(p, off), addOrNil(prev, off))
-		}
 	case kSlice:
 		l := r.uvarint()
-		// Every element takes at least one byte: a length beyond the
-		// input is corrupt, and memory stays bounded by the input.
-		if l > uint64(len(r.b)) {
+		// Every element takes at least one byte of some column: a length
+		// beyond the input is corrupt, and memory stays bounded by it.
+		if l > uint64(st.remaining()) {
 			r.fail()
 			return
 		}
@@ -352,13 +474,18 @@ func (n *node) read(r *reader, p, prev unsafe.Pointer) {
 		}
 		s.Set(reflect.MakeSlice(n.typ, int(l), int(l)))
 		for i := range int(l) {
-			n.elem.read(r, s.Index(i).Addr().UnsafePointer(), nil)
-		}
-	default: // kStruct
-		for _, f := range n.fields {
-			f.n.read(r, unsafe.Add(p, f.off), addOrNil(prev, f.off))
+			n.elem.read(st, s.Index(i).Addr().UnsafePointer(), nil)
 		}
 	}
+}
+
+// remaining is the number of bytes left in all columns.
+func (st streams) remaining() int {
+	n := 0
+	for i := range st {
+		n += len(st[i].b)
+	}
+	return n
 }
 
 func loadInt(p unsafe.Pointer, bits uint8) int64 {
