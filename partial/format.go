@@ -245,10 +245,10 @@ var errCorrupt = errors.New("not a valid partial")
 
 // decoder reads a partial written by encoder.
 type decoder struct {
-	c    *codecs
-	zr   *zstd.Decoder
-	rd   *bufio.Reader
-	buf  []byte
+	c   *codecs
+	zr  *zstd.Decoder
+	rd  *bufio.Reader
+	buf []byte
 	// pending is a record read ahead: tag and body.
 	tag  byte
 	body []byte

@@ -269,7 +269,7 @@ func TestMergeEveryCut(t *testing.T) {
 	whole := analyseWhole(t, p)
 	dir := t.TempDir()
 	step := 1
-	if testing.Short() {
+	if testing.Short() || raceBuild {
 		step = 7
 	}
 	for c := 0; c <= len(p.recs); c += step {
@@ -288,8 +288,8 @@ func TestMergeRandomCuts(t *testing.T) {
 	whole := analyseWhole(t, p)
 	dir := t.TempDir()
 	rounds := 150
-	if testing.Short() {
-		rounds = 30
+	if testing.Short() || raceBuild {
+		rounds = 20
 	}
 	rng := rand.New(rand.NewPCG(14, 1))
 	for r := range rounds {
@@ -333,7 +333,11 @@ func TestMergeGenerated(t *testing.T) {
 	p := readPcap(t, capPath)
 	whole := analyseWhole(t, p)
 	rng := rand.New(rand.NewPCG(14, 2))
-	for r := range 8 {
+	rounds := 6
+	if raceBuild {
+		rounds = 2
+	}
+	for r := range rounds {
 		cuts := make([]int, 1+rng.IntN(9))
 		for i := range cuts {
 			cuts[i] = rng.IntN(len(p.recs) + 1)
