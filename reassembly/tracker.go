@@ -281,6 +281,9 @@ type Tracker struct {
 	pendKey  FlowKey
 	pendHeld int // index in held of the outlier if it was held, else -1
 
+	ending      handshake.Ending // of the flows finish emits (set by Flush)
+	interrupted bool             // Interrupt was called
+
 	held      []held // FIFO of held segments, from heldHead
 	heldHead  int
 	heldCount map[FlowKey]int
@@ -497,6 +500,11 @@ func (t *Tracker) finish(e *entry) {
 		server = hi
 	}
 	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, Result: r}
+	if t.ending != handshake.EndedNormally {
+		// Still open when the input ended or was interrupted: the
+		// reason says so, and how long after its last segment.
+		f.EndAt(t.ending, t.now-e.lastTS)
+	}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
 	}
@@ -647,7 +655,16 @@ func (t *Tracker) Flush() {
 		rest = append(rest, e)
 	}
 	slices.SortFunc(rest, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
+	t.ending = handshake.EndedWithInput
+	if t.interrupted {
+		t.ending = handshake.EndedInterrupted
+	}
 	for _, e := range rest {
 		t.finish(e)
 	}
+	t.ending = handshake.EndedNormally
 }
+
+// Interrupt makes the next Flush judge the attempts it emits unfinished
+// (their reason says so): reading stopped before the input ended.
+func (t *Tracker) Interrupt() { t.interrupted = true }

@@ -27,6 +27,7 @@ var columns = []string{
 	"server_mss", "server_window_scale", "server_sack_permitted", "server_timestamps",
 	"fast_open", "ecn", "close", "client_state", "server_state",
 	"community_id",
+	"reason",
 }
 
 // AppendFlowJSON appends f as one JSON object with the Columns as keys; its
@@ -108,6 +109,7 @@ func appendFields(dst []byte, f *reassembly.Flow, s sink, seed uint16) []byte {
 	text(append(b, f.ClientState.String()...))
 	text(append(b, f.ServerState.String()...))
 	text(appendCommunityID(b, f, seed))
+	text(f.AppendReason(b))
 	return s.end(dst)
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
-	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -58,7 +57,7 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 	}
 	r.cells = [7]string{
 		f.Client.String(), f.Server.String(), t.verdict(f.Verdict),
-		anomalyLines(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
+		why(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
 		retransmits(f),
 	}
 	heap.Push(&t.rows, r)
@@ -99,6 +98,15 @@ func (t *tableWriter) verdict(v handshake.Verdict) string {
 	return verdictColor[v] + v.String() + "\x1b[0m"
 }
 
+// why is a row's explanation: its anomalies with their evidence, or, when
+// it has none, its reason.
+func why(f *reassembly.Flow, files []string) string {
+	if len(f.Anomalies) > 0 {
+		return anomalyLines(f, files)
+	}
+	return string(f.AppendReason(nil))
+}
+
 // anomalyLines describes each anomaly code of f once, with the numbers of
 // its first occurrence: "synack_wrong_ack: ack 1002, expected 1001 (frame 2)",
 // naming the file too when there are several.
@@ -115,7 +123,8 @@ func anomalyLines(f *reassembly.Flow, files []string) string {
 				continue
 			}
 			if a.HasValues {
-				b.WriteString(": " + evidenceValues(a))
+				b.WriteString(": ")
+				b.Write(a.AppendValues(nil))
 			}
 			if len(files) > 1 && a.File < len(files) {
 				fmt.Fprintf(&b, " (%s frame %d)", files[a.File], a.Frame)
@@ -126,14 +135,6 @@ func anomalyLines(f *reassembly.Flow, files []string) string {
 		}
 	}
 	return b.String()
-}
-
-// evidenceValues describes what was seen and expected; flag sets by name.
-func evidenceValues(a *handshake.Anomaly) string {
-	if a.Field == handshake.FieldFlags {
-		return fmt.Sprintf("flags %s, expected %s", decode.Flags(a.Seen), decode.Flags(a.Expected))
-	}
-	return fmt.Sprintf("%s %d, expected %d", a.Field, a.Seen, a.Expected)
 }
 
 func millis(ns int64, ok bool) string {
@@ -173,7 +174,7 @@ func (t *tableWriter) Close(c *Capture, s *Stats) error {
 	}
 	fmt.Fprintf(t.w, "\n%s (%d):\n", title, uint64(len(rows))+t.more)
 	layout := timeLayout(c)
-	tbl := newTableWriter(t.w, []string{"time", "client", "server", "verdict", "anomalies", "syn→synack", "synack→ack", "retransmits"})
+	tbl := newTableWriter(t.w, []string{"time", "client", "server", "verdict", "anomalies / reason", "syn→synack", "synack→ack", "retransmits"})
 	for _, r := range rows {
 		cells := append([]string{time.Unix(0, r.ts).UTC().Format(layout)}, r.cells[:]...)
 		if err := tbl.Append(cells); err != nil {
