@@ -32,9 +32,11 @@ var TsharkFields = []string{
 // TsharkArgs returns tshark's arguments to dissect file: two passes (so
 // tcp.completeness is final on every packet), no name resolution, TCP
 // packets only, the last occurrence of each field (the innermost header
-// in a tunnel).
+// in a tunnel), Teredo's heuristic on.
 func TsharkArgs(file string) []string {
-	args := []string{"-2", "-n", "-r", file, "-Y", "tcp",
+	// Teredo between a client and a relay runs on any ports; tshark finds
+	// it only with its heuristic, which hsanalyze's decoding matches.
+	args := []string{"-2", "-n", "-o", "teredo.heuristic_teredo:TRUE", "-r", file, "-Y", "tcp",
 		"-T", "fields", "-E", "separator=/t", "-E", "occurrence=l"}
 	for _, f := range TsharkFields {
 		args = append(args, "-e", f)
