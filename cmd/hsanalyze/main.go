@@ -6,8 +6,8 @@
 //
 //	hsanalyze [flags] FILE...
 //
-// FILE is a pcap or pcapng file, gzip-compressed or not; - reads standard
-// input. Several files are analysed as one capture, in timestamp order.
+// FILE is a pcap or pcapng file, plain or compressed with gzip, zstd, xz or
+// bzip2 (detected by magic number); - reads standard input. Several files are analysed as one capture, in timestamp order.
 // Run hsanalyze -h for the flags. Results go to standard output,
 // diagnostics (prefixed "hsanalyze: ") to standard error.
 //

@@ -6,7 +6,8 @@ whether the three-way handshake completed, stayed half-open, was refused
 or broke the protocol, and why.
 
 Usage:
-  hsanalyze [flags] FILE...      pcap or pcapng, gzip or not; - is stdin
+  hsanalyze [flags] FILE...      pcap or pcapng, plain, gzip, zstd, xz or
+                                 bzip2; - is stdin
 
 Output:
   --format table|json|ndjson|csv  report format (default table)
