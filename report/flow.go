@@ -6,6 +6,7 @@ import (
 
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
+	"github.com/hsanalyze/hsanalyze/internal/communityid"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
@@ -25,11 +26,13 @@ var columns = []string{
 	"client_mss", "client_window_scale", "client_sack_permitted", "client_timestamps",
 	"server_mss", "server_window_scale", "server_sack_permitted", "server_timestamps",
 	"fast_open", "ecn", "close", "client_state", "server_state",
+	"community_id",
 }
 
-// AppendFlowJSON appends f as one JSON object with the Columns as keys.
+// AppendFlowJSON appends f as one JSON object with the Columns as keys; its
+// community_id uses seed 0.
 func AppendFlowJSON(dst []byte, f *reassembly.Flow) []byte {
-	return appendFields(dst, f, jsonSink{})
+	return appendFields(dst, f, jsonSink{}, 0)
 }
 
 // sink receives a flow's fields in Columns order. The JSON and CSV writers
@@ -56,8 +59,9 @@ func (jsonSink) str(dst []byte, s []byte) []byte { return appendString(dst, s) }
 func (jsonSink) end(dst []byte) []byte           { return append(dst, '}') }
 
 // appendFields walks the columns of f. Each value is encoded as JSON into a
-// scratch buffer first, so that CSV can quote a list cell as a whole.
-func appendFields(dst []byte, f *reassembly.Flow, s sink) []byte {
+// scratch buffer first, so that CSV can quote a list cell as a whole. seed
+// is the Community ID seed.
+func appendFields(dst []byte, f *reassembly.Flow, s sink, seed uint16) []byte {
 	var scratch [512]byte
 	col := 0
 	num := func(v []byte) {
@@ -103,7 +107,14 @@ func appendFields(dst []byte, f *reassembly.Flow, s sink) []byte {
 	text(append(b, f.Close.String()...))
 	text(append(b, f.ClientState.String()...))
 	text(append(b, f.ServerState.String()...))
+	text(appendCommunityID(b, f, seed))
 	return s.end(dst)
+}
+
+// appendCommunityID appends the Community ID v1 of f's own 5-tuple: for
+// tunnelled traffic, the inner addresses and ports the Flow carries.
+func appendCommunityID(dst []byte, f *reassembly.Flow, seed uint16) []byte {
+	return communityid.Append(dst, seed, communityid.TCP, f.Client, f.Server)
 }
 
 // time3339 formats ns without the quotes appendTime adds.

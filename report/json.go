@@ -20,6 +20,7 @@ import (
 // to an unlinked temporary file once it outgrows spoolMem.
 type jsonWriter struct {
 	w     io.Writer
+	seed  uint16
 	spool spool
 	index []spooled
 	buf   []byte
@@ -32,12 +33,12 @@ type spooled struct {
 	n   int64
 }
 
-func newJSON(w io.Writer) (*jsonWriter, error) {
-	return &jsonWriter{w: w}, nil
+func newJSON(w io.Writer, seed uint16) (*jsonWriter, error) {
+	return &jsonWriter{w: w, seed: seed}, nil
 }
 
 func (j *jsonWriter) Flow(f *reassembly.Flow) error {
-	j.buf = AppendFlowJSON(j.buf[:0], f)
+	j.buf = appendFields(j.buf[:0], f, jsonSink{}, j.seed)
 	off, err := j.spool.write(j.buf)
 	if err != nil {
 		return fmt.Errorf("spool flow: %w", err)

@@ -42,6 +42,7 @@ type jsonFlow struct {
 	FirstTS       string   `json:"first_ts"`
 	SynToSynAckMs *float64 `json:"syn_to_synack_ms"`
 	SynAckToAckMs *float64 `json:"synack_to_ack_ms"`
+	CommunityID   string   `json:"community_id"`
 }
 
 type jsonEv struct {
