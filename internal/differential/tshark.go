@@ -279,12 +279,17 @@ func Derive(s *Stream) Expectation {
 
 	// Walk the handshake in frame order.
 	sawSyn, sawSynAck, serverSyn, clientSynAck := false, false, false, false
+	clientAcked := false // a client ACK segment after its SYN, before any SYN-ACK
 	for _, p := range pkts {
 		fromClient := p.Src == client
 		impossible := p.Flags&0x1ff == 0 ||
 			(has(p, flagSYN) && has(p, flagFIN)) || (has(p, flagSYN) && has(p, flagRST))
 		if impossible {
 			e.Verdict, e.Rule = "malformed", fmt.Sprintf("impossible flags 0x%03x in frame %d", p.Flags, p.Frame)
+			return e
+		}
+		if !has(p, flagACK|flagSYN|flagRST) {
+			e.Verdict, e.Rule = "malformed", fmt.Sprintf("no ACK on a segment other than SYN or RST in frame %d", p.Frame)
 			return e
 		}
 		switch {
@@ -301,6 +306,9 @@ func Derive(s *Stream) Expectation {
 			return e
 		case !sawSyn:
 			// midstream traffic before any SYN: decided below
+		case has(p, flagRST) && !fromClient && !sawSynAck && clientAcked && !has(p, flagACK):
+			// resets the connection the client's ACK showed (RFC 9293
+			// §3.10.7.1 answer to that ACK, or an ABORT): half_open below
 		case has(p, flagRST) && !fromClient && !sawSynAck:
 			if has(p, flagACK) {
 				e.Verdict, e.Rule = "refused", fmt.Sprintf("RST+ACK from the server in frame %d before any SYN-ACK", p.Frame)
@@ -314,9 +322,11 @@ func Derive(s *Stream) Expectation {
 		case !fromClient && clientSynAck && has(p, flagACK) && !has(p, flagRST) && !has(p, flagSYN):
 			e.Verdict, e.Rule = "complete", fmt.Sprintf("split handshake: server ACK in frame %d after the client's SYN-ACK", p.Frame)
 			return e
-		case !fromClient && !sawSynAck && !serverSyn && has(p, flagACK) && !has(p, flagRST) && !has(p, flagSYN):
+		case !fromClient && !sawSynAck && !serverSyn && !clientAcked && has(p, flagACK) && !has(p, flagRST) && !has(p, flagSYN):
 			e.Verdict, e.Rule = "malformed", fmt.Sprintf("ACK without SYN from the server in frame %d answering the SYN", p.Frame)
 			return e
+		case fromClient && !sawSynAck && !serverSyn && has(p, flagACK) && !has(p, flagRST) && !has(p, flagSYN):
+			clientAcked = true
 		}
 		if sawSyn && serverSyn && sawSynAck && clientSynAck {
 			e.Verdict, e.Rule = "complete", "simultaneous open: SYNs and SYN-ACKs both ways"
@@ -328,6 +338,8 @@ func Derive(s *Stream) Expectation {
 		e.Verdict, e.Rule = "midstream", "no SYN"
 	case sawSynAck:
 		e.Verdict, e.Rule = "half_open", "SYN-ACK never acknowledged"
+	case clientAcked:
+		e.Verdict, e.Rule = "half_open", "client ACK without a captured SYN-ACK"
 	default:
 		e.Verdict, e.Rule = "half_open", "SYN never answered"
 	}
