@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -27,6 +28,16 @@ func fill(t *testing.T, rng *rand.Rand, v reflect.Value) {
 			a = netip.AddrFrom16([16]byte{0xfe, 0x80, 15: 1}).WithZone("eth0")
 		}
 		v.Set(reflect.ValueOf(netip.AddrPortFrom(a, uint16(1+rng.IntN(65535)))))
+		return
+	case *decode.Tunnel:
+		// Unexported fields: build one through Push (nil = plain traffic
+		// is covered by flows of other tests).
+		tun := new(decode.Tunnel)
+		for i := range 1 + rng.IntN(decode.MaxNesting) {
+			tun.Push(decode.TunnelLevel{Type: decode.TunnelType(1 + i), HasID: i%2 == 0, ID: rng.Uint32(),
+				Src: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Dst: netip.AddrFrom16([16]byte{0x20, 1, 15: byte(i)})})
+		}
+		v.Set(reflect.ValueOf(tun))
 		return
 	}
 	switch v.Kind() {
