@@ -60,6 +60,7 @@ func appendFlowRecord(dst []byte, f *reassembly.Flow) []byte {
 	e.uint(uint64(r.DuplicateACKs))
 	e.b = append(e.b, byte(r.Verdict), byte(r.FastOpen), byte(r.Close), byte(r.ClientState), byte(r.ServerState))
 	e.bools(r.HasClientISN, r.HasServerISN, r.HasSYNToSYNACK, r.HasSYNACKToACK, r.ECN, r.Flipped)
+	e.tunnel(f.Tunnel)
 	return e.b
 }
 
@@ -114,6 +115,7 @@ func decodeFlowRecord(b []byte, f *reassembly.Flow) error {
 	r.ClientState = handshake.State(d.byte())
 	r.ServerState = handshake.State(d.byte())
 	d.bools(&r.HasClientISN, &r.HasServerISN, &r.HasSYNToSYNACK, &r.HasSYNACKToACK, &r.ECN, &r.Flipped)
+	f.Tunnel = d.tunnel()
 	if d.err != nil || len(d.b) != 0 {
 		return errBadRecord
 	}
@@ -168,6 +170,20 @@ func (e *recEncoder) addrPort(ap netip.AddrPort) {
 		e.b = append(append(e.b, addr6), v[:]...)
 	}
 	e.b = binary.BigEndian.AppendUint16(e.b, ap.Port())
+}
+
+// tunnel writes the number of levels (0 for plain traffic), then each
+// level's type, ID flag, ID and outer addresses.
+func (e *recEncoder) tunnel(t *decode.Tunnel) {
+	e.uint(uint64(t.Len()))
+	for i := range t.Len() {
+		l := t.Level(i)
+		e.b = append(e.b, byte(l.Type))
+		e.bools(l.HasID)
+		e.uint(uint64(l.ID))
+		e.addrPort(netip.AddrPortFrom(l.Src, 0))
+		e.addrPort(netip.AddrPortFrom(l.Dst, 0))
+	}
 }
 
 func (e *recEncoder) options(o handshake.SynOptions) {
@@ -255,6 +271,29 @@ func (d *recDecoder) bools(bs ...*bool) {
 	for i, b := range bs {
 		*b = v&(1<<i) != 0
 	}
+}
+
+// tunnel reads what recEncoder.tunnel wrote: nil for plain traffic.
+func (d *recDecoder) tunnel() *decode.Tunnel {
+	n := d.uint()
+	if n == 0 {
+		return nil
+	}
+	if n > decode.MaxNesting {
+		d.fail()
+		return nil
+	}
+	t := new(decode.Tunnel)
+	for range n {
+		var l decode.TunnelLevel
+		l.Type = decode.TunnelType(d.byte())
+		d.bools(&l.HasID)
+		l.ID = uint32(d.uint())
+		l.Src = d.addrPort().Addr()
+		l.Dst = d.addrPort().Addr()
+		t.Push(l)
+	}
+	return t
 }
 
 func (d *recDecoder) addrPort() netip.AddrPort {

@@ -74,7 +74,7 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 // cells formats f's row but for its time column.
 func (t *tableWriter) cells(f *reassembly.Flow) [7]string {
 	return [7]string{
-		f.Client.String(), f.Server.String(), t.verdict(f.Verdict),
+		f.Client.String() + tunnelNote(f.Tunnel), f.Server.String(), t.verdict(f.Verdict),
 		anomalyLines(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
 		retransmits(f),
 	}
@@ -82,6 +82,15 @@ func (t *tableWriter) cells(f *reassembly.Flow) [7]string {
 
 // tableHeader is the header of the flow list.
 var tableHeader = [8]string{"time", "client", "server", "verdict", "anomalies", "syn→synack", "synack→ack", "retransmits"}
+
+// tunnelNote is the compact form of a flow's tunnel for a table cell,
+// "\nvia vxlan=42" under the address, or "" for plain traffic.
+func tunnelNote(t *decode.Tunnel) string {
+	if t.Len() == 0 {
+		return ""
+	}
+	return "\nvia " + t.String()
+}
 
 func (r *row) before(o *row) bool {
 	return r.ts < o.ts || (r.ts == o.ts && r.seq < o.seq)
@@ -229,6 +238,18 @@ func newTableWriter(w io.Writer, header []string) *tablewriter.Table {
 	)
 }
 
+// notAnalysedLine lists the non-zero counts of NotAnalysed in words, "" if
+// every frame was analysed.
+func notAnalysedLine(c *Capture) string {
+	var parts []string
+	for r, n := range NotAnalysed(c) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, Reason(r).Words()))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 func (t *tableWriter) summary(c *Capture, s *Stats) {
 	w := t.w
 	fmt.Fprintf(w, "Files:         %s\n", strings.Join(c.Files, ", "))
@@ -237,6 +258,9 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 		fmt.Fprintf(w, ", %d damage warning(s)", c.Warnings)
 	}
 	fmt.Fprintln(w)
+	if line := notAnalysedLine(c); line != "" {
+		fmt.Fprintf(w, "Not analysed:  %s\n", line)
+	}
 	if c.Packets > 0 {
 		span := time.Duration(c.LastTS - c.FirstTS)
 		fmt.Fprintf(w, "Capture:       %s to %s (%s)\n",

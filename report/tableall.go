@@ -63,7 +63,13 @@ func (t *tableWriter) addAll(f *reassembly.Flow) error {
 		}
 	}
 	b := t.scratch[:0]
-	w[1] = max(w[1], len(f.Client.AppendTo(b)))
+	if f.Tunnel.Len() == 0 {
+		w[1] = max(w[1], len(f.Client.AppendTo(b)))
+	} else {
+		for line := range strings.SplitSeq(f.Client.String()+tunnelNote(f.Tunnel), "\n") {
+			w[1] = max(w[1], displayWidth(line))
+		}
+	}
 	w[2] = max(w[2], len(f.Server.AppendTo(b)))
 	w[3] = max(w[3], len(f.Verdict.String()))
 	if len(f.Anomalies) > 0 {
