@@ -26,15 +26,17 @@ var TsharkFields = []string{
 	"ip.dst", "ipv6.dst", "tcp.dstport",
 	"tcp.completeness", "tcp.flags", "frame.number",
 	"tcp.seq_raw", "tcp.ack_raw", "tcp.len",
-	"icmp.type", "icmpv6.type", "frame.time_epoch",
+	"icmp.type", "icmpv6.type", "frame.time_epoch", "frame.protocols",
 }
 
 // TsharkArgs returns tshark's arguments to dissect file: two passes (so
 // tcp.completeness is final on every packet), no name resolution, TCP
 // packets only, the last occurrence of each field (the innermost header
-// in a tunnel).
+// in a tunnel), Teredo's heuristic on.
 func TsharkArgs(file string) []string {
-	args := []string{"-2", "-n", "-r", file, "-Y", "tcp",
+	// Teredo between a client and a relay runs on any ports; tshark finds
+	// it only with its heuristic, which hsanalyze's decoding matches.
+	args := []string{"-2", "-n", "-o", "teredo.heuristic_teredo:TRUE", "-r", file, "-Y", "tcp",
 		"-T", "fields", "-E", "separator=/t", "-E", "occurrence=l"}
 	for _, f := range TsharkFields {
 		args = append(args, "-e", f)
@@ -130,7 +132,7 @@ func parsePacket(line string) (Packet, error) {
 		return p, fmt.Errorf("tcp.stream: %v", err)
 	}
 	src, dst := f[1], f[4]
-	if f[2] != "" { // IPv6 (the innermost header when both are present)
+	if f[2] != "" && innermostIPv6(f[16]) {
 		src, dst = f[2], f[5]
 	}
 	if p.Src, err = addrPort(src, f[3]); err != nil {
@@ -169,6 +171,23 @@ func parsePacket(line string) (Packet, error) {
 	p.ICMP = f[13] != "" || f[14] != ""
 	p.TimeNanos = epochNanos(f[15])
 	return p, nil
+}
+
+// innermostIPv6 reports whether the last IP layer in frame.protocols
+// ("eth:ethertype:ipv6:gre:ip:tcp") is IPv6: in a tunnel both ip.src and
+// ipv6.src are present, and either may be the inner one. An empty list
+// (older tshark output) counts IPv6 as innermost.
+func innermostIPv6(protocols string) bool {
+	v4, v6 := -1, -1
+	for i, p := range strings.Split(protocols, ":") {
+		switch p {
+		case "ip":
+			v4 = i
+		case "ipv6":
+			v6 = i
+		}
+	}
+	return v6 >= v4
 }
 
 func addrPort(ip, port string) (netip.AddrPort, error) {

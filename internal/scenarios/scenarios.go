@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hsanalyze/hsanalyze/internal/pcapgen"
@@ -24,6 +26,9 @@ type Expect struct {
 	Verdict string
 	// Anomalies lists codes that must be reported (others may be too).
 	Anomalies []string
+	// Tunnel is the compact form of the attempt's encapsulation
+	// (decode.Tunnel.String: "vxlan=42"), "" for plain traffic.
+	Tunnel string
 }
 
 // Scenario is one synthetic capture.
@@ -135,6 +140,13 @@ func one(client, verdict string, anomalies ...string) []Expect {
 
 // All returns the catalogue, in file-name order.
 func All() []Scenario {
+	all := append(plain(), tunnelScenarios()...)
+	slices.SortFunc(all, func(a, b Scenario) int { return strings.Compare(a.File, b.File) })
+	return all
+}
+
+// plain is the catalogue of untunnelled captures.
+func plain() []Scenario {
 	return []Scenario{
 		{
 			File:   "ack-seq-in-window.pcap",
