@@ -101,6 +101,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 )
@@ -203,6 +204,14 @@ type Flow struct {
 	// Anomalies lists the distinct codes of Evidence in order of first
 	// occurrence, nil when there are none.
 	Anomalies []handshake.Code
+	// Conn is what Zeek's conn.log says about the attempt, by Zeek's
+	// rules (package connstate); Conn.OrigIsA says that Zeek's originator
+	// is Client. ConnPrior holds the records of the connections Zeek
+	// would have logged and removed earlier within the attempt (an
+	// unanswered SYN after tcp_attempt_delay, a packet after the close
+	// delay), in order; nil when there are none.
+	Conn      connstate.Summary
+	ConnPrior []connstate.Summary
 	handshake.Result
 }
 
@@ -218,6 +227,22 @@ type entry struct {
 	prev, next *entry
 	list       *list
 	m          handshake.Machine
+	zeek       connstate.Conn // side A is client
+	zeekPrior  []connstate.Summary
+}
+
+// maxZeekRecords bounds the conn.log records of one attempt; past it the
+// last record takes in the rest.
+const maxZeekRecords = 16
+
+// zeekAdd feeds seg to the attempt's Zeek view, first closing the record
+// of a connection Zeek would have removed before seg.
+func (e *entry) zeekAdd(seg *decode.Segment) {
+	if len(e.zeekPrior) < maxZeekRecords-1 && e.zeek.Expired(seg.Timestamp) {
+		e.zeekPrior = append(e.zeekPrior, e.zeek.Summary())
+		e.zeek = connstate.Conn{}
+	}
+	e.zeek.Add(seg, seg.Src == e.client)
 }
 
 // list is an intrusive doubly-linked list of entries ordered by expTS
@@ -428,6 +453,7 @@ func (t *Tracker) step(e *entry, seg *decode.Segment) {
 		t.start(key, seg)
 		return
 	}
+	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.touch(e, seg.Timestamp)
 }
@@ -459,6 +485,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	e.seq = t.seq
 	t.table[key] = e
 	ev := e.m.Step(seg, seg.Src == e.client) // a fresh Machine consumes anything
+	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.place(e)
 	return e
@@ -497,8 +524,13 @@ func (t *Tracker) finish(e *entry) {
 		server = hi
 	}
 	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, Result: r}
+	f.Conn, f.ConnPrior = e.zeek.Summary(), e.zeekPrior
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
+		f.Conn.OrigIsA = !f.Conn.OrigIsA
+		for i := range f.ConnPrior {
+			f.ConnPrior[i].OrigIsA = !f.ConnPrior[i].OrigIsA
+		}
 	}
 	for _, a := range r.Evidence {
 		if !slices.Contains(f.Anomalies, a.Code) {

@@ -9,7 +9,8 @@ Usage:
   hsanalyze [flags] FILE...      pcap or pcapng, gzip or not; - is stdin
 
 Output:
-  --format table|json|ndjson|csv  report format (default table)
+  --format F            report format: table (default), json, ndjson, csv,
+                        zeek (Zeek conn.log TSV), zeek-json
   --all                 table: list complete flows too (default: only flows
                         that need attention)
   --flow C-S            timeline of one connection, e.g.
