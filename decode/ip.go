@@ -106,6 +106,12 @@ func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
 		return d.decodeTCP(b[ihl:], total-ihl, src, dst, more, p)
 	case protoICMPv4:
 		return decodeICMPv4(b[ihl:], src, p)
+	case protoIPv4, protoIPv6:
+		return d.decodeIPinIP(b[9], false, b[ihl:], total-ihl, src, dst, p)
+	case protoGRE:
+		return d.decodeGRE(b[ihl:], total-ihl, src, dst, p)
+	case protoUDP:
+		return d.decodeUDP(b[ihl:], total-ihl, src, dst, p)
 	}
 	return KindOther
 }
@@ -143,6 +149,12 @@ func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
 		return d.decodeTCP(b[off:], total-off, src, dst, more, p)
 	case protoICMPv6:
 		return decodeICMPv6(b[off:], src, p)
+	case protoIPv4, protoIPv6:
+		return d.decodeIPinIP(proto, true, b[off:], total-off, src, dst, p)
+	case protoGRE:
+		return d.decodeGRE(b[off:], total-off, src, dst, p)
+	case protoUDP:
+		return d.decodeUDP(b[off:], total-off, src, dst, p)
 	}
 	return KindOther
 }

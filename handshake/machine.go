@@ -31,6 +31,7 @@ const (
 	bFinalClient           // the completing segment came from the client
 	bFlipped               // midstream roles swapped
 	bAckNoSynAck           // ack_without_synack was raised
+	bCWnd                  // cWndEnd valid
 )
 
 // Machine judges one TCP connection attempt: feed it the attempt's segments
@@ -55,6 +56,7 @@ type Machine struct {
 	synAckAck                       decode.Seq // ack of the server's first SYN-ACK
 	cSynAckAck                      decode.Seq // ack of the client's first SYN-ACK
 	sNxt                            decode.Seq // one past the highest sequence number the server sent
+	cWndEnd                         decode.Seq // right edge of the server's receive window (see widenClientWindow)
 	finalSeq, finalAck              decode.Seq
 	cFinSeq, sFinSeq                decode.Seq // sequence number each side's FIN occupies
 	cSynData, sSynData              uint32     // largest payload on a SYN of each side

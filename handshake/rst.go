@@ -23,6 +23,12 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 			// It answers the client's ACK segment, not the SYN: RFC 9293
 			// §3.10.7.1 resets an ACK with <SEQ=SEG.ACK><CTL=RST>, no ACK.
 			m.closeRST(false)
+		case !ackOK && m.has(bAckNoSynAck):
+			// The client's ACK showed a SYN-ACK the capture lacks: the
+			// server is synchronized, and its RST, acknowledging what
+			// the client sent since, resets that connection. Without the
+			// server's ISN its seq cannot be judged.
+			m.closeRST(false)
 		case !ackOK && m.answersUnacceptable(seg.Seq, false):
 			// The reply to an unacceptable client segment (see below),
 			// not an answer to the SYN.

@@ -57,12 +57,21 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 		t.more++
 	}
 	r.cells = [7]string{
-		f.Client.String(), f.Server.String(), t.verdict(f.Verdict),
+		f.Client.String() + tunnelNote(f.Tunnel), f.Server.String(), t.verdict(f.Verdict),
 		anomalyLines(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
 		retransmits(f),
 	}
 	heap.Push(&t.rows, r)
 	return nil
+}
+
+// tunnelNote is the compact form of a flow's tunnel for a table cell,
+// "\nvia vxlan=42" under the address, or "" for plain traffic.
+func tunnelNote(t *decode.Tunnel) string {
+	if t.Len() == 0 {
+		return ""
+	}
+	return "\nvia " + t.String()
 }
 
 func (r *row) before(o *row) bool {

@@ -17,6 +17,7 @@ import (
 type config struct {
 	files    []string
 	format   string
+	output   string // -o: report file; "" or "-" is standard output
 	failOn   []string
 	verdicts []string
 	hosts    []netip.Addr
@@ -109,6 +110,8 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.format, "format", cfg.format, "")
+	fs.StringVar(&cfg.output, "o", "", "")
+	fs.StringVar(&cfg.output, "output", "", "")
 	fs.Var(listFlag{&cfg.failOn}, "fail-on", "")
 	fs.Var(listFlag{&cfg.verdicts}, "verdict", "")
 	fs.Var(funcFlag(func(s string) error {

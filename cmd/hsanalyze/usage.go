@@ -6,11 +6,14 @@ whether the three-way handshake completed, stayed half-open, was refused
 or broke the protocol, and why.
 
 Usage:
-  hsanalyze [flags] FILE...      pcap or pcapng, gzip or not; - is stdin
+  hsanalyze [flags] FILE...      pcap or pcapng, plain, gzip, zstd, xz or
+                                 bzip2; - is stdin
 
 Output:
   --format F            report format: table (default), json, ndjson, csv,
                         zeek (Zeek conn.log TSV), zeek-json
+  -o, --output FILE     write the report to FILE (replaced only once the
+                        report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows
                         that need attention)
   --flow C-S            timeline of one connection, e.g.

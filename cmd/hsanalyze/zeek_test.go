@@ -52,17 +52,7 @@ var zeekRSTBehavior = []struct{ pcap, history, state string }{
 // connection ("orig_h:orig_p>resp_h:resp_p", or "#N" for the Nth record)
 // and field. The test fails on any other difference, and on an entry here
 // that no longer differs.
-var zeekExplained = map[string]string{
-	// Tunnelled connections: hsanalyze does not decapsulate Teredo, GRE
-	// or VXLAN yet (issue 10), so it sees no inner TCP connection.
-	"zeek/tunnels/Teredo.pcap 2001:0:4137:9e50:8000:f12a:b9c8:2815:1286>2001:4860:0:2001::68:80 record": zeekTunnel,
-	"zeek/tunnels/gre-sample.pcap 66.59.111.190:40264>172.28.2.3:22 record":                             zeekTunnel,
-	"zeek/tunnels/vxlan-encapsulated-http.pcap 172.16.11.201:40354>54.86.237.188:80 record":             zeekTunnel,
-}
-
-// zeekTunnel explains a connection inside a tunnel hsanalyze does not
-// decapsulate; the agreement target is checked without these.
-const zeekTunnel = "inside a tunnel hsanalyze does not decapsulate yet"
+var zeekExplained = map[string]string{}
 
 // zeekConn is one conn.log record, by field name.
 type zeekConn map[string]string
@@ -121,7 +111,7 @@ func TestZeekConnLog(t *testing.T) {
 	if _, err := os.Stat(sharedPcaps); err != nil {
 		t.Skipf("shared captures not available: %v", err)
 	}
-	var compared, stateOK, histOK, pktsOK, pktsCompared, tunnelled int
+	var compared, stateOK, histOK, pktsOK, pktsCompared int
 	seenExplained := map[string]int{}
 	check := func(where, field, want, got string) bool {
 		if want == got {
@@ -130,9 +120,6 @@ func TestZeekConnLog(t *testing.T) {
 		id := where + " " + field
 		if why, ok := zeekExplained[id]; ok {
 			seenExplained[id]++
-			if why == zeekTunnel {
-				tunnelled++
-			}
 			t.Logf("%s: Zeek %q, hsanalyze %q (explained: %s)", id, want, got, why)
 			return false
 		}
@@ -222,10 +209,7 @@ func TestZeekConnLog(t *testing.T) {
 	pct := func(n, of int) float64 { return 100 * float64(n) / float64(of) }
 	t.Logf("Zeek agreement over %d TCP connections: conn_state %d (%.1f%%), history %d (%.1f%%), packet counts %d of %d",
 		compared, stateOK, pct(stateOK, compared), histOK, pct(histOK, compared), pktsOK, pktsCompared)
-	decoded := compared - tunnelled
-	t.Logf("without the %d tunnelled ones hsanalyze cannot see yet: conn_state %.1f%%, history %.1f%% of %d",
-		tunnelled, pct(stateOK, decoded), pct(histOK, decoded), decoded)
-	if pct(stateOK, decoded) < 98 || pct(histOK, decoded) < 95 {
-		t.Errorf("below target: conn_state %.1f%% (≥ 98%%), history %.1f%% (≥ 95%%)", pct(stateOK, decoded), pct(histOK, decoded))
+	if pct(stateOK, compared) < 98 || pct(histOK, compared) < 95 {
+		t.Errorf("below target: conn_state %.1f%% (≥ 98%%), history %.1f%% (≥ 95%%)", pct(stateOK, compared), pct(histOK, compared))
 	}
 }
