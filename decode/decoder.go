@@ -62,6 +62,9 @@ type DecoderOptions struct {
 type Counters struct {
 	// ByKind[k] is the number of frames that decoded as Kind k.
 	ByKind [numKinds]uint64
+	// IP is the number of frames whose link layer (or tunnel) handed an
+	// IPv4 or IPv6 header to the IP decoder, whatever they decoded as.
+	IP uint64
 }
 
 // Total returns the number of frames counted.
@@ -99,6 +102,8 @@ type Decoder struct {
 	// nest counts the encapsulations entered in the current frame
 	// (MaxNesting bounds it).
 	nest int
+	// sawIP is set once the current frame reached an IP header.
+	sawIP bool
 
 	counters Counters
 }
@@ -141,9 +146,12 @@ func (d *Decoder) Counters() Counters { return d.counters }
 // not allocate. Every call adds one to Counters().ByKind[p.Kind].
 func (d *Decoder) Decode(linkType uint32, data []byte, origLen int, p *Packet) {
 	*p = Packet{}
-	d.nest = 0
+	d.nest, d.sawIP = 0, false
 	wire := max(origLen, len(data))
 	p.Kind = d.decodeLink(linkType, data, wire, p)
+	if d.sawIP {
+		d.counters.IP++
+	}
 	if p.Kind != KindTCP && p.Kind != KindICMPError {
 		// Segment and Tunnel are only valid for these kinds: do not leave
 		// half-filled fields behind.

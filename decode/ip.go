@@ -65,6 +65,7 @@ func (d *Decoder) decodeIP(b []byte, wire int, p *Packet) Kind {
 // it, possibly followed by link-layer padding; wire is how many bytes were
 // on the wire from the start of the IP header (≥ len(b)).
 func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
+	d.sawIP = true
 	// The fixed header must be captured.
 	if len(b) < ipv4MinHeader || b[0]>>4 != 4 {
 		return KindBadPacket
@@ -119,6 +120,7 @@ func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
 // decodeIPv6 decodes an IPv6 packet (RFC 8200) and its extension headers.
 // b and wire are as for decodeIPv4.
 func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
+	d.sawIP = true
 	// The fixed header must be captured.
 	if len(b) < ipv6Header || b[0]>>4 != 6 {
 		return KindBadPacket

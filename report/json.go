@@ -104,6 +104,15 @@ func appendSummaryJSON(dst []byte, c *Capture, s *Stats) []byte {
 		dst = strconv.AppendUint(dst, a.Count, 10)
 	}
 	dst = append(dst, '}')
+	dst = appendKey(dst, "not_analysed", false)
+	for r, n := range NotAnalysed(c) {
+		if r == 0 {
+			dst = append(dst, '{')
+		}
+		dst = appendKey(dst, Reason(r).String(), r == 0)
+		dst = strconv.AppendUint(dst, n, 10)
+	}
+	dst = append(dst, '}')
 	dst = appendKey(dst, "decoded", false)
 	dst = append(dst, '{')
 	for k, n := range c.Decoded.ByKind {

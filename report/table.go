@@ -217,6 +217,18 @@ func newTableWriter(w io.Writer, header []string) *tablewriter.Table {
 	)
 }
 
+// notAnalysedLine lists the non-zero counts of NotAnalysed in words, "" if
+// every frame was analysed.
+func notAnalysedLine(c *Capture) string {
+	var parts []string
+	for r, n := range NotAnalysed(c) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, Reason(r).Words()))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 func (t *tableWriter) summary(c *Capture, s *Stats) {
 	w := t.w
 	fmt.Fprintf(w, "Files:         %s\n", strings.Join(c.Files, ", "))
@@ -225,6 +237,9 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 		fmt.Fprintf(w, ", %d damage warning(s)", c.Warnings)
 	}
 	fmt.Fprintln(w)
+	if line := notAnalysedLine(c); line != "" {
+		fmt.Fprintf(w, "Not analysed:  %s\n", line)
+	}
 	if c.Packets > 0 {
 		span := time.Duration(c.LastTS - c.FirstTS)
 		fmt.Fprintf(w, "Capture:       %s to %s (%s)\n",

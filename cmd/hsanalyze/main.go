@@ -167,6 +167,9 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		FirstTS:    sum.FirstTS,
 		LastTS:     sum.LastTS,
 	}
+	if notice := report.NothingAnalysed(c); notice != "" {
+		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
+	}
 	switch {
 	case writeErr != nil:
 	case tl != nil && cfg.format == "json":

@@ -2,10 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hsanalyze/hsanalyze/internal/pcapgen"
+	"github.com/hsanalyze/hsanalyze/internal/scenarios"
 )
 
 // zeekLog reads a Zeek TSV log into one map per record, keyed by field
@@ -125,5 +132,46 @@ func TestZeekTunnels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNothingAnalysedNotice checks that a capture of IP packets none of
+// which yields a TCP segment says so on stderr in one line naming the most
+// common reason, and that summary.not_analysed counts the reasons.
+func TestNothingAnalysedNotice(t *testing.T) {
+	ipv4 := func(proto byte, payload []byte) []byte {
+		h := []byte{0x45, 0, 0, byte(20 + len(payload)), 0, 0, 0x40, 0, 64, proto, 0, 0, 203, 0, 113, 1, 203, 0, 113, 2}
+		return append(append([]byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00}, h...), payload...)
+	}
+	greARP := ipv4(47, append([]byte{0, 0, 0x08, 0x06}, make([]byte, 28)...)) // GRE carrying ARP
+	udp := ipv4(17, []byte{0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0})               // UDP 12345 → 53, empty
+	data := pcapgen.AppendFileHeader(nil, false)
+	for i, f := range [][]byte{greARP, greARP, greARP, udp} {
+		data = pcapgen.AppendRawRecord(data, scenarios.Start.Add(time.Duration(i)*time.Millisecond), f, false)
+	}
+	path := filepath.Join(t.TempDir(), "no-tcp.pcap")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--format", "json", "--fail-on", "malformed,half_open", path}, strings.NewReader(""), &stdout, &stderr, noEnv)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	want := "hsanalyze: warning: 4 IP packets but no TCP segment could be analysed; most common reason: unknown encapsulation (3 packets)\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+	var rep struct {
+		Summary struct {
+			NotAnalysed map[string]uint64 `json:"not_analysed"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	wantNA := map[string]uint64{"non_tcp": 1, "unknown_encap": 3, "incomplete_fragments": 0, "unsupported_link": 0, "bad_headers": 0}
+	if !maps.Equal(rep.Summary.NotAnalysed, wantNA) {
+		t.Errorf("not_analysed %v, want %v", rep.Summary.NotAnalysed, wantNA)
 	}
 }
