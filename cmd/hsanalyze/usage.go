@@ -10,7 +10,8 @@ Usage:
                                  bzip2; - is stdin
 
 Output:
-  --format table|json|ndjson|csv  report format (default table)
+  --format F            report format: table (default), json, ndjson, csv,
+                        zeek (Zeek conn.log TSV), zeek-json
   -o, --output FILE     write the report to FILE (replaced only once the
                         report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows
