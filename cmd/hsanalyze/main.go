@@ -29,6 +29,7 @@ import (
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 	"github.com/hsanalyze/hsanalyze/report"
+	"github.com/hsanalyze/hsanalyze/report/html"
 )
 
 func main() {
@@ -88,13 +89,25 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	defer out.Flush()
 	color := !cfg.noColor && isTerminal(stdout)
-	w, err := report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files})
-	if err != nil {
-		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
-		return exitError
+	var w report.Writer
+	var hw *html.Writer
+	var trace func(*reassembly.Trace)
+	if cfg.format == "html" {
+		if isTerminal(stdout) {
+			fmt.Fprintf(stderr, "hsanalyze: --format html writes a whole HTML page; not to a terminal\nredirect it: hsanalyze --format html FILE... > report.html\n")
+			return exitError
+		}
+		hw = html.New(out, html.Options{Version: version()})
+		w, trace = hw, hw.Trace
+	} else {
+		var err error
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files})
+		if err != nil {
+			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
+			return exitError
+		}
 	}
 	var tl *report.Timeline
-	var trace func(*reassembly.Trace)
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
 		trace = tl.Trace
@@ -150,6 +163,9 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		FirstTS:    sum.FirstTS,
 		LastTS:     sum.LastTS,
 	}
+	if hw != nil {
+		hw.SetFiles(htmlFiles(cfg.files, files)) // pcapng metadata is complete once read
+	}
 	switch {
 	case writeErr != nil:
 	case tl != nil && cfg.format == "json":
@@ -199,4 +215,14 @@ func version() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
+}
+
+// htmlFiles describes the inputs for the HTML report's summary.
+func htmlFiles(names []string, files []*capture.File) []html.File {
+	out := make([]html.File, len(names))
+	for i, name := range names {
+		m := files[i].Metadata()
+		out[i] = html.File{Name: name, Comments: m.Comments, Interfaces: m.Interfaces}
+	}
+	return out
 }

@@ -9,7 +9,8 @@ Usage:
   hsanalyze [flags] FILE...      pcap or pcapng, gzip or not; - is stdin
 
 Output:
-  --format table|json|ndjson|csv  report format (default table)
+  --format table|json|ndjson|csv|html  report format (default table);
+                        html is one self-contained page (redirect it to a file)
   --all                 table: list complete flows too (default: only flows
                         that need attention)
   --flow C-S            timeline of one connection, e.g.
