@@ -185,11 +185,11 @@ type percentile struct {
 }
 
 // latencyScene draws a log-scaled histogram of durations with percentiles.
-func latencyScene(id, title string, bins *latBins, marks []percentile, w, h int) scene {
+func latencyScene(id, title string, lb *latBins, marks []percentile, w, h int) scene {
 	sc := scene{ID: id, W: w, H: h, Title: title}
+	bins := lb.drawBins()
 	first, last := -1, -1
-	var peak uint32
-	var n uint64
+	var peak, n uint64
 	for i, c := range bins {
 		if c > 0 {
 			if first < 0 {
@@ -197,7 +197,7 @@ func latencyScene(id, title string, bins *latBins, marks []percentile, w, h int)
 			}
 			last = i
 			peak = max(peak, c)
-			n += uint64(c)
+			n += c
 		}
 	}
 	if first < 0 {
@@ -207,7 +207,7 @@ func latencyScene(id, title string, bins *latBins, marks []percentile, w, h int)
 	}
 	// x spans the used bins with half a decade either side, at least two
 	// decades in all, ticks at whole decades.
-	lo, hi := math.Log10(latBound(max(first, 1)))-0.5, math.Log10(latBound(last+1))+0.5
+	lo, hi := math.Log10(drawBound(max(first, 1)))-0.5, math.Log10(drawBound(last+1))+0.5
 	if hi-lo < 2 {
 		mid := (lo + hi) / 2
 		lo, hi = mid-1, mid+1
@@ -229,7 +229,7 @@ func latencyScene(id, title string, bins *latBins, marks []percentile, w, h int)
 		if c == 0 {
 			continue
 		}
-		l, r := latBound(i), latBound(i+1)
+		l, r := drawBound(i), drawBound(i+1)
 		if i == 0 {
 			l, r = math.Pow(10, lo), 1000
 		}
@@ -244,7 +244,7 @@ func latencyScene(id, title string, bins *latBins, marks []percentile, w, h int)
 	}
 	sc.Lines = append(sc.Lines, line{mL, mT + ph, mL + pw, mT + ph, "axis"})
 	sc.Texts = append(sc.Texts, text{mL + pw/2, float64(h) - 6, "middle", "axis-label", "duration (log scale)"})
-	desc := fmt.Sprintf("Histogram of %d attempts, %d bins per decade.", n, latPerDecade)
+	desc := fmt.Sprintf("Histogram of %d attempts, %d bins per decade.", n, drawPerDecade)
 	row := 0
 	for i := 0; i < len(marks); {
 		// Percentiles at the same value share one line and label.

@@ -149,13 +149,16 @@ func (t *timeBins) display(n int) []timeBin {
 
 // latBins is a fixed logarithmic grid of durations: bin 0 holds values
 // below 1 µs, then latPerDecade bins per decade up to 1000 s, the last bin
-// everything longer.
+// everything longer. A percentile read from it is the lower bound of its
+// bin, at most 6% below the true value (as report.Histogram reads the lowest
+// value of its bucket); charts draw drawPerDecade bins per decade.
 type latBins [latN]uint32
 
 const (
-	latPerDecade = 10
-	latDecades   = 9 // 1 µs … 1000 s
-	latN         = latPerDecade*latDecades + 2
+	latPerDecade  = 40
+	drawPerDecade = 10
+	latDecades    = 9 // 1 µs … 1000 s
+	latN          = latPerDecade*latDecades + 2
 )
 
 // latIndex returns the bin of a duration in ns.
@@ -163,7 +166,7 @@ func latIndex(ns int64) int {
 	if ns < 1000 {
 		return 0
 	}
-	i := int(math.Floor(math.Log10(float64(ns)/1000)*latPerDecade)) + 1
+	i := int(math.Floor(math.Log10(float64(ns)/1000)*latPerDecade+1e-9)) + 1
 	return min(i, latN-1)
 }
 
@@ -173,13 +176,13 @@ func latBound(i int) float64 {
 }
 
 func (l *latBins) add(ns int64) {
-	if l[latIndex(ns)] < math.MaxUint32 {
-		l[latIndex(ns)]++
+	if i := latIndex(ns); l[i] < math.MaxUint32 {
+		l[i]++
 	}
 }
 
-// quantile returns the geometric middle of the bin holding percentile p,
-// and false when empty.
+// quantile returns the lower bound of the bin holding percentile p (by
+// nearest rank), and false when empty.
 func (l *latBins) quantile(p float64) (float64, bool) {
 	var n uint64
 	for _, c := range l {
@@ -197,10 +200,29 @@ func (l *latBins) quantile(p float64) (float64, bool) {
 			if i == 0 {
 				return 500, true
 			}
-			return latBound(i) * math.Pow(10, 0.5/latPerDecade), true
+			return latBound(i), true
 		}
 	}
 	return 0, false
+}
+
+// drawBins folds l into the bins a chart draws: bin 0 below 1 µs, then
+// drawPerDecade per decade; drawBound(i) is the lower bound of bin i ≥ 1.
+func (l *latBins) drawBins() []uint64 {
+	const k = latPerDecade / drawPerDecade
+	out := make([]uint64, (latN-2)/k+2)
+	for i, c := range l {
+		j := 0
+		if i > 0 {
+			j = min((i-1)/k+1, len(out)-1)
+		}
+		out[j] += uint64(c)
+	}
+	return out
+}
+
+func drawBound(i int) float64 {
+	return 1000 * math.Pow(10, float64(i-1)/drawPerDecade)
 }
 
 // hostStats counts one address's attempts.

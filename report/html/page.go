@@ -214,7 +214,7 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) *page {
 		w.overallLatency("lat-syn", "SYN → SYN-ACK", &w.syn),
 		w.overallLatency("lat-ack", "SYN-ACK → ACK", &w.ack),
 	}
-	for _, h := range w.busiest(4) {
+	for _, h := range w.busiest(3) {
 		hs := w.servers.m[h]
 		for _, l := range []struct {
 			id, name string
@@ -231,7 +231,7 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) *page {
 			}
 			title := fmt.Sprintf("%s, server %s (%d attempts)", l.name, h, hs.attempts)
 			lv := latencyView{Title: title, Marks: marks, Approx: true,
-				Scene: latencyScene(fmt.Sprintf("lat-%s-%d", l.id, len(p.Servers)), title, l.b, marks, 460, 190)}
+				Scene: latencyScene(fmt.Sprintf("lat-%s-%d", l.id, len(p.Servers)), title, l.b, marks, 380, 160)}
 			lv.Labels = markLabels(marks)
 			p.Servers = append(p.Servers, lv)
 		}

@@ -266,7 +266,7 @@
     svg.appendChild(sv("title", { id: "ladder-t" }, "Ladder diagram of " + n + " segments between client " + endpoint(r[C], r[CP]) + " and server " + endpoint(r[S], r[SP])));
     var defs = sv("defs");
     [["arrow", "head"], ["arrow-bad", "head bad"]].forEach(function (m) {
-      var mk = sv("marker", { id: m[0], viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "8", markerHeight: "8", orient: "auto-start-reverse" });
+      var mk = sv("marker", { id: m[0], viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "10", markerHeight: "10", markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" });
       mk.appendChild(sv("path", { d: "M0,0 L10,5 L0,10 z", "class": m[1] }));
       defs.appendChild(mk);
     });
@@ -283,7 +283,8 @@
       svg.appendChild(sv("text", { x: 8, y: y + 18, "class": "time" }, "frame " + s[1]));
       var ln = sv("line", { x1: x1, y1: y, x2: x2, y2: y2, "class": "seg" + (isBad ? " bad" : ""), "marker-end": "url(#" + (isBad ? "arrow-bad" : "arrow") + ")" });
       svg.appendChild(ln);
-      var lbl = sv("text", { x: (cx + sx) / 2, y: (y + y2) / 2 - 6, "text-anchor": "middle", "class": isBad ? "bad" : "" }, segLabel(s, L));
+      // Above the whole arrow, so that the line never crosses the label.
+      var lbl = sv("text", { x: (cx + sx) / 2, y: Math.min(y, y2) - 5, "text-anchor": "middle", "class": isBad ? "bad" : "" }, segLabel(s, L));
       svg.appendChild(lbl);
       // Each endpoint's state after the segment, beside its time line.
       svg.appendChild(sv("text", { x: cx - 8, y: y2 + 4, "text-anchor": "end", "class": "state" }, D.states[s[8]]));
