@@ -5,7 +5,9 @@
 // Open detects the format by its magic number, never by the file name:
 // pcap (either byte order, microsecond or nanosecond timestamps), pcapng
 // (any number of sections and interfaces), and either of them compressed
-// with gzip. File.Next hands out one Record at a time; Merger merges several
+// with gzip, zstd, xz or bzip2. A file with another magic number is refused
+// with an error naming its first bytes and, where they fit a known format
+// (zip, LZ4, snoop, text…), what it may be. File.Next hands out one Record at a time; Merger merges several
 // Files into one stream in timestamp order.
 //
 // Reading is zero-copy and allocation-free per record in steady state: a

@@ -8,8 +8,9 @@ import (
 // Sentinel errors, matched with errors.Is against the Err of a *FileError.
 var (
 	// ErrNotCapture is returned by Open for input that is not a capture
-	// file at all: an empty file, an unknown magic number, a gzip stream
-	// with a bad header, or a pcapng file whose first block is a Section
+	// file at all: an empty file, an unknown magic number (the message
+	// names the first bytes and guesses the format), a compressed stream
+	// with a bad header or holding no capture, or a pcapng file whose first block is a Section
 	// Header Block with an invalid byte-order magic.
 	ErrNotCapture = errors.New("not a pcap or pcapng file")
 
@@ -47,8 +48,8 @@ type FileError struct {
 	// Decompressed is set. It is -1 when the error is not at a position in
 	// the file (the file could not be opened or read at all).
 	Offset int64
-	// Decompressed reports that the file is gzip-compressed and Offset
-	// counts decompressed bytes.
+	// Decompressed reports that the file is compressed (gzip, zstd, xz
+	// or bzip2) and Offset counts decompressed bytes.
 	Decompressed bool
 	// Err is the cause. It wraps one of the package's sentinel errors
 	// where one applies.

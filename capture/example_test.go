@@ -79,5 +79,5 @@ func ExampleFileError() {
 	_, err := capture.Open("-", bytes.NewReader([]byte("hello, world")), 0)
 	fmt.Println(err)
 	// Output:
-	// -: offset 0: not a pcap or pcapng file: unknown magic number 68656c6c
+	// -: offset 0: not a pcap or pcapng file: unknown magic number 68656c6c6f2c2077 ("hello, w"); looks like text, not a capture (printed tcpdump output? record with tcpdump -w FILE)
 }

@@ -54,7 +54,7 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	case 0x4d3cb2a1:
 		p.order, p.fracNs = binary.BigEndian, 1
 	default:
-		return nil, errAt(0, ErrNotCapture, "unknown magic number %02x", hdr[:4])
+		return nil, unknownMagic(hdr)
 	}
 	if len(hdr) < pcapHeaderLen {
 		return nil, readErr(0, "pcap file header", len(hdr), pcapHeaderLen, err)

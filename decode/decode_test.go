@@ -62,6 +62,11 @@ func icmp4(typ, code uint8, quote []byte) []byte {
 }
 
 func decodeCases() []decodeCase {
+	return append(baseCases(), tunnelCases()...)
+}
+
+// baseCases are the cases of plain (untunnelled) frames.
+func baseCases() []decodeCase {
 	syn4 := ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP}, synHdr())
 	syn6 := ip6(cli6, srv6, nil, protoTCP, synHdr(), 0)
 	wantSyn4 := tcpPkt(synSeg(cli4, srv4))
@@ -429,7 +434,7 @@ func TestDecode(t *testing.T) {
 
 // fmtPacket prints every field of p.
 func fmtPacket(p Packet) string {
-	return fmt.Sprintf("%v %+v flags=%v ICMP=%+v FirstFragment=%v", p.Kind, p.Segment, p.Segment.Flags, p.ICMP, p.FirstFragment)
+	return fmt.Sprintf("%v %+v flags=%v ICMP=%+v FirstFragment=%v tunnel=%q %+v", p.Kind, p.Segment, p.Segment.Flags, p.ICMP, p.FirstFragment, p.Tunnel.String(), p.Tunnel)
 }
 
 func TestSupported(t *testing.T) {
@@ -449,7 +454,8 @@ func TestKindString(t *testing.T) {
 	want := map[Kind]string{
 		KindOther: "other", KindTCP: "tcp", KindICMPError: "icmp_error", KindFragment: "fragment",
 		KindBadTCP: "bad_tcp", KindBadPacket: "bad_packet", KindUnsupportedLink: "unsupported_link",
-		Kind(200): "Kind(200)",
+		KindUnknownEncap: "unknown_encap",
+		Kind(200):        "Kind(200)",
 	}
 	for k, s := range want {
 		if got := k.String(); got != s {

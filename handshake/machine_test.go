@@ -33,6 +33,7 @@ type step struct {
 	bad      bool           // checksum verified bad
 	icmp     bool           // an ICMP error quoting this segment, fed to Machine.ICMP
 	reorder  bool           // Machine.NoteReordered before Step
+	wnd      uint16         // advertised window; 0: 65535
 
 	role   Role
 	cs, ss State
@@ -50,6 +51,7 @@ func (x step) badSum() step               { x.bad = true; return x }
 func (x step) asICMP() step               { x.icmp = true; return x }
 func (x step) reordered() step            { x.reorder = true; return x }
 func (x step) newAttempt() step           { x.fresh = true; return x }
+func (x step) win(w uint16) step          { x.wnd = w; return x }
 func (x step) want(r Role, cs, ss State, codes ...Code) step {
 	x.role, x.cs, x.ss, x.codes = r, cs, ss, codes
 	return x
@@ -256,12 +258,47 @@ var scenarios = []scenario{
 	},
 	{
 		name:   "final_ack_wrong_seq",
-		reason: "RFC 9293 §3.10.7.4 first check: the final ACK's seq must be RCV.NXT = ISN+1",
+		reason: "RFC 9293 §3.10.7.4 first check: a final ACK's seq past RCV.NXT+RCV.WND (1001+1024) is unacceptable",
 		steps: []step{
-			hsSYN, hsSYNACK,
-			c(fACK, 1002, 5001).want(RoleACK, Established, SynReceived, AckWrongSeq),
+			hsSYN, hsSYNACK.win(1024),
+			c(fACK, 2025, 5001).want(RoleACK, Established, SynReceived, AckWrongSeq),
 		},
 		verdict: Malformed,
+	},
+	{
+		name:   "final_ack_seq_before_isn",
+		reason: "RFC 9293 §3.10.7.4 first check: a seq before RCV.NXT = ISN+1 is outside the window, whatever its size",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fACK, 1000, 5001).want(RoleACK, Established, SynReceived, AckWrongSeq),
+		},
+		verdict: Malformed,
+	},
+	{
+		name:   "final_ack_lost_seq_in_window",
+		reason: "RFC 9293 §3.10.7.4 first check: SYN-RECEIVED accepts any SEG.SEQ in RCV.NXT … RCV.NXT+RCV.WND; the final ACK and 2506 bytes were not captured (ack-seq-in-window.pcap)",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fPSHACK, 3507, 5001).data(100).want(RoleFinalACK, Established, Established, DataNotCaptured),
+			c(fPSHACK, 3607, 5001).data(100).want(RoleData, Established, Established),
+		},
+		verdict: Complete,
+		check: func(t *testing.T, r Result) {
+			if e := r.Evidence[0]; e.Field != FieldSeq || e.Seen != 3507 || e.Expected != 1001 || e.Frame != 3 {
+				t.Errorf("evidence %+v", e)
+			}
+		},
+	},
+	{
+		name:   "seq_in_window_widened_by_server_ack",
+		reason: "RFC 9293 §3.10.7.4, RFC 7323 §2.3: the server's later ACK (ack 1001, window 512<<7) moves the window's right edge past the SYN-ACK's 1024 bytes",
+		steps: []step{
+			c(fSYN, 1000, 0).opts(ws(7)).want(RoleSYN, SynSent, SynReceived),
+			s(fSYNACK, 5000, 1001).opts(ws(7)).win(1024).want(RoleSYNACK, Established, SynReceived),
+			s(fACK, 5001, 1001).win(512).want(RoleACK, Established, SynReceived),
+			c(fPSHACK, 40001, 5001).data(10).want(RoleFinalACK, Established, Established, DataNotCaptured),
+		},
+		verdict: Complete,
 	},
 	{
 		name:   "final_ack_wrong_ack",
@@ -317,9 +354,9 @@ var scenarios = []scenario{
 	},
 	{
 		name:   "seq_past_what_was_sent_before_completion",
-		reason: "RFC 9293 §3.3.1, §3.10.7.4 first check: a seq beyond the client's SND.NXT skips sequence space never sent; expected is that SND.NXT",
+		reason: "RFC 9293 §3.3.1, §3.10.7.4 first check: a seq beyond the client's SND.NXT and past the server's window (1001+150) skips sequence space never sent; expected is that SND.NXT",
 		steps: []step{
-			hsSYN, hsSYNACK,
+			hsSYN, hsSYNACK.win(150),
 			c(fPSHACK, 1001, 9001).data(100).want(RoleData, Established, SynReceived, AckWrongAck),
 			c(fPSHACK, 1200, 9001).data(100).want(RoleData, Established, SynReceived, AckWrongSeq, AckWrongAck),
 			c(fPSHACK, 1101, 9001).data(100).want(RoleData, Established, SynReceived, AckWrongAck),
@@ -349,9 +386,9 @@ var scenarios = []scenario{
 	},
 	{
 		name:   "final_ack_wrong_seq_then_correct",
-		reason: "RFC 9293 §3.10.7.4 first check: the final ACK at ISN+5 with no data sent is wrong; a later ACK at ISN+1 completes but the attempt stays malformed (ack-wrong-seq.pcap)",
+		reason: "RFC 9293 §3.10.7.4 first check: the final ACK at ISN+5, past a 4-byte window, is wrong; a later ACK at ISN+1 completes but the attempt stays malformed",
 		steps: []step{
-			hsSYN, hsSYNACK,
+			hsSYN, hsSYNACK.win(4),
 			c(fACK, 1005, 5001).want(RoleACK, Established, SynReceived, AckWrongSeq),
 			c(fACK, 1001, 5001).want(RoleFinalACK, Established, Established),
 		},
@@ -403,7 +440,7 @@ var scenarios = []scenario{
 		name:   "null_scan_midstream",
 		reason: "CONTRACT.md: no flags at all is malformed even without a SYN (malformed takes precedence)",
 		steps: []step{
-			c(0, 1000, 0).want(RoleInvalid, Established, Established, NullFlags),
+			c(0, 1000, 0).want(RoleInvalid, Established, Established, ScanProbe, NullFlags),
 		},
 		verdict: Malformed,
 	},
@@ -411,9 +448,49 @@ var scenarios = []scenario{
 		name:   "xmas",
 		reason: "RFC 9293 §3.10.7.4 fifth check: FIN+PSH+URG without ACK is dropped (nmap -sX)",
 		steps: []step{
-			c(decode.FIN|decode.PSH|decode.URG, 1000, 0).want(RoleInvalid, Established, Established, XmasFlags),
+			c(decode.FIN|decode.PSH|decode.URG, 1000, 0).want(RoleInvalid, Established, Established, ScanProbe, XmasFlags),
 		},
 		verdict: Malformed,
+	},
+	{
+		name:   "fin_scan_probe",
+		reason: "RFC 9293 §3.1: no TCP in any state sends FIN without ACK; §3.10.7.1: the closed port answers <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (nmap -sF; fin-scan.pcap)",
+		steps: []step{
+			c(decode.FIN, 1000, 0).want(RoleInvalid, Established, Established, ScanProbe, NoAckFlag),
+			s(fRSTACK, 0, 1001).want(RoleRST, Closed, Closed),
+		},
+		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			if e := r.Evidence[0]; e.Field != FieldFlags || e.Seen != uint64(decode.FIN) {
+				t.Errorf("evidence %+v", e)
+			}
+		},
+	},
+	{
+		name:   "maimon_scan_probe",
+		reason: "RFC 9293 §3.10.7.1: FIN+ACK with ack 0 is a legal segment to a closed port (answered by RST); a scanner's probe (nmap -sM), not a connection",
+		steps: []step{
+			c(fFINACK, 1000, 0).want(RoleFIN, FinWait1, CloseWait, ScanProbe),
+			s(fRST, 0, 0).want(RoleRST, Closed, Closed),
+		},
+		verdict: Midstream,
+	},
+	{
+		name:   "ack_scan_probe",
+		reason: "RFC 9293 §3.10.7.1: a bare ACK to a closed port is answered <SEQ=SEG.ACK><CTL=RST>; with ack 0 it is an ACK scan probe (nmap -sA)",
+		steps: []step{
+			c(fACK, 1000, 0).want(RoleACK, Established, Established, ScanProbe),
+			s(fRST, 0, 0).want(RoleRST, Closed, Closed),
+		},
+		verdict: Midstream,
+	},
+	{
+		name:   "midstream_ack_is_no_probe",
+		reason: "CONTRACT.md: a midstream ACK acknowledging a sequence number is traffic of a connection whose SYN was not captured",
+		steps: []step{
+			c(fACK, 1000, 7000).want(RoleACK, Established, Established),
+		},
+		verdict: Midstream,
 	},
 	{
 		name:   "no_ack_flag_fin",
@@ -950,10 +1027,41 @@ var scenarios = []scenario{
 	},
 	{
 		name:   "ack_without_synack_wrong_seq",
-		reason: "RFC 9293 §3.10.7.4 first check: even without a captured SYN-ACK the client's first ACK carries ISN+1",
+		reason: "RFC 9293 §3.10.7.4 first check, RFC 7323 §2.2: without a captured SYN-ACK the client's first ACK lies within ISN+1 … ISN+1+65535, the largest window a SYN-ACK can offer",
 		steps: []step{
 			hsSYN,
-			c(fACK, 1500, 5001).want(RoleACK, SynSent, SynReceived, AckWrongSeq, AckWithoutSynAck),
+			c(fACK, 67537, 5001).want(RoleACK, SynSent, SynReceived, AckWrongSeq, AckWithoutSynAck),
+		},
+		verdict: Malformed,
+	},
+	{
+		name:   "ack_without_synack_seq_in_window",
+		reason: "RFC 9293 §3.10.7.4 first check: SYN-ACK and final ACK not captured, the client's data at ISN+1+2506 is in any window the SYN-ACK offered",
+		steps: []step{
+			hsSYN,
+			c(fPSHACK, 3507, 5001).data(100).want(RoleData, SynSent, SynReceived, DataNotCaptured, AckWithoutSynAck),
+		},
+		verdict: HalfOpen,
+	},
+	{
+		name:   "synack_not_captured_server_data",
+		reason: "RFC 9293 §3.10.7.3: the client's ACK of 5001 shows it processed a SYN-ACK the capture lacks; the server's data is that connection's, not a final ACK in the wrong direction (synack-not-captured.pcap)",
+		steps: []step{
+			hsSYN,
+			c(fACK, 1001, 5001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
+			s(fPSHACK, 5001, 1001).data(200).want(RoleData, SynSent, SynReceived),
+			c(fPSHACK, 1001, 5201).data(50).want(RoleData, SynSent, SynReceived),
+			s(fACK, 5201, 1051).want(RoleACK, SynSent, SynReceived),
+			s(fRSTACK, 5201, 1051).want(RoleRST, Closed, Closed),
+		},
+		verdict: HalfOpen,
+	},
+	{
+		name:   "server_ack_before_client_evidence",
+		reason: "RFC 9293 §3.10.7.3 fourth: with neither a SYN-ACK nor a client ACK captured, a server ACK is still a final ACK in the wrong direction",
+		steps: []step{
+			hsSYN,
+			s(fPSHACK, 5001, 1001).data(20).want(RoleData, SynSent, SynReceived, AckFromServer),
 		},
 		verdict: Malformed,
 	},
@@ -1148,6 +1256,9 @@ func run(t *testing.T, sc scenario) (events []Event, results []Result) {
 			Flags: st.flags, PayloadLen: st.n, Options: st.opt, Window: 65535,
 			Src: client, Dst: server,
 		}
+		if st.wnd != 0 {
+			seg.Window = st.wnd
+		}
 		if !st.client {
 			seg.Src, seg.Dst = server, client
 		}
@@ -1337,6 +1448,7 @@ func TestStrings(t *testing.T) {
 		MSSZero: "mss_zero", WindowScaleTooLarge: "window_scale_too_large", SynAckUnsolicitedOption: "synack_unsolicited_option",
 		TSEchoMismatch: "ts_echo_mismatch", AckWithoutSynAck: "ack_without_synack", RstWrongSeq: "rst_wrong_seq",
 		ICMPError: "icmp_error", ChecksumBad: "checksum_bad", CaptureReordered: "capture_reordered",
+		DataNotCaptured: "data_not_captured", ScanProbe: "scan_probe",
 	}
 	if len(codes) != len(Codes()) {
 		t.Fatalf("pinned %d codes, have %d", len(codes), len(Codes()))

@@ -4,7 +4,9 @@
 //
 // # Attempts and roles
 //
-// Segments are grouped by FlowKey, the 4-tuple without direction. A 4-tuple
+// Segments are grouped by FlowKey, the 4-tuple without direction within
+// its tunnel context (decode.Packet.Tunnel): the same inner 4-tuple in two
+// VXLAN VNIs, GRE keys or GTP-U TEIDs is two connections. A 4-tuple
 // may carry several attempts one after another (port reuse, or a client
 // trying again with a new ISN): the Machine says when a SYN starts a new
 // attempt (handshake.Event.NewAttempt), and the Tracker then emits the old
@@ -153,6 +155,10 @@ type Trace struct {
 	Segment *decode.Segment
 	// ICMP is set for an ICMP error quoting Segment.
 	ICMP *decode.ICMPError
+	// Tunnel is the attempt's encapsulation, nil for plain traffic, each
+	// level's endpoints in canonical order (decode.Tunnel.Canonical);
+	// shared, do not modify.
+	Tunnel *decode.Tunnel
 	// Event is what the Machine did with the segment. Its FromClient is the
 	// direction the Machine took the segment in (for an ICMP error, the
 	// quoted segment's), in the roles known when it was fed: the emitted
@@ -166,13 +172,15 @@ type Trace struct {
 }
 
 // FlowKey identifies a 4-tuple regardless of direction: its two endpoints in
-// canonical order. It is a comparable value, usable as a map key; the zero
-// FlowKey is not the key of any segment. It keeps netip.AddrPort values
+// canonical order, and for tunnelled traffic the Tracker's number for the
+// tunnel context (see Tracker). It is a comparable value, usable as a map
+// key; the zero FlowKey is not the key of any segment. It keeps netip.AddrPort values
 // rather than packed bytes: BenchmarkKey measures a pointer-free 36-byte key
 // only about 10% faster to build and look up (61 vs 68 ns), and packing
 // would drop IPv6 zones and merge IPv4 with IPv4-mapped IPv6 addresses.
 type FlowKey struct {
 	lo, hi netip.AddrPort
+	tun    uint64 // 0: plain traffic; else the Tracker's tunnelRef.id
 }
 
 // KeyOf returns the key of the 4-tuple between a and b; KeyOf(a, b) ==
@@ -186,6 +194,13 @@ func KeyOf(a, b netip.AddrPort) FlowKey {
 
 // Endpoints returns the two endpoints in canonical order.
 func (k FlowKey) Endpoints() (lo, hi netip.AddrPort) { return k.lo, k.hi }
+
+// Tuple returns the key of the 4-tuple alone, without its tunnel context:
+// KeyOf of the endpoints.
+func (k FlowKey) Tuple() FlowKey { return FlowKey{lo: k.lo, hi: k.hi} }
+
+// Tunnelled reports whether the key belongs to tunnelled traffic.
+func (k FlowKey) Tunnelled() bool { return k.tun != 0 }
 
 // Flow is one connection attempt, emitted once when finished. The embedded
 // handshake.Result carries the verdict, evidence, ISNs, frames, durations,
@@ -203,6 +218,9 @@ type Flow struct {
 	// Anomalies lists the distinct codes of Evidence in order of first
 	// occurrence, nil when there are none.
 	Anomalies []handshake.Code
+	// Tunnel is the encapsulation the attempt was carried in, each level's
+	// endpoints as the client sends, nil for plain traffic.
+	Tunnel *decode.Tunnel
 	handshake.Result
 }
 
@@ -213,8 +231,11 @@ type entry struct {
 	firstTS, lastTS int64
 	// expTS is when the entry was last active for expiry: lastTS, except
 	// for a refuted outlier (see Time). The lists are ordered by it.
-	expTS      int64
-	seq        uint64 // creation order
+	expTS int64
+	seq   uint64 // creation order
+	// swap orients the canonical tunnel context as the client sends
+	// (decode.Tunnel.Orient).
+	swap       uint8
 	prev, next *entry
 	list       *list
 	m          handshake.Machine
@@ -257,6 +278,7 @@ func (e *entry) unlink() {
 
 type held struct {
 	key  FlowKey
+	swap uint8 // Tracker.swap of the segment
 	seg  decode.Segment
 	at   int64 // the reorder window runs from here: seg.Timestamp, except for a refuted outlier
 	done bool
@@ -284,6 +306,24 @@ type Tracker struct {
 	held      []held // FIFO of held segments, from heldHead
 	heldHead  int
 	heldCount map[FlowKey]int
+
+	// Tunnel contexts in use, interned: each open attempt and each held
+	// segment of a tunnelled 4-tuple holds a reference, so memory follows
+	// the open attempts, not the contexts ever seen.
+	tunnels  map[decode.Tunnel]*tunnelRef
+	tunnelID map[uint64]*tunnelRef
+	lastTun  uint64
+	// swap is what decode.Tunnel.Canonical swapped in the context of the
+	// segment being handled (held segments keep their own).
+	swap uint8
+}
+
+// tunnelRef is an interned tunnel context. Its id, never reused, is the
+// FlowKey.tun of its attempts.
+type tunnelRef struct {
+	t    decode.Tunnel
+	id   uint64
+	refs int
 }
 
 // New returns a Tracker that calls emit with each finished Flow, from
@@ -307,6 +347,8 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 		traceFn:   opts.Trace,
 		table:     make(map[FlowKey]*entry),
 		heldCount: make(map[FlowKey]int),
+		tunnels:   make(map[decode.Tunnel]*tunnelRef),
+		tunnelID:  make(map[uint64]*tunnelRef),
 	}
 	t.open.init(t.idle)
 	t.closed.init(t.linger)
@@ -332,6 +374,17 @@ func (t *Tracker) Add(p *decode.Packet) {
 	seg := &p.Segment
 	jump := t.clock(seg.Timestamp)
 	key := KeyOf(seg.Src, seg.Dst)
+	t.swap = 0
+	if p.Tunnel.Len() > 0 {
+		// Both directions share the canonical context. A reference for
+		// the duration of the call keeps it while an attempt is finished
+		// and restarted below.
+		var canon decode.Tunnel
+		canon, t.swap = p.Tunnel.Canonical()
+		r := t.intern(&canon)
+		key.tun = r.id
+		defer t.unref(key)
+	}
 	nheld := len(t.held) // nothing compacts held until the next clock call
 	if p.Kind == decode.KindICMPError {
 		if e := t.table[key]; e != nil {
@@ -347,6 +400,42 @@ func (t *Tracker) Add(p *decode.Packet) {
 		if len(t.held) > nheld { // hold appends at most one record
 			t.pendHeld = len(t.held) - 1
 		}
+	}
+}
+
+// intern returns the interned copy of tun, with one more reference.
+func (t *Tracker) intern(tun *decode.Tunnel) *tunnelRef {
+	r := t.tunnels[*tun]
+	if r == nil {
+		t.lastTun++
+		r = &tunnelRef{t: *tun, id: t.lastTun}
+		t.tunnels[*tun] = r
+		t.tunnelID[r.id] = r
+	}
+	r.refs++
+	return r
+}
+
+// ref adds a reference to key's tunnel context, if it has one, and
+// returns the context.
+func (t *Tracker) ref(key FlowKey) *decode.Tunnel {
+	if key.tun == 0 {
+		return nil
+	}
+	r := t.tunnelID[key.tun]
+	r.refs++
+	return &r.t
+}
+
+// unref drops a reference to key's tunnel context, if it has one.
+func (t *Tracker) unref(key FlowKey) {
+	if key.tun == 0 {
+		return
+	}
+	r := t.tunnelID[key.tun]
+	if r.refs--; r.refs == 0 {
+		delete(t.tunnels, r.t)
+		delete(t.tunnelID, r.id)
 	}
 }
 
@@ -438,6 +527,9 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 		return
 	}
 	tr := Trace{Key: e.key, Attempt: e.seq, Segment: seg, ICMP: icmp, Event: ev}
+	if e.key.tun != 0 {
+		tr.Tunnel = &t.tunnelID[e.key.tun].t
+	}
 	t.traceFn(&tr)
 }
 
@@ -451,8 +543,10 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 		e = new(entry)
 	}
 	e.key, e.client = key, seg.Src
-	if seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
+	e.swap = t.swap
+	if tun := t.ref(key); seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		e.client = seg.Dst // the client is the side a SYN-ACK is sent to
+		e.swap ^= tun.Levels()
 	}
 	e.firstTS, e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp, seg.Timestamp
 	t.seq++
@@ -497,6 +591,15 @@ func (t *Tracker) finish(e *entry) {
 		server = hi
 	}
 	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, Result: r}
+	if e.key.tun != 0 {
+		swap := e.swap
+		if r.Flipped {
+			swap ^= t.tunnelID[e.key.tun].t.Levels()
+		}
+		tun := t.tunnelID[e.key.tun].t.Orient(swap)
+		f.Tunnel = &tun
+		t.unref(e.key)
+	}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
 	}
@@ -574,8 +677,9 @@ func (t *Tracker) hold(key FlowKey, seg *decode.Segment) {
 			return
 		}
 	}
-	t.held = append(t.held, held{key: key, seg: *seg, at: seg.Timestamp})
+	t.held = append(t.held, held{key: key, swap: t.swap, seg: *seg, at: seg.Timestamp})
 	t.heldCount[key]++
+	t.ref(key)
 }
 
 // release feeds every held segment of key, in capture order.
@@ -586,10 +690,12 @@ func (t *Tracker) release(key FlowKey) {
 		if h := &t.held[i]; !h.done && h.key == key {
 			h.done = true
 			n--
+			t.swap = h.swap
 			t.process(key, &h.seg)
 			if h.at < h.seg.Timestamp { // a refuted outlier
 				t.unstamp(key)
 			}
+			t.unref(key)
 		}
 	}
 }

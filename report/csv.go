@@ -46,11 +46,12 @@ func appendCSVCell(dst, v []byte) []byte {
 // csvWriter streams one row per flow as flows finish, after a header row of
 // Columns.
 type csvWriter struct {
-	w   io.Writer
-	buf []byte
+	w    io.Writer
+	buf  []byte
+	seed uint16
 }
 
-func newCSV(w io.Writer) *csvWriter {
+func newCSV(w io.Writer, seed uint16) *csvWriter {
 	buf := make([]byte, 0, 4096)
 	for i, c := range columns {
 		if i > 0 {
@@ -58,11 +59,11 @@ func newCSV(w io.Writer) *csvWriter {
 		}
 		buf = append(buf, c...)
 	}
-	return &csvWriter{w: w, buf: append(buf, '\n')}
+	return &csvWriter{w: w, buf: append(buf, '\n'), seed: seed}
 }
 
 func (c *csvWriter) Flow(f *reassembly.Flow) error {
-	c.buf = appendFields(c.buf, f, csvSink{})
+	c.buf = appendFields(c.buf, f, csvSink{}, c.seed)
 	return c.flushIfFull()
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
+	"github.com/hsanalyze/hsanalyze/internal/communityid"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
@@ -25,11 +26,14 @@ var columns = []string{
 	"client_mss", "client_window_scale", "client_sack_permitted", "client_timestamps",
 	"server_mss", "server_window_scale", "server_sack_permitted", "server_timestamps",
 	"fast_open", "ecn", "close", "client_state", "server_state",
+	"community_id",
+	"tunnel",
 }
 
-// AppendFlowJSON appends f as one JSON object with the Columns as keys.
+// AppendFlowJSON appends f as one JSON object with the Columns as keys; its
+// community_id uses seed 0.
 func AppendFlowJSON(dst []byte, f *reassembly.Flow) []byte {
-	return appendFields(dst, f, jsonSink{})
+	return appendFields(dst, f, jsonSink{}, 0)
 }
 
 // sink receives a flow's fields in Columns order. The JSON and CSV writers
@@ -56,8 +60,9 @@ func (jsonSink) str(dst []byte, s []byte) []byte { return appendString(dst, s) }
 func (jsonSink) end(dst []byte) []byte           { return append(dst, '}') }
 
 // appendFields walks the columns of f. Each value is encoded as JSON into a
-// scratch buffer first, so that CSV can quote a list cell as a whole.
-func appendFields(dst []byte, f *reassembly.Flow, s sink) []byte {
+// scratch buffer first, so that CSV can quote a list cell as a whole. seed
+// is the Community ID seed.
+func appendFields(dst []byte, f *reassembly.Flow, s sink, seed uint16) []byte {
 	var scratch [512]byte
 	col := 0
 	num := func(v []byte) {
@@ -103,7 +108,15 @@ func appendFields(dst []byte, f *reassembly.Flow, s sink) []byte {
 	text(append(b, f.Close.String()...))
 	text(append(b, f.ClientState.String()...))
 	text(append(b, f.ServerState.String()...))
+	text(appendCommunityID(b, f, seed))
+	num(appendTunnel(b, f.Tunnel))
 	return s.end(dst)
+}
+
+// appendCommunityID appends the Community ID v1 of f's own 5-tuple: for
+// tunnelled traffic, the inner addresses and ports the Flow carries.
+func appendCommunityID(dst []byte, f *reassembly.Flow, seed uint16) []byte {
+	return communityid.Append(dst, seed, communityid.TCP, f.Client, f.Server)
 }
 
 // time3339 formats ns without the quotes appendTime adds.
@@ -114,6 +127,35 @@ func time3339(dst []byte, ns int64) []byte {
 
 // appendFrame appends a frame number, or null for 0 (not captured).
 func appendFrame(dst []byte, frame uint64) []byte { return appendOptUint(dst, frame, frame != 0) }
+
+// appendTunnel appends the tunnel levels around a flow as a JSON list,
+// outermost first, each {"type":..., "outer_src":..., "outer_dst":...}
+// with the level's identifier under its name ("vni", "key", "teid",
+// "session") where it has one: [] for plain traffic.
+func appendTunnel(dst []byte, t *decode.Tunnel) []byte {
+	dst = append(dst, '[')
+	for i := range t.Len() {
+		l := t.Level(i)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"type":`...)
+		dst = appendString(dst, l.Type.String())
+		dst = append(dst, `,"outer_src":"`...)
+		dst = l.Src.AppendTo(dst)
+		dst = append(dst, `","outer_dst":"`...)
+		dst = l.Dst.AppendTo(dst)
+		dst = append(dst, '"')
+		if l.HasID {
+			dst = append(dst, ',')
+			dst = appendString(dst, l.Type.IDName())
+			dst = append(dst, ':')
+			dst = strconv.AppendUint(dst, uint64(l.ID), 10)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
 
 func appendAnomalies(dst []byte, codes []handshake.Code) []byte {
 	dst = append(dst, '[')

@@ -59,17 +59,20 @@ type Options struct {
 	// Files names the inputs; with more than one, the table names the
 	// file of each frame it cites (frames are numbered per file).
 	Files []string
+	// CommunityIDSeed seeds the community_id of every flow (Community ID
+	// v1; 0 is the default every tool uses unless configured otherwise).
+	CommunityIDSeed uint16
 }
 
 // New returns a Writer for format "table", "json", "ndjson" or "csv".
 func New(format string, w io.Writer, opts Options) (Writer, error) {
 	switch format {
 	case "json":
-		return newJSON(w)
+		return newJSON(w, opts.CommunityIDSeed)
 	case "ndjson":
-		return &ndjsonWriter{w: w}, nil
+		return &ndjsonWriter{w: w, seed: opts.CommunityIDSeed}, nil
 	case "csv":
-		return newCSV(w), nil
+		return newCSV(w, opts.CommunityIDSeed), nil
 	case "table":
 		return newTable(w, opts), nil
 	}
@@ -174,12 +177,13 @@ func (s *Stats) TopFailedServers(n int) []Counted[netip.Addr] {
 
 // ndjsonWriter prints one flow object per line as flows finish.
 type ndjsonWriter struct {
-	w   io.Writer
-	buf []byte
+	w    io.Writer
+	buf  []byte
+	seed uint16
 }
 
 func (n *ndjsonWriter) Flow(f *reassembly.Flow) error {
-	n.buf = append(AppendFlowJSON(n.buf, f), '\n')
+	n.buf = append(appendFields(n.buf, f, jsonSink{}, n.seed), '\n')
 	if len(n.buf) < 64<<10 {
 		return nil
 	}

@@ -57,12 +57,21 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 		t.more++
 	}
 	r.cells = [7]string{
-		f.Client.String(), f.Server.String(), t.verdict(f.Verdict),
+		f.Client.String() + tunnelNote(f.Tunnel), f.Server.String(), t.verdict(f.Verdict),
 		anomalyLines(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
 		retransmits(f),
 	}
 	heap.Push(&t.rows, r)
 	return nil
+}
+
+// tunnelNote is the compact form of a flow's tunnel for a table cell,
+// "\nvia vxlan=42" under the address, or "" for plain traffic.
+func tunnelNote(t *decode.Tunnel) string {
+	if t.Len() == 0 {
+		return ""
+	}
+	return "\nvia " + t.String()
 }
 
 func (r *row) before(o *row) bool {
@@ -208,6 +217,18 @@ func newTableWriter(w io.Writer, header []string) *tablewriter.Table {
 	)
 }
 
+// notAnalysedLine lists the non-zero counts of NotAnalysed in words, "" if
+// every frame was analysed.
+func notAnalysedLine(c *Capture) string {
+	var parts []string
+	for r, n := range NotAnalysed(c) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, Reason(r).Words()))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 func (t *tableWriter) summary(c *Capture, s *Stats) {
 	w := t.w
 	fmt.Fprintf(w, "Files:         %s\n", strings.Join(c.Files, ", "))
@@ -216,6 +237,9 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 		fmt.Fprintf(w, ", %d damage warning(s)", c.Warnings)
 	}
 	fmt.Fprintln(w)
+	if line := notAnalysedLine(c); line != "" {
+		fmt.Fprintf(w, "Not analysed:  %s\n", line)
+	}
 	if c.Packets > 0 {
 		span := time.Duration(c.LastTS - c.FirstTS)
 		fmt.Fprintf(w, "Capture:       %s to %s (%s)\n",

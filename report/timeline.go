@@ -62,7 +62,7 @@ func (t *Timeline) attempt(n uint64) *attemptLine {
 
 // Trace records one segment if it belongs to the selected endpoints.
 func (t *Timeline) Trace(tr *reassembly.Trace) {
-	if tr.Key != t.key {
+	if tr.Key.Tuple() != t.key {
 		return
 	}
 	s := tr.Segment
@@ -163,6 +163,9 @@ func (t *Timeline) WriteTable(w io.Writer, color bool) error {
 		}
 		tw := &tableWriter{opts: Options{Color: color}}
 		fmt.Fprintf(w, "Attempt %d: %s → %s  %s", i+1, f.Client, f.Server, tw.verdict(f.Verdict))
+		if f.Tunnel.Len() > 0 {
+			fmt.Fprintf(w, "  via %s", f.Tunnel)
+		}
 		if f.HasClientISN {
 			fmt.Fprintf(w, "  client ISN %d", uint32(f.ClientISN))
 		}

@@ -467,21 +467,11 @@ func TestNoColor(t *testing.T) {
 // TestBinary builds the command and runs it as a process, to prove main
 // wires run and its exit status (as cmd/stringer's endtoend_test.go does).
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build with")
-	}
-	bin := filepath.Join(t.TempDir(), "hsanalyze")
-	if out, err := exec.Command(gocmd, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtCommand(t)
 	cmd := exec.Command(bin, pcap("ack-wrong-ack.pcap"), "--format", "json", "--fail-on", "malformed")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitFailOn {
 		t.Fatalf("err %v, want exit status 1", err)

@@ -17,6 +17,7 @@ import (
 type config struct {
 	files    []string
 	format   string
+	output   string // -o: report file; "" or "-" is standard output
 	failOn   []string
 	verdicts []string
 	hosts    []netip.Addr
@@ -37,6 +38,8 @@ type config struct {
 	linger   time.Duration
 	workers  int
 	progress string
+	// seed is the Community ID seed (--community-id-seed).
+	seed uint16
 }
 
 // timeBound is a --since or --until value: an absolute time, or an offset
@@ -107,6 +110,8 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.format, "format", cfg.format, "")
+	fs.StringVar(&cfg.output, "o", "", "")
+	fs.StringVar(&cfg.output, "output", "", "")
 	fs.Var(listFlag{&cfg.failOn}, "fail-on", "")
 	fs.Var(listFlag{&cfg.verdicts}, "verdict", "")
 	fs.Var(funcFlag(func(s string) error {
@@ -147,6 +152,14 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&cfg.linger, "close-linger", cfg.linger, "")
 	fs.IntVar(&cfg.workers, "workers", 0, "")
 	fs.StringVar(&cfg.progress, "progress", cfg.progress, "")
+	fs.Var(funcFlag(func(s string) error {
+		n, err := strconv.ParseUint(s, 0, 16)
+		if err != nil {
+			return fmt.Errorf("%q is not a Community ID seed (0-65535)", s)
+		}
+		cfg.seed = uint16(n)
+		return nil
+	}), "community-id-seed", "")
 
 	// The flag package stops at the first file name; keep parsing after
 	// it so that flags may follow the files. "--" ends the flags.

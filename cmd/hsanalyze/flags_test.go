@@ -91,6 +91,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{"bad since", []string{"--since", "yesterday", "x"}, "neither an RFC 3339 time"},
 		{"stdin twice", []string{"-", "-"}, "standard input (-) given more than once"},
 		{"negative workers", []string{"--workers", "-1", "x"}, "--workers"},
+		{"bad community-id seed", []string{"--community-id-seed", "65536", "x"}, "not a Community ID seed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,7 +37,7 @@ func TestHTMLRefusesTerminal(t *testing.T) {
 	defer tty.Close()
 	var stderr strings.Builder
 	code := run([]string{"--format", "html", pcap("mix-200.pcap")}, strings.NewReader(""), tty, &stderr, func(string) string { return "" })
-	if code != exitError || !strings.Contains(stderr.String(), "> report.html") {
+	if code != exitError || !strings.Contains(stderr.String(), "-o report.html") {
 		t.Errorf("exit %d, stderr %q: want 2 and a hint to redirect", code, stderr.String())
 	}
 }
@@ -47,5 +47,22 @@ func TestHTMLWithFlowIsUsageError(t *testing.T) {
 	r := runCLI(t, nil, nil, "--format", "html", "--flow", "192.0.2.1:1-192.0.2.2:2", pcap("mix-200.pcap"))
 	if r.code != exitError || !strings.Contains(r.stderr, "--flow") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestHTMLOutputFile checks that -o writes the page to a file, also when
+// standard output is a terminal.
+func TestHTMLOutputFile(t *testing.T) {
+	tty, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer tty.Close()
+	path := t.TempDir() + "/report.html"
+	var stderr strings.Builder
+	code := run([]string{"--format", "html", "-o", path, pcap("mix-200.pcap")}, strings.NewReader(""), tty, &stderr, func(string) string { return "" })
+	b, err := os.ReadFile(path)
+	if code != exitOK || err != nil || !strings.HasPrefix(string(b), "<!DOCTYPE html>") || !strings.HasSuffix(string(b), "</html>\n") {
+		t.Errorf("exit %d, stderr %q, read %v, %d bytes", code, stderr.String(), err, len(b))
 	}
 }

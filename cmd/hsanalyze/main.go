@@ -6,8 +6,8 @@
 //
 //	hsanalyze [flags] FILE...
 //
-// FILE is a pcap or pcapng file, gzip-compressed or not; - reads standard
-// input. Several files are analysed as one capture, in timestamp order.
+// FILE is a pcap or pcapng file, plain or compressed with gzip, zstd, xz or
+// bzip2 (detected by magic number); - reads standard input. Several files are analysed as one capture, in timestamp order.
 // Run hsanalyze -h for the flags. Results go to standard output,
 // diagnostics (prefixed "hsanalyze: ") to standard error.
 //
@@ -85,23 +85,34 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 
 // analyzeAndReport runs the analysis and writes the report; it returns the
 // exit status.
-func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writer) int {
-	out := bufio.NewWriterSize(stdout, 64<<10)
-	defer out.Flush()
-	color := !cfg.noColor && isTerminal(stdout)
+func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writer) (status int) {
+	if cfg.format == "html" && isTerminal(stdout) && (cfg.output == "" || cfg.output == "-") {
+		fmt.Fprintf(stderr, "hsanalyze: --format html writes a whole HTML page, not for a terminal\nuse -o report.html (or redirect standard output to a file)\n")
+		return exitError
+	}
+	dst, done, err := openOutput(cfg.output, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
+		return exitError
+	}
+	written := false // the whole report reached dst
+	defer func() {
+		// A report that could not be written completely is not kept.
+		if err := done(written); err != nil {
+			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
+			status = exitError
+		}
+	}()
+	out := bufio.NewWriterSize(dst, 64<<10)
+	color := !cfg.noColor && isTerminal(dst)
 	var w report.Writer
 	var hw *html.Writer
 	var trace func(*reassembly.Trace)
 	if cfg.format == "html" {
-		if isTerminal(stdout) {
-			fmt.Fprintf(stderr, "hsanalyze: --format html writes a whole HTML page; not to a terminal\nredirect it: hsanalyze --format html FILE... > report.html\n")
-			return exitError
-		}
 		hw = html.New(out, html.Options{Version: version()})
 		w, trace = hw, hw.Trace
 	} else {
-		var err error
-		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files})
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -163,6 +174,9 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		FirstTS:    sum.FirstTS,
 		LastTS:     sum.LastTS,
 	}
+	if notice := report.NothingAnalysed(c); notice != "" {
+		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
+	}
 	if hw != nil {
 		hw.SetFiles(htmlFiles(cfg.files, files)) // pcapng metadata is complete once read
 	}
@@ -178,6 +192,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	if writeErr == nil {
 		writeErr = out.Flush()
 	}
+	written = writeErr == nil
 	if writeErr != nil {
 		fmt.Fprintf(stderr, "hsanalyze: write report: %v\n", writeErr)
 		return exitError

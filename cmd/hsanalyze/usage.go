@@ -6,11 +6,14 @@ whether the three-way handshake completed, stayed half-open, was refused
 or broke the protocol, and why.
 
 Usage:
-  hsanalyze [flags] FILE...      pcap or pcapng, gzip or not; - is stdin
+  hsanalyze [flags] FILE...      pcap or pcapng, plain, gzip, zstd, xz or
+                                 bzip2; - is stdin
 
 Output:
   --format table|json|ndjson|csv|html  report format (default table);
-                        html is one self-contained page (redirect it to a file)
+                        html is one self-contained page, with -o or redirected
+  -o, --output FILE     write the report to FILE (replaced only once the
+                        report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows
                         that need attention)
   --flow C-S            timeline of one connection, e.g.
@@ -18,6 +21,7 @@ Output:
   -q, --quiet           summary only
   --no-color            no colour (also when NO_COLOR is set or stdout is
                         not a terminal)
+  --community-id-seed N community_id seed (Community ID v1; default 0)
   --progress auto|always|never
                         progress on stderr (auto: when stderr is a terminal)
 

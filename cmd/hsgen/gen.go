@@ -18,6 +18,8 @@ type params struct {
 	seed        uint64
 	lifetime    time.Duration
 	nano        bool
+	shape       shape
+	rate        float64 // flows per second for shapes other than mixed; 0: the shape's default
 }
 
 // Summary mirrors the "summary" object of hsanalyze --format json
@@ -46,6 +48,10 @@ type Expect struct {
 
 // GenInfo records the parameters and shape of a generated capture.
 type GenInfo struct {
+	// Shape is -shape; Rate the flows started per second (mixed: from
+	// the concurrency).
+	Shape       string  `json:"shape"`
+	Rate        float64 `json:"rate"`
 	Seed        uint64  `json:"seed"`
 	Flows       int     `json:"flows"`
 	Concurrency int     `json:"concurrency"`
@@ -180,18 +186,15 @@ type gen struct {
 	open  int
 	first int64
 	last  int64
+	// addrOff scrambles the flood's sources and the scan's port order
+	// (drawn from the seed; 0 for mixed, which draws nothing for it).
+	addrOff uint64
 }
 
 // generate writes the capture for p to out and returns its expectations.
 func generate(out io.Writer, p params) (Expect, error) {
-	if p.flows < 1 || p.flows > maxFlows {
-		return Expect{}, fmt.Errorf("flows must be between 1 and %d", maxFlows)
-	}
-	if p.concurrency < 1 {
-		return Expect{}, fmt.Errorf("concurrency must be at least 1")
-	}
-	if p.lifetime <= 0 {
-		return Expect{}, fmt.Errorf("lifetime must be positive")
+	if err := p.check(); err != nil {
+		return Expect{}, err
 	}
 	g := &gen{
 		p:     p,
@@ -211,7 +214,10 @@ func generate(out io.Writer, p params) (Expect, error) {
 	g.buf = pcapgen.AppendFileHeader(g.buf, p.nano)
 	g.exp.Generator.PcapBytes = uint64(len(g.buf))
 
-	interval := float64(meanLifetime(p.lifetime)) / float64(p.concurrency)
+	if p.shape != shapeMixed {
+		g.addrOff = g.rng.Uint64()
+	}
+	interval := p.interval()
 	base := start.UnixNano()
 	block := newBlock()
 	for i := range p.flows {
@@ -221,10 +227,16 @@ func generate(out io.Writer, p params) (Expect, error) {
 				return Expect{}, err
 			}
 		}
-		if i%blockSize == 0 {
+		var s slot
+		switch {
+		case p.shape != shapeMixed:
+			s.t = g.pick()
+		case i%blockSize == 0:
 			g.rng.Shuffle(len(block), func(a, b int) { block[a], block[b] = block[b], block[a] })
+			fallthrough
+		default:
+			s = block[i%blockSize]
 		}
-		s := block[i%blockSize]
 		if s.dns {
 			g.dns(uint32(i), t0)
 			t0 += int64(dnsRTT) + 50e3
@@ -255,6 +267,7 @@ func generate(out io.Writer, p params) (Expect, error) {
 		return Expect{}, err
 	}
 	gi := &g.exp.Generator
+	gi.Shape, gi.Rate = p.shape.String(), 1e9/interval
 	gi.Seed, gi.Flows, gi.Concurrency, gi.Lifetime = p.seed, p.flows, p.concurrency, p.lifetime.String()
 	gi.FirstTS = time.Unix(0, g.first).UTC().Format(time.RFC3339Nano)
 	gi.LastTS = time.Unix(0, g.last).UTC().Format(time.RFC3339Nano)
@@ -355,8 +368,17 @@ func (g *gen) flow(i uint32, t template, t0 int64) {
 		seg(end, false, F|A, cq, s+1+sent, true, 0)
 		seg(end+r, true, F|A, s+1+sent, cq+1, true, 0)
 		seg(end+r+15e3, false, A, cq+1, s+2+sent, true, 0)
-	case tHalfOpenSYN:
+	case tHalfOpenSYN, tScanFiltered:
 		seg(t0, false, S, cisn, 0, true, 0)
+	case tScanClosed:
+		seg(t0, false, S, cisn, 0, true, 0)
+		seg(t0+r, true, R|A, 0, cisn+1, false, 0)
+	case tFloodSYN:
+		seg(t0, false, S, cisn, 0, true, 0)
+		backoff := [...]time.Duration{time.Second, 3 * time.Second, 7 * time.Second}
+		for _, at := range backoff[:g.rng.IntN(len(backoff)+1)] {
+			seg(t0+int64(at), false, S, cisn, 0, true, 0)
+		}
 	case tHalfOpenRetx:
 		seg(t0, false, S, cisn, 0, true, 0)
 		seg(t0+int64(time.Second), false, S, cisn, 0, true, 0)
@@ -437,7 +459,7 @@ func (g *gen) write(p pkt) error {
 	}
 	g.last = p.t
 	at := time.Unix(0, p.t)
-	client, server := clientOf(p.flow), serverOf(p.flow)
+	client, server := g.endpoints(p.flow)
 	before := len(g.buf)
 	switch p.kind {
 	case kTCP:

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,7 +133,24 @@ func classify(segs []tcpSeg) string {
 // checks the sidecar's counts: records, TCP segments, distinct 4-tuples,
 // and each flow's verdict by classify.
 func TestExpectMatchesCapture(t *testing.T) {
-	data, exp := genBytes(t, small)
+	for _, p := range shapes() {
+		t.Run(p.shape.String(), func(t *testing.T) { checkExpect(t, p) })
+	}
+}
+
+// shapes returns small for each shape.
+func shapes() []params {
+	var ps []params
+	for sh := range numShapes {
+		p := small
+		p.shape = sh
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+func checkExpect(t *testing.T, p params) {
+	data, exp := genBytes(t, p)
 	r, err := pcapgo.NewReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
@@ -202,8 +220,57 @@ func TestExpectMatchesCapture(t *testing.T) {
 	for _, n := range exp.Templates {
 		sum += n
 	}
-	if sum != exp.Summary.Flows || exp.Summary.Flows != uint64(small.flows) {
-		t.Errorf("templates add up to %d, summary says %d flows, asked for %d", sum, exp.Summary.Flows, small.flows)
+	if sum != exp.Summary.Flows || exp.Summary.Flows != uint64(p.flows) {
+		t.Errorf("templates add up to %d, summary says %d flows, asked for %d", sum, exp.Summary.Flows, p.flows)
+	}
+}
+
+// TestShapeCounts checks what the flood and the scan are made of.
+func TestShapeCounts(t *testing.T) {
+	p := params{flows: 40000, concurrency: 1, seed: 5, lifetime: time.Second, shape: shapeSYNFlood}
+	_, exp := genBytes(t, p)
+	if exp.Summary.HalfOpen != 40000 || exp.Templates["synflood_syn"] != 40000 {
+		t.Errorf("flood: %+v %v", exp.Summary, exp.Templates)
+	}
+	// 0-3 retransmissions, uniformly: 2.5 packets per attempt.
+	if per := float64(exp.Summary.Packets) / 40000; per < 2.45 || per > 2.55 {
+		t.Errorf("flood: %.3f packets per attempt, want about 2.5", per)
+	}
+	if want := 40000/defaultRate[shapeSYNFlood] + 7; exp.Generator.SpanSeconds < want-0.1 || exp.Generator.SpanSeconds > want+0.1 {
+		t.Errorf("flood spans %.2f s, want about %.2f", exp.Generator.SpanSeconds, want)
+	}
+	p.shape, p.rate = shapeScan, 20000
+	_, exp = genBytes(t, p)
+	closed := float64(exp.Summary.Refused) / 40000
+	if exp.Summary.Refused+exp.Summary.HalfOpen != 40000 || closed < 0.73 || closed > 0.77 {
+		t.Errorf("scan: %+v, want about 3/4 refused", exp.Summary)
+	}
+	if exp.Generator.Rate != 20000 || exp.Generator.SpanSeconds > 2.1 {
+		t.Errorf("scan: rate %v, span %v s; want 20000 per second, 2 s", exp.Generator.Rate, exp.Generator.SpanSeconds)
+	}
+}
+
+// TestShapeTuplesUnique checks that flood sources and scan targets do not
+// repeat: a repeat would merge two attempts.
+func TestShapeTuplesUnique(t *testing.T) {
+	g := &gen{p: params{flows: 300000, shape: shapeSYNFlood}, addrOff: 0xdeadbeefcafe}
+	for _, sh := range []shape{shapeSYNFlood, shapeScan} {
+		g.p.shape = sh
+		seen := make(map[[2]netip.AddrPort]bool, g.p.flows)
+		for i := range uint32(g.p.flows) {
+			c, s := g.endpoints(i)
+			k := [2]netip.AddrPort{c, s}
+			if seen[k] {
+				t.Fatalf("%s: flow %d repeats %v → %v", sh, i, c, s)
+			}
+			seen[k] = true
+			if sh == shapeSYNFlood && c.Port() < 32768 {
+				t.Fatalf("flood source %v", c)
+			}
+			if sh == shapeScan && s.Port() == 0 {
+				t.Fatalf("scan probe of port 0")
+			}
+		}
 	}
 }
 
@@ -290,7 +357,7 @@ func TestGenerateNoAllocsPerPacket(t *testing.T) {
 }
 
 func TestRunUsage(t *testing.T) {
-	for _, args := range [][]string{{}, {"-flows", "x", "-o", "f"}, {"-o", "f", "extra"}, {"-nosuch"}} {
+	for _, args := range [][]string{{}, {"-flows", "x", "-o", "f"}, {"-o", "f", "extra"}, {"-nosuch"}, {"-shape", "ddos", "-o", "f"}} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != 2 || !strings.Contains(errb.String(), "usage: hsgen") {
 			t.Errorf("run(%q) = %d, stderr %q; want 2 and the usage", args, code, errb.String())

@@ -29,8 +29,18 @@ func TestHsanalyzeMatchesExpect(t *testing.T) {
 		t.Fatalf("go build hsanalyze: %v\n%s", err, out)
 	}
 
-	p := params{flows: 2000, concurrency: 200, seed: 3, lifetime: 4 * time.Second}
-	capture := filepath.Join(dir, "w.pcap")
+	for sh := range numShapes {
+		t.Run(sh.String(), func(t *testing.T) {
+			p := params{flows: 2000, concurrency: 200, seed: 3, lifetime: 4 * time.Second, shape: sh}
+			compareSummary(t, bin, dir, p)
+		})
+	}
+}
+
+// compareSummary runs hsanalyze bin on the capture for p and compares its
+// summary with the sidecar.
+func compareSummary(t *testing.T, bin, dir string, p params) {
+	capture := filepath.Join(dir, p.shape.String()+".pcap")
 	exp, err := writeCapture(capture, nil, false, p)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +61,7 @@ func TestHsanalyzeMatchesExpect(t *testing.T) {
 		// Keep the capture for a look with tshark or hsanalyze.
 		keep := filepath.Join(os.TempDir(), "hsgen-mismatch.pcap")
 		if data, err := os.ReadFile(capture); err == nil && os.WriteFile(keep, data, 0o644) == nil {
-			t.Logf("capture kept as %s (hsgen -flows 2000 -concurrency 200 -seed 3 rewrites it)", keep)
+			t.Logf("capture kept as %s (hsgen -shape %s -flows 2000 -concurrency 200 -seed 3 rewrites it)", keep, p.shape)
 		}
 		t.Errorf("hsanalyze's summary differs from hsgen's sidecar:\nhsanalyze %+v\nsidecar   %+v\nper template: %v",
 			*got.Summary, exp.Summary, exp.Templates)

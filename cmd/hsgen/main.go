@@ -8,9 +8,12 @@
 //
 // Flags:
 //
+//	-shape S         mixed (default), synflood or scan; see Shapes
 //	-flows N         connection attempts to write (default 200000)
 //	-concurrency C   connections open at any time, about (default 2000)
 //	-lifetime D      mean lifetime of a complete connection (default 4s)
+//	-rate R          synflood and scan: attempts started per second
+//	                 (default 7300 for synflood, 10000 for scan)
 //	-seed S          random seed: ISNs, RTTs, sizes, order (default 1)
 //	-o FILE          output capture; - is standard output (required)
 //	-gzip            gzip-compress the output (level 6, like gzip(1))
@@ -65,6 +68,31 @@
 // 1024-65023, unique per host), servers 172.16.0.1-32 on ports 443, 80,
 // 8080 and 22. ISNs are random.
 //
+// # Shapes
+//
+// -shape mixed (the default) writes the mix above. The other shapes are the
+// hostile captures where handshake analysis matters most, and where an
+// analyser that holds every unanswered SYN for its idle timeout runs out of
+// memory:
+//
+//	synflood  one SYN per attempt from a distinct spoofed source
+//	          (10.0.0.0/8, ports 32768-65535, scrambled by the seed) to
+//	          192.0.2.10:80, never answered, retransmitted 0-3 times
+//	          (uniformly) with the same ISN after 1, 3 and 7 s: 2.5
+//	          packets per attempt on average, all half_open. At the
+//	          default -rate, 2 M attempts make 5 M packets, 447 MB and
+//	          about 280 s.
+//	scan      one SYN scanner (10.66.0.1:51234, a fixed source port as
+//	          nmap uses) probing one port per attempt: probes cycle over
+//	          ceil(N/65535) hosts 172.20.B.C, each port of 1-65535 once
+//	          per host in a scrambled order; 3 of 4 ports (drawn per
+//	          probe) are closed and answer RST+ACK (refused), the rest
+//	          are filtered and never answer (half_open). 1 M probes make
+//	          1.75 M packets and about 100 s.
+//
+// Both start attempts at a steady -rate and have no non-TCP packets; the
+// sidecar's templates count synflood_syn, scan_closed and scan_filtered.
+//
 // # Expectations
 //
 // -expect writes a JSON object whose "summary" has the fields and meaning
@@ -99,9 +127,11 @@ Writes a deterministic synthetic pcap with a known mix of TCP handshake
 verdicts (see go doc ./cmd/hsgen).
 
 Workload:
+  -shape S          mixed (default), synflood or scan
   -flows N          connection attempts (default 200000)
   -concurrency C    connections open at once, about (default 2000)
   -lifetime D       mean lifetime of a complete connection (default 4s)
+  -rate R           synflood, scan: attempts per second (default 7300, 10000)
   -seed S           random seed (default 1)
 
 Output:
@@ -122,6 +152,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&p.lifetime, "lifetime", 4*time.Second, "")
 	fs.Uint64Var(&p.seed, "seed", 1, "")
 	fs.BoolVar(&p.nano, "nano", false, "")
+	fs.Float64Var(&p.rate, "rate", 0, "")
+	fs.Func("shape", "", func(v string) (err error) {
+		p.shape, err = parseShape(v)
+		return err
+	})
 	out := fs.String("o", "", "")
 	expect := fs.String("expect", "", "")
 	gz := fs.Bool("gzip", false, "")

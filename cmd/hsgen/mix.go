@@ -41,6 +41,16 @@ const (
 	// tMidstream: a request, an ACK, a response and an ACK of a connection
 	// whose handshake was not captured: 4 packets → midstream.
 	tMidstream
+	// tFloodSYN (shape synflood): a SYN from a spoofed source, never
+	// answered, retransmitted 0 to 3 times with the same ISN after 1, 3
+	// and 7 s (Linux's backoff): 1 to 4 packets → half_open.
+	tFloodSYN
+	// tScanClosed (shape scan): a probe SYN to a closed port, answered by
+	// RST+ACK with ack = ISN + 1: 2 packets → refused.
+	tScanClosed
+	// tScanFiltered (shape scan): a probe SYN to a filtered port, never
+	// answered: 1 packet → half_open.
+	tScanFiltered
 	numTemplates
 )
 
@@ -59,6 +69,11 @@ var templateInfo = [numTemplates]struct {
 	tRefused:       {"refused", "refused", 4},
 	tMalformed:     {"malformed", "malformed", 3},
 	tMidstream:     {"midstream", "midstream", 2},
+	// The shapes other than mixed pick their templates themselves
+	// (shape.go): weight 0 keeps them out of the mixed block.
+	tFloodSYN:     {"synflood_syn", "half_open", 0},
+	tScanClosed:   {"scan_closed", "refused", 0},
+	tScanFiltered: {"scan_filtered", "half_open", 0},
 }
 
 // blockSize is the number of flows over which the template weights hold
@@ -108,7 +123,7 @@ func meanLifetime(lifetime time.Duration) time.Duration {
 			d = lifetime
 		case tHalfOpenRetx:
 			d = 3 * time.Second
-		case tHalfOpenSYN:
+		case tHalfOpenSYN, tFloodSYN, tScanClosed, tScanFiltered:
 			d = 0
 		default:
 			d = meanRTT

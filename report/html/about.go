@@ -32,4 +32,6 @@ var about = map[handshake.Code]string{
 	handshake.ICMPError:               "An ICMP error quoted a segment of the attempt.",
 	handshake.ChecksumBad:             "The TCP checksum is wrong (often checksum offload; never changes a verdict).",
 	handshake.CaptureReordered:        "The capture held a reply before the SYN it answers; the segments were replayed in protocol order.",
+	handshake.DataNotCaptured:         "A client segment lies past everything captured from the client but inside the server's window: earlier segments were not captured.",
+	handshake.ScanProbe:               "The attempt began with a scanner's probe (NULL, FIN, Xmas, or an ACK with ack 0), not a SYN.",
 }

@@ -48,6 +48,8 @@ type Options struct {
 	// MaxLadderSegments caps the segments kept for ladders, over all
 	// flows (default 200000).
 	MaxLadderSegments int
+	// CommunityIDSeed seeds the Community ID a ladder shows.
+	CommunityIDSeed uint16
 }
 
 // File is one input as the summary shows it. Every string may come from a
@@ -244,7 +246,7 @@ func (w *Writer) Flow(f *reassembly.Flow) error {
 		}
 		w.ladderSegs += len(segs)
 	}
-	w.rows.addProblem(f, segs, more)
+	w.rows.addProblem(f, segs, more, w.opts.CommunityIDSeed)
 	w.earliest.offer(f)
 	return nil
 }

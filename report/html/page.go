@@ -137,15 +137,6 @@ type staticView struct {
 	Time, Client, Server, Verdict, Anomalies, SYN, ACK string
 }
 
-// kindLabels names the decoded kinds that are not analysed.
-var kindLabels = map[decode.Kind]string{
-	decode.KindOther:           "not TCP (ARP, UDP, …)",
-	decode.KindFragment:        "non-first IP fragments",
-	decode.KindBadTCP:          "unusable TCP headers",
-	decode.KindBadPacket:       "malformed link or IP layers",
-	decode.KindUnsupportedLink: "unsupported link types",
-}
-
 // page builds the template's view of everything collected.
 func (w *Writer) page(c *report.Capture, st *report.Stats) *page {
 	files := w.opts.Files
@@ -189,9 +180,9 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) *page {
 		}
 		s.Verdicts = append(s.Verdicts, vv)
 	}
-	for k, n := range c.Decoded.ByKind {
-		if label, ok := kindLabels[decode.Kind(k)]; ok && n > 0 {
-			s.NotAnalysed = append(s.NotAnalysed, countView{label, n})
+	for r, n := range report.NotAnalysed(c) {
+		if n > 0 {
+			s.NotAnalysed = append(s.NotAnalysed, countView{report.Reason(r).Words(), n})
 		}
 	}
 	firstFail, hasFail := int64(0), false

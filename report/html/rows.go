@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hsanalyze/hsanalyze/handshake"
+	"github.com/hsanalyze/hsanalyze/internal/communityid"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
@@ -16,10 +17,11 @@ import (
 // relative to the first flow at Close):
 //
 //	[t_us, client, client_port, server, server_port, verdict, evidence,
-//	 syn_to_synack_us, synack_to_ack_us, ladder]
+//	 syn_to_synack_us, synack_to_ack_us, ladder, tunnel]
 //
 // client and server index the address table, verdict the verdicts, ladder
-// the ladders (-1: none kept); latencies are null when not measured;
+// the ladders (-1: none kept); tunnel is the encapsulation in words ("" for
+// plain traffic); latencies are null when not measured;
 // evidence is [[code, frame, field, seen, expected, file], ...] with code
 // an index into the code table and seen/expected null without values.
 //
@@ -90,7 +92,7 @@ func (r *rowStore) thin() {
 	r.sample, r.seqs = kept, seqs
 }
 
-func (r *rowStore) addProblem(f *reassembly.Flow, segs []segment, more int) {
+func (r *rowStore) addProblem(f *reassembly.Flow, segs []segment, more int, seed uint16) {
 	r.problems++
 	ladder := -1
 	if segs != nil {
@@ -99,7 +101,7 @@ func (r *rowStore) addProblem(f *reassembly.Flow, segs []segment, more int) {
 		if len(r.ladders) > 0 {
 			r.ladders = append(r.ladders, ',')
 		}
-		r.ladders = appendLadder(r.ladders, f, segs, more)
+		r.ladders = appendLadder(r.ladders, f, segs, more, seed)
 	}
 	var scratch [256]byte
 	r.prob.add(f.FirstTS, r.appendRow(scratch[:0], f, ladder))
@@ -125,6 +127,12 @@ func (r *rowStore) appendRow(b []byte, f *reassembly.Flow, ladder int) []byte {
 	b = appendMicros(b, f.SYNACKToACK, f.HasSYNACKToACK)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(ladder), 10)
+	b = append(b, ',')
+	if f.Tunnel.Len() > 0 {
+		b = appendString(b, string(f.Tunnel.AppendText(nil)))
+	} else {
+		b = append(b, `""`...)
+	}
 	return append(b, ']')
 }
 
@@ -166,7 +174,7 @@ func appendEvidence(b []byte, ev []handshake.Anomaly) []byte {
 
 // appendLadder appends one ladder object:
 //
-//	{"ci": client ISN, "si": server ISN, "more": segments not kept,
+//	{"ci": client ISN, "si": server ISN, "cid": Community ID, "more": segments not kept,
 //	 "close": how it closed, "cs"/"ss": final states,
 //	 "segs": [[dt_us, frame, from_client, flags, seq, ack, window, len,
 //	           client_state, server_state, evidence, icmp], ...]}
@@ -174,11 +182,14 @@ func appendEvidence(b []byte, ev []handshake.Anomaly) []byte {
 // ISNs are null when not captured; dt is from the first segment; flags is
 // the TCP flag bits (decode.Flags); states index the state names; evidence
 // is as in a row.
-func appendLadder(b []byte, f *reassembly.Flow, segs []segment, more int) []byte {
+func appendLadder(b []byte, f *reassembly.Flow, segs []segment, more int, seed uint16) []byte {
 	b = append(b, `{"ci":`...)
 	b = appendOptUint(b, uint64(f.ClientISN), f.HasClientISN)
 	b = append(b, `,"si":`...)
 	b = appendOptUint(b, uint64(f.ServerISN), f.HasServerISN)
+	b = append(b, `,"cid":"`...)
+	b = communityid.Append(b, seed, communityid.TCP, f.Client, f.Server)
+	b = append(b, '"')
 	b = append(b, `,"more":`...)
 	b = strconv.AppendInt(b, int64(more), 10)
 	b = append(b, `,"close":`...)

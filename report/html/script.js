@@ -8,7 +8,7 @@
   var PAGE = 100;
 
   // Row fields (see rows.go).
-  var T = 0, C = 1, CP = 2, S = 3, SP = 4, V = 5, EV = 6, SYN = 7, ACK = 8, LAD = 9;
+  var T = 0, C = 1, CP = 2, S = 3, SP = 4, V = 5, EV = 6, SYN = 7, ACK = 8, LAD = 9, TUN = 10;
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -110,7 +110,7 @@
       tr.hsRow = r;
       tr.appendChild(el("td", null, clock(r[T])));
       tr.appendChild(el("td", null, endpoint(r[C], r[CP])));
-      tr.appendChild(el("td", null, endpoint(r[S], r[SP])));
+      tr.appendChild(el("td", null, endpoint(r[S], r[SP]) + (r[TUN] ? " (in " + r[TUN] + ")" : "")));
       var vt = el("td"), vn = D.verdicts[r[V]];
       vt.appendChild(el("span", { "class": "sw v-" + vn, "aria-hidden": "true" }));
       vt.appendChild(document.createTextNode(vn));
@@ -215,7 +215,9 @@
     var L = r[LAD] >= 0 ? D.ladders[r[LAD]] : null;
     var info = el("p");
     var parts = ["first segment " + clock(r[T]) + " UTC"];
+    if (r[TUN]) parts.push("tunnel " + r[TUN]);
     if (L) {
+      parts.push("Community ID " + L.cid);
       parts.push("client ISN " + (L.ci == null ? "not captured" : L.ci));
       parts.push("server ISN " + (L.si == null ? "not captured" : L.si));
       parts.push("final states: client " + D.states[L.cs] + ", server " + D.states[L.ss]);

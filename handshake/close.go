@@ -1,0 +1,107 @@
+package handshake
+
+import "github.com/hsanalyze/hsanalyze/decode"
+
+// trackFIN records FINs and their acknowledgments for the teardown states.
+func (m *Machine) trackFIN(seg *decode.Segment, fromClient bool) {
+	f := seg.Flags
+	fin, finSeq, finAcked := bCFin, &m.cFinSeq, bSFinAcked
+	peerFin, peerFinSeq := bSFin, m.sFinSeq
+	if !fromClient {
+		fin, finSeq, finAcked = bSFin, &m.sFinSeq, bCFinAcked
+		peerFin, peerFinSeq = bCFin, m.cFinSeq
+	}
+	if f&decode.ACK != 0 && m.has(peerFin) && seg.Ack.Diff(peerFinSeq) >= 1 {
+		m.set(finAcked)
+	}
+	if f&decode.FIN != 0 && !m.has(fin) {
+		m.set(fin)
+		*finSeq = seg.Seq.Add(uint32(seg.PayloadLen))
+		if m.close == NotClosed {
+			m.close = ClientFIN
+			if !fromClient {
+				m.close = ServerFIN
+			}
+		}
+	}
+}
+
+// after handles a segment once the handshake is complete: only counters and
+// teardown, nothing is judged (CONTRACT.md: only the handshake is judged).
+func (m *Machine) after(seg *decode.Segment, fromClient bool) Role {
+	f := seg.Flags
+	switch {
+	case f&(decode.SYN|decode.ACK) == decode.SYN && fromClient:
+		m.synRetx++
+		return RoleSYNRetransmit
+	case f&decode.SYN != 0:
+		m.synAckRetx++
+		return RoleSYNACKRetransmit
+	case f&decode.RST != 0:
+		m.closeRST(fromClient)
+		return RoleRST
+	}
+	if m.has(bFinalPure) && m.has(bFinalClient) == fromClient && f&(decode.ACK|decode.FIN) == decode.ACK &&
+		seg.PayloadLen == 0 && seg.Seq == m.finalSeq && seg.Ack == m.finalAck {
+		m.dupAcks++
+		return RoleDuplicateACK
+	}
+	m.trackFIN(seg, fromClient)
+	return contentRole(seg)
+}
+
+// states derives both endpoint states from what was captured.
+func (m *Machine) states() (c, s State) {
+	switch {
+	case !m.has(bStarted):
+		return Closed, Listen
+	case m.has(bRSTClosed):
+		return Closed, Closed
+	case m.has(bMidstream):
+		c, s = Established, Established
+		if m.has(bSSynAck) && !m.has(bSAcked) {
+			s = SynReceived
+		}
+	default:
+		c, s = SynSent, SynReceived
+		if m.has(bCAcked) {
+			c = Established
+		} else if m.has(bSBareSyn) {
+			c = SynReceived
+		}
+		if m.has(bSAcked) {
+			s = Established
+		}
+	}
+	if c != Established || s != Established {
+		return c, s
+	}
+	cf, sf := m.has(bCFin), m.has(bSFin)
+	switch {
+	case cf && sf:
+		first, second := &c, &s
+		firstAcked, secondAcked := m.has(bCFinAcked), m.has(bSFinAcked)
+		if m.close == ServerFIN {
+			first, second = &s, &c
+			firstAcked, secondAcked = secondAcked, firstAcked
+		}
+		*first, *second = Closing, LastAck
+		if firstAcked {
+			*first = TimeWait
+		}
+		if secondAcked {
+			*second = Closed
+		}
+	case cf:
+		c, s = FinWait1, CloseWait
+		if m.has(bCFinAcked) {
+			c = FinWait2
+		}
+	case sf:
+		c, s = CloseWait, FinWait1
+		if m.has(bSFinAcked) {
+			s = FinWait2
+		}
+	}
+	return c, s
+}
