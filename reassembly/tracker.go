@@ -32,26 +32,32 @@
 //   - A forward jump of more than Options.IdleTimeout past the clock (the
 //     smallest step that can expire an attempt active at the clock) does not
 //     move the clock: it is pending. The segment itself is fed at once, with
-//     its own timestamp, to the attempts as they stand before the jump.
+//     its own timestamp, to the attempts as they stand before the jump,
+//     unless its own 4-tuple has an open attempt, which the jump would
+//     expire if real: then the segment waits (one packet, copied) until the
+//     jump is decided, so that activity after a real gap starts a new
+//     attempt instead of being absorbed by the stale one.
 //   - The next segment or ICMP error, of any 4-tuple, decides. At or beyond
 //     the pending time minus IdleTimeout, it confirms the jump: the clock
 //     moves to the pending time (expiring what the gap expires) before that
-//     segment is handled. Earlier, it refutes the jump: the clock stays, and
-//     the outlier counts as activity at the clock when it came, for expiry
-//     and the reorder window alone (Flow.FirstTS and LastTS and the Machine
-//     keep its raw timestamp). Either way that segment is then handled like
-//     any other, so it may open a pending jump of its own.
-//   - Flush drops a pending jump: every attempt is emitted anyway.
+//     segment is handled (a waiting outlier then meets no stale attempt).
+//     Earlier, it refutes the jump: the clock stays, and the outlier (fed
+//     now if it waited) counts as activity at the clock when it came, for
+//     expiry and the reorder window alone (Flow.FirstTS and LastTS and the
+//     Machine keep its raw timestamp). Either way that segment is then
+//     handled like any other, so it may open a pending jump of its own.
+//   - Flush drops a pending jump, as refuted (a waiting outlier joins its
+//     attempt): nothing confirms it, and every attempt is emitted anyway.
 //
 // One segment of confirmation (not more) keeps expiry late by at most one
-// segment and bounds what a real gap's first segment can do: it is fed to
-// an attempt of its 4-tuple left open from before the gap rather than
-// starting a new one (a new SYN still starts a new attempt). Two or more
-// consecutive segments corrupted to nearby times are taken for a real gap.
-// A corrupt first timestamp of the whole input sets the clock unchecked.
-// Memory stays bounded: the pending state is one timestamp, and only the
-// pending outlier's attempt or held segment can be ahead of the clock until
-// the next segment decides.
+// segment, whatever 4-tuple confirms it: a 4-tuple quiet for longer than
+// the idle timeout and then used again starts a new attempt, whether the
+// confirming segment is its own or another's. Two or more consecutive
+// segments corrupted to nearby times are taken for a real gap. A corrupt
+// first timestamp of the whole input sets the clock unchecked. Memory
+// stays bounded: the pending state is one timestamp and at most one
+// waiting packet, and only the pending outlier's attempt or held segment
+// can be ahead of the clock until the next segment decides.
 //
 // # Lifecycle of a Flow
 //
@@ -103,6 +109,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 )
@@ -218,6 +225,14 @@ type Flow struct {
 	// Anomalies lists the distinct codes of Evidence in order of first
 	// occurrence, nil when there are none.
 	Anomalies []handshake.Code
+	// Conn is what Zeek's conn.log says about the attempt, by Zeek's
+	// rules (package connstate); Conn.OrigIsA says that Zeek's originator
+	// is Client. ConnPrior holds the records of the connections Zeek
+	// would have logged and removed earlier within the attempt (an
+	// unanswered SYN after tcp_attempt_delay, a packet after the close
+	// delay), in order; nil when there are none.
+	Conn      connstate.Summary
+	ConnPrior []connstate.Summary
 	// Tunnel is the encapsulation the attempt was carried in, each level's
 	// endpoints as the client sends, nil for plain traffic.
 	Tunnel *decode.Tunnel
@@ -239,6 +254,22 @@ type entry struct {
 	prev, next *entry
 	list       *list
 	m          handshake.Machine
+	zeek       connstate.Conn // side A is client
+	zeekPrior  []connstate.Summary
+}
+
+// maxZeekRecords bounds the conn.log records of one attempt; past it the
+// last record takes in the rest.
+const maxZeekRecords = 16
+
+// zeekAdd feeds seg to the attempt's Zeek view, first closing the record
+// of a connection Zeek would have removed before seg.
+func (e *entry) zeekAdd(seg *decode.Segment) {
+	if len(e.zeekPrior) < maxZeekRecords-1 && e.zeek.Expired(seg.Timestamp) {
+		e.zeekPrior = append(e.zeekPrior, e.zeek.Summary())
+		e.zeek = connstate.Conn{}
+	}
+	e.zeek.Add(seg, seg.Src == e.client)
 }
 
 // list is an intrusive doubly-linked list of entries ordered by expTS
@@ -302,6 +333,12 @@ type Tracker struct {
 	pendTS   int64
 	pendKey  FlowKey
 	pendHeld int // index in held of the outlier if it was held, else -1
+	// waiting is the pending outlier itself when its 4-tuple has an open
+	// attempt the jump would expire: it is handled once the jump is
+	// decided (valid iff hasWaiting).
+	waiting    decode.Packet
+	waitSwap   uint8 // Tracker.swap of waiting
+	hasWaiting bool
 
 	held      []held // FIFO of held segments, from heldHead
 	heldHead  int
@@ -385,22 +422,50 @@ func (t *Tracker) Add(p *decode.Packet) {
 		key.tun = r.id
 		defer t.unref(key)
 	}
-	nheld := len(t.held) // nothing compacts held until the next clock call
-	if p.Kind == decode.KindICMPError {
-		if e := t.table[key]; e != nil {
-			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client)
-			t.trace(e, seg, &p.ICMP, ev)
-			t.touch(e, seg.Timestamp)
-		}
-	} else {
-		t.addTCP(key, seg)
+	if jump && t.table[key] != nil {
+		// If the jump is real it expires this 4-tuple's attempt (every
+		// attempt is at most at the clock), and the segment belongs to
+		// a new one: wait for the next packet to decide. The waiting
+		// packet holds a reference to its tunnel context.
+		t.pending, t.pendTS, t.pendKey, t.pendHeld = true, seg.Timestamp, key, -1
+		t.waiting, t.waitSwap, t.hasWaiting = *p, t.swap, true
+		t.ref(key)
+		return
 	}
+	nheld := len(t.held) // nothing compacts held until the next clock call
+	t.handle(key, p)
 	if jump {
 		t.pending, t.pendTS, t.pendKey, t.pendHeld = true, seg.Timestamp, key, -1
 		if len(t.held) > nheld { // hold appends at most one record
 			t.pendHeld = len(t.held) - 1
 		}
 	}
+}
+
+// handle feeds p, of 4-tuple key, after the clock moved.
+func (t *Tracker) handle(key FlowKey, p *decode.Packet) {
+	seg := &p.Segment
+	if p.Kind == decode.KindICMPError {
+		if e := t.table[key]; e != nil {
+			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client)
+			t.trace(e, seg, &p.ICMP, ev)
+			t.touch(e, seg.Timestamp)
+		}
+		return
+	}
+	t.addTCP(key, seg)
+}
+
+// releaseWaiting handles the pending outlier that waited for its jump to
+// be decided.
+func (t *Tracker) releaseWaiting() {
+	if !t.hasWaiting {
+		return
+	}
+	t.hasWaiting = false
+	t.swap = t.waitSwap
+	t.handle(t.pendKey, &t.waiting)
+	t.unref(t.pendKey)
 }
 
 // intern returns the interned copy of tun, with one more reference.
@@ -446,7 +511,9 @@ func (t *Tracker) clock(ts int64) (jump bool) {
 		t.pending = false
 		if ts >= t.pendTS-t.idle {
 			t.advance(t.pendTS)
+			t.releaseWaiting()
 		} else {
+			t.releaseWaiting()
 			t.refute()
 		}
 	}
@@ -517,6 +584,7 @@ func (t *Tracker) step(e *entry, seg *decode.Segment) {
 		t.start(key, seg)
 		return
 	}
+	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.touch(e, seg.Timestamp)
 }
@@ -553,6 +621,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	e.seq = t.seq
 	t.table[key] = e
 	ev := e.m.Step(seg, seg.Src == e.client) // a fresh Machine consumes anything
+	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.place(e)
 	return e
@@ -591,6 +660,7 @@ func (t *Tracker) finish(e *entry) {
 		server = hi
 	}
 	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, Result: r}
+	f.Conn, f.ConnPrior = e.zeek.Summary(), e.zeekPrior
 	if e.key.tun != 0 {
 		swap := e.swap
 		if r.Flipped {
@@ -602,6 +672,10 @@ func (t *Tracker) finish(e *entry) {
 	}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
+		f.Conn.OrigIsA = !f.Conn.OrigIsA
+		for i := range f.ConnPrior {
+			f.ConnPrior[i].OrigIsA = !f.ConnPrior[i].OrigIsA
+		}
 	}
 	for _, a := range r.Evidence {
 		if !slices.Contains(f.Anomalies, a.Code) {
@@ -740,7 +814,11 @@ func explains(syn, h *decode.Segment) bool {
 // call it at the end of the input. A pending jump is dropped (see Time).
 // The Tracker stays usable.
 func (t *Tracker) Flush() {
-	t.pending = false
+	if t.pending {
+		t.pending = false
+		t.releaseWaiting()
+		t.refute()
+	}
 	for t.heldHead < len(t.held) {
 		if h := &t.held[t.heldHead]; !h.done {
 			t.release(h.key)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
@@ -28,6 +29,22 @@ func fill(t *testing.T, rng *rand.Rand, v reflect.Value) {
 			a = netip.AddrFrom16([16]byte{0xfe, 0x80, 15: 1}).WithZone("eth0")
 		}
 		v.Set(reflect.ValueOf(netip.AddrPortFrom(a, uint16(1+rng.IntN(65535)))))
+		return
+	case connstate.Summary:
+		// History holds HistLen bytes, the rest is zero.
+		var c connstate.Summary
+		v.Set(reflect.ValueOf(c))
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() != reflect.Array {
+				fill(t, rng, f)
+			}
+		}
+		c = v.Interface().(connstate.Summary)
+		c.HistLen = uint8(rng.IntN(connstate.HistoryCap + 1))
+		for i := range c.HistLen {
+			c.History[i] = "ShADadFfRrTtGg^"[rng.IntN(15)]
+		}
+		v.Set(reflect.ValueOf(c))
 		return
 	case *decode.Tunnel:
 		// Unexported fields: build one through Push (nil = plain traffic

@@ -30,6 +30,13 @@ type Writer interface {
 	Close(c *Capture, stats *Stats) error
 }
 
+// Starter is implemented by the Writers whose output begins with a header
+// stamped with the capture's start (zeek). The caller calls Start once
+// with the first packet's time, before the first Flow.
+type Starter interface {
+	Start(ts int64)
+}
+
 // Capture describes what was read, for the summary.
 type Capture struct {
 	// Files are the inputs, as named on the command line.
@@ -64,7 +71,8 @@ type Options struct {
 	CommunityIDSeed uint16
 }
 
-// New returns a Writer for format "table", "json", "ndjson" or "csv".
+// New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
+// (Zeek's conn.log TSV) or "zeek-json" (Zeek's JSON conn.log).
 func New(format string, w io.Writer, opts Options) (Writer, error) {
 	switch format {
 	case "json":
@@ -75,6 +83,10 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 		return newCSV(w, opts.CommunityIDSeed), nil
 	case "table":
 		return newTable(w, opts), nil
+	case "zeek":
+		return newZeek(w, opts.CommunityIDSeed), nil
+	case "zeek-json":
+		return newZeekJSON(w, opts.CommunityIDSeed), nil
 	}
 	return nil, fmt.Errorf("report: unknown format %q", format)
 }

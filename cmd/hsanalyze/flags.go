@@ -197,9 +197,9 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 
 func (cfg *config) validate() error {
 	switch cfg.format {
-	case "table", "json", "ndjson", "csv", "html":
+	case "table", "json", "ndjson", "csv", "zeek", "zeek-json", "html":
 	default:
-		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv or html"}
+		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv, zeek, zeek-json or html"}
 	}
 	for _, list := range [][]string{cfg.failOn, cfg.verdicts} {
 		for _, v := range list {

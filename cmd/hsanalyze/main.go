@@ -141,7 +141,12 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		VerifyChecksums: cfg.checksum,
 		Workers:         cfg.workers,
 		Packets:         progressCounter(prog),
-		Start:           func(ts int64) { sel.start = ts },
+		Start: func(ts int64) {
+			sel.start = ts
+			if s, ok := w.(report.Starter); ok {
+				s.Start(ts)
+			}
+		},
 		Warn: func(fe *capture.FileError) {
 			fmt.Fprintf(stderr, "hsanalyze: warning: %v (results up to there are reported)\n", fe)
 		},

@@ -10,8 +10,9 @@ Usage:
                                  bzip2; - is stdin
 
 Output:
-  --format table|json|ndjson|csv|html  report format (default table);
-                        html is one self-contained page, with -o or redirected
+  --format F            report format: table (default), json, ndjson, csv,
+                        zeek (Zeek conn.log TSV), zeek-json, html (one
+                        self-contained page: use -o or redirect)
   -o, --output FILE     write the report to FILE (replaced only once the
                         report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows

@@ -306,7 +306,7 @@ func Derive(s *Stream) Expectation {
 			return e
 		case !sawSyn:
 			// midstream traffic before any SYN: decided below
-		case has(p, flagRST) && !fromClient && !sawSynAck && clientAcked && !has(p, flagACK):
+		case has(p, flagRST) && !fromClient && !sawSynAck && clientAcked:
 			// resets the connection the client's ACK showed (RFC 9293
 			// §3.10.7.1 answer to that ACK, or an ABORT): half_open below
 		case has(p, flagRST) && !fromClient && !sawSynAck:

@@ -216,6 +216,23 @@ func plain() []Scenario {
 			},
 		},
 		{
+			File:   "idle-gap-reverse.pcap",
+			About:  "A SYN left unanswered, then 57 minutes later (past the 2-minute idle timeout) a complete connection the other way on the same 4-tuple, with no other packet in between: two attempts, the second no simultaneous open of the first.",
+			Expect: []Expect{{Client: client4, Verdict: "half_open"}, {Client: server4, Verdict: "complete"}},
+			Segments: func() []pcapgen.Seg {
+				c := newConv(client4, server4, 0).cs(S, 1000, 0).after(57 * time.Minute)
+				return c.sc(S, 9000, 0).cs(S|A, 3000, 9001).sc(A, 9001, 3001).segs
+			},
+		},
+		{
+			File:   "idle-gap-synack.pcap",
+			About:  "A SYN left unanswered, then 57 minutes later a SYN-ACK and ACK of another connection (its SYN not captured) on the same 4-tuple, with no other packet in between: the old attempt stays half_open, the new one is midstream (not synack_wrong_ack of the old SYN).",
+			Expect: []Expect{{Client: client4, Verdict: "half_open"}, {Client: client4, Verdict: "midstream"}},
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).after(57*time.Minute).sc(S|A, 9000, 777001).cs(A, 777001, 9001).segs
+			},
+		},
+		{
 			File:   "isn-wrap-client.pcap",
 			About:  "Client ISN 0xFFFFFFFF: the SYN-ACK acknowledges 0 (modulo 2^32).",
 			Expect: one(client4, "complete"),
