@@ -62,6 +62,9 @@ type DecoderOptions struct {
 type Counters struct {
 	// ByKind[k] is the number of frames that decoded as Kind k.
 	ByKind [numKinds]uint64
+	// IP is the number of frames whose link layer (or tunnel) handed an
+	// IPv4 or IPv6 header to the IP decoder, whatever they decoded as.
+	IP uint64
 }
 
 // Total returns the number of frames counted.
@@ -95,6 +98,12 @@ type Decoder struct {
 	// decoded is reused by every DecodeLayers call so that it does not
 	// allocate once its capacity is reached.
 	decoded []gopacket.LayerType
+
+	// nest counts the encapsulations entered in the current frame
+	// (MaxNesting bounds it).
+	nest int
+	// sawIP is set once the current frame reached an IP header.
+	sawIP bool
 
 	counters Counters
 }
@@ -137,13 +146,18 @@ func (d *Decoder) Counters() Counters { return d.counters }
 // not allocate. Every call adds one to Counters().ByKind[p.Kind].
 func (d *Decoder) Decode(linkType uint32, data []byte, origLen int, p *Packet) {
 	*p = Packet{}
+	d.nest, d.sawIP = 0, false
 	wire := max(origLen, len(data))
 	p.Kind = d.decodeLink(linkType, data, wire, p)
+	if d.sawIP {
+		d.counters.IP++
+	}
 	if p.Kind != KindTCP && p.Kind != KindICMPError {
-		// Segment is only valid for these kinds: do not leave half-filled
-		// fields behind.
+		// Segment and Tunnel are only valid for these kinds: do not leave
+		// half-filled fields behind.
 		p.Segment = Segment{}
 		p.ICMP = ICMPError{}
+		p.Tunnel = Tunnel{}
 	}
 	d.counters.ByKind[p.Kind]++
 }
@@ -158,6 +172,9 @@ const (
 	etherTypeTEB           = 0x6558 // transparent Ethernet bridging (gretap)
 	etherTypeMPLS          = 0x8847
 	etherTypeMPLSMulticast = 0x8848
+	etherTypePBB           = 0x88E7 // 802.1ah provider backbone bridging
+	etherTypeVNTag         = 0x8926
+	etherTypeFabricPath    = 0x8903
 	arphrdIPGRE            = 778
 	ethHeader              = 14
 	pppIPv4                = 0x0021
@@ -179,13 +196,7 @@ func (d *Decoder) decodeLink(linkType uint32, data []byte, wire int, p *Packet) 
 	case LinkTypeNull, LinkTypeLoop:
 		return d.decodeLoopback(data, wire, p)
 	case LinkTypeEthernet:
-		// The 14-byte Ethernet header must be captured. Checked here
-		// because layers.Ethernet reports it with errors.New, which
-		// allocates.
-		if len(data) < ethHeader || tagCut(data, ethHeader-2) {
-			return KindBadPacket
-		}
-		return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
+		return d.decodeEthernet(data, wire, p)
 	case LinkTypeLinuxSLL:
 		return d.decodeSLL(data, wire, p)
 	case LinkTypeLinuxSLL2:
@@ -226,6 +237,16 @@ func (d *Decoder) decodeLoopback(data []byte, wire int, p *Packet) Kind {
 		return d.decodeIPv6(payload, wire, p)
 	}
 	return KindOther
+}
+
+// decodeEthernet decodes an Ethernet II frame with any 802.1Q/802.1ad tags.
+func (d *Decoder) decodeEthernet(data []byte, wire int, p *Packet) Kind {
+	// The 14-byte Ethernet header must be captured. Checked here because
+	// layers.Ethernet reports it with errors.New, which allocates.
+	if len(data) < ethHeader || tagCut(data, ethHeader-2) {
+		return KindBadPacket
+	}
+	return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
 }
 
 // decodeTagged runs parser (whose first layer is first) over an Ethernet
@@ -302,7 +323,7 @@ func (d *Decoder) decodeSLL2(data []byte, wire int, p *Packet) Kind {
 	}
 	if binary.BigEndian.Uint16(data[8:10]) == arphrdIPGRE {
 		// GRE tap device: libpcap hands out an Ethernet frame.
-		return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data[hdr:], wire-hdr, p)
+		return d.decodeEthernet(data[hdr:], wire-hdr, p)
 	}
 	proto := binary.BigEndian.Uint16(data[0:2])
 	return d.decodeEtherType(proto, data[hdr:], wire-hdr, p)
@@ -326,9 +347,43 @@ func (d *Decoder) decodeEtherType(etherType uint16, data []byte, wire int, p *Pa
 		}
 		return d.decodeTagged(d.vlanParser, layers.LayerTypeDot1Q, data, wire, p)
 	case etherTypeTEB:
-		return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
+		if !d.enterL2() {
+			return KindUnknownEncap
+		}
+		return d.decodeEthernet(data, wire, p)
 	case etherTypeMPLS, etherTypeMPLSMulticast:
 		return d.decodeMPLS(data, wire, p)
+	case etherTypePBB:
+		// 802.1ah I-TAG (priority, flags, 24-bit I-SID), then the
+		// customer's Ethernet frame.
+		if len(data) < 4 {
+			return KindBadPacket
+		}
+		if !d.enterL2() {
+			return KindUnknownEncap
+		}
+		return d.decodeEthernet(data[4:], wire-4, p)
+	case etherTypeVNTag:
+		// VN-Tag: 4 bytes (direction, pointer, virtual interfaces), then
+		// the next EtherType, like an 802.1Q tag.
+		if len(data) < 6 {
+			return KindBadPacket
+		}
+		if !d.enterL2() {
+			return KindUnknownEncap
+		}
+		return d.decodeEtherType(binary.BigEndian.Uint16(data[4:6]), data[6:], wire-6, p)
+	case etherTypeFabricPath:
+		// Cisco FabricPath: the outer addresses and this EtherType are
+		// followed by the FTag and TTL (2 bytes), then the classical
+		// Ethernet frame.
+		if len(data) < 2 {
+			return KindBadPacket
+		}
+		if !d.enterL2() {
+			return KindUnknownEncap
+		}
+		return d.decodeEthernet(data[2:], wire-2, p)
 	}
 	return KindOther // ARP, LLC (802.3 length), LLDP, ...
 }

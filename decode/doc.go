@@ -5,8 +5,9 @@
 //
 // A Decoder (one per input goroutine) decodes, in order:
 //  1. the link layer of a supported LINKTYPE_ (see Supported): Ethernet
-//     with any number of 802.1Q/802.1ad tags, PPPoE and MPLS under it;
-//     Linux cooked v1 and v2; BSD and OpenBSD loopback; PPP; raw IP;
+//     with any number of 802.1Q/802.1ad tags, PPPoE, MPLS, 802.1ah PBB,
+//     VN-Tag and Cisco FabricPath under it; Linux cooked v1 and v2; BSD
+//     and OpenBSD loopback; PPP; raw IP;
 //  2. IPv4 (options skipped, padding cut by the total length) or IPv6
 //     (hop-by-hop, routing, destination options, fragment and AH headers
 //     skipped); non-first fragments stop here as KindFragment;
@@ -17,6 +18,10 @@
 // cut by the snap length still yields its segment (PayloadLen as sent,
 // options parsed as far as captured, OptTruncated), while an IP length
 // larger than the frame was on the wire makes the frame KindBadPacket.
-// Tunnels (GRE, VXLAN, IP-in-IP) are not entered, and IP fragments are
-// not reassembled.
+//
+// Tunnels are entered (tunnel.go): IP-in-IP in all four combinations, GRE
+// and PPTP's enhanced GRE, ERSPAN I/II/III, and over UDP VXLAN, GENEVE,
+// Teredo, GTP-U and AYIYA. Each records a TunnelLevel in Packet.Tunnel, a
+// fixed-size comparable value; at most MaxNesting encapsulations are
+// entered. IP fragments are not reassembled here.
 package decode

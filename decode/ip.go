@@ -65,6 +65,7 @@ func (d *Decoder) decodeIP(b []byte, wire int, p *Packet) Kind {
 // it, possibly followed by link-layer padding; wire is how many bytes were
 // on the wire from the start of the IP header (≥ len(b)).
 func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
+	d.sawIP = true
 	// The fixed header must be captured.
 	if len(b) < ipv4MinHeader || b[0]>>4 != 4 {
 		return KindBadPacket
@@ -102,9 +103,16 @@ func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
 	src, dst := b[12:16], b[16:20] // inside the fixed header
 	switch b[9] {
 	case protoTCP:
+		p.Segment.IPLen = total
 		return d.decodeTCP(b[ihl:], total-ihl, src, dst, more, p)
 	case protoICMPv4:
 		return decodeICMPv4(b[ihl:], src, p)
+	case protoIPv4, protoIPv6:
+		return d.decodeIPinIP(b[9], false, b[ihl:], total-ihl, src, dst, p)
+	case protoGRE:
+		return d.decodeGRE(b[ihl:], total-ihl, src, dst, p)
+	case protoUDP:
+		return d.decodeUDP(b[ihl:], total-ihl, src, dst, p)
 	}
 	return KindOther
 }
@@ -112,6 +120,7 @@ func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
 // decodeIPv6 decodes an IPv6 packet (RFC 8200) and its extension headers.
 // b and wire are as for decodeIPv4.
 func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
+	d.sawIP = true
 	// The fixed header must be captured.
 	if len(b) < ipv6Header || b[0]>>4 != 6 {
 		return KindBadPacket
@@ -138,9 +147,16 @@ func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
 	switch proto {
 	case protoTCP:
 		// walkIPv6Ext keeps off ≤ len(b) ≤ total.
+		p.Segment.IPLen = total
 		return d.decodeTCP(b[off:], total-off, src, dst, more, p)
 	case protoICMPv6:
 		return decodeICMPv6(b[off:], src, p)
+	case protoIPv4, protoIPv6:
+		return d.decodeIPinIP(proto, true, b[off:], total-off, src, dst, p)
+	case protoGRE:
+		return d.decodeGRE(b[off:], total-off, src, dst, p)
+	case protoUDP:
+		return d.decodeUDP(b[off:], total-off, src, dst, p)
 	}
 	return KindOther
 }

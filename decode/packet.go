@@ -31,9 +31,15 @@ const (
 	KindBadPacket
 	// KindUnsupportedLink is a frame of a link type hsanalyze cannot decode.
 	KindUnsupportedLink
+	// KindUnknownEncap is a frame whose tunnel or link header carries
+	// something hsanalyze does not decode (a GRE protocol other than IP,
+	// MPLS, Ethernet, ERSPAN and PPP; GRE source routing; a GENEVE
+	// protocol other than Ethernet and IP), or that nests more than
+	// MaxNesting encapsulations.
+	KindUnknownEncap
 
 	// numKinds is the number of kinds; it sizes Counters.ByKind.
-	numKinds = int(KindUnsupportedLink) + 1
+	numKinds = int(KindUnknownEncap) + 1
 )
 
 var kindNames = [numKinds]string{
@@ -44,6 +50,7 @@ var kindNames = [numKinds]string{
 	KindBadTCP:          "bad_tcp",
 	KindBadPacket:       "bad_packet",
 	KindUnsupportedLink: "unsupported_link",
+	KindUnknownEncap:    "unknown_encap",
 }
 
 // String returns the kind's snake_case name, such as "icmp_error", or
@@ -79,6 +86,11 @@ type Packet struct {
 	Segment Segment
 	// ICMP is valid iff Kind is KindICMPError.
 	ICMP ICMPError
+	// Tunnel is the encapsulation the segment or ICMP error came in,
+	// outermost first; valid iff Kind is KindTCP or KindICMPError, and
+	// zero for plain traffic. Segment.Src and Dst are the innermost
+	// addresses.
+	Tunnel Tunnel
 	// FirstFragment is set when Kind is KindTCP and the segment came in
 	// the first fragment of a fragmented IP packet (IPv4 offset 0 with MF
 	// set, or an IPv6 fragment header with offset 0 and M set): its

@@ -16,10 +16,19 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 	// next segment, or a retransmission of what was sent, which the
 	// receiver acknowledges or queues) is no wrong number; one before
 	// ISN+1 or past what was ever sent is.
+	//
+	// A seq past that SND.NXT but inside the server's receive window is
+	// acceptable all the same (§3.10.7.4: SYN-RECEIVED accepts any
+	// in-window sequence number, and so does ESTABLISHED): the client
+	// sent the sequence space before it, which the capture lacks (a lost
+	// final ACK or first data segment). It completes the handshake with
+	// the informational data_not_captured; out of the window it stays
+	// ack_wrong_seq.
 	lo := m.cISN.Add(1)
 	sent := max(m.cSynData, m.cSent)
 	seqOK := seg.Seq.InRange(lo, sent)
-	if seqOK {
+	gap := !seqOK && m.inClientWindow(seg.Seq)
+	if seqOK || gap {
 		end := uint32(seg.Seq.Diff(lo)) + uint32(seg.PayloadLen)
 		if seg.Flags&decode.FIN != 0 {
 			end++
@@ -31,6 +40,10 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 		// whole stream without any SYN-ACK: only its first segment is
 		// judged, the rest has moved on legitimately.
 		return
+	}
+	if gap {
+		m.raiseNum(DataNotCaptured, seg, FieldSeq, uint64(seg.Seq), uint64(lo.Add(sent)))
+		seqOK = true
 	}
 	if !seqOK {
 		exp := lo.Add(sent)
@@ -77,9 +90,18 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 // a split handshake (RFC 9293 §3.5 Figure 7) and judged as such.
 func (m *Machine) serverAck(seg *decode.Segment) {
 	if !m.has(bSSyn) {
+		if m.has(bAckNoSynAck) {
+			// The client already acknowledged a server ISN
+			// (ack_without_synack): its SYN-ACK existed, the capture
+			// lacks it, and the server is synchronized. Its segments
+			// are those of a handshake whose SYN-ACK was not captured,
+			// not a final ACK in the wrong direction.
+			return
+		}
 		m.raise(AckFromServer, seg, "", 0, 0, false)
 		return
 	}
+	m.widenClientWindow(seg)
 	end := seg.Seq.Add(uint32(seg.PayloadLen))
 	if seg.Flags&decode.FIN != 0 {
 		end = end.Add(1)
@@ -131,5 +153,43 @@ func (m *Machine) acceptOffered(ack decode.Seq) bool {
 func (m *Machine) advanceSNxt(end decode.Seq) {
 	if m.sNxt.LessThan(end) {
 		m.sNxt = end
+	}
+}
+
+// maxUnscaledWindow is the largest receive window a SYN-ACK can offer: its
+// window field is never scaled (RFC 7323 §2.2). It bounds the server's
+// window while no SYN-ACK was captured.
+const maxUnscaledWindow = 65535
+
+// inClientWindow reports whether seq, the seq of a client segment before
+// completion, lies past ISN+1 and inside the server's receive window
+// (RFC 9293 §3.10.7.4 first check: RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND),
+// as the server advertised it (see widenClientWindow).
+func (m *Machine) inClientWindow(seq decode.Seq) bool {
+	lo := m.cISN.Add(1)
+	end := lo.Add(maxUnscaledWindow)
+	if m.has(bCWnd) {
+		end = m.cWndEnd
+	}
+	return seq.Diff(lo) > 0 && seq.LessThan(end)
+}
+
+// widenClientWindow moves the right edge of the server's receive window,
+// SEG.ACK + SEG.WND, to that of seg, a server segment with ACK, when it is
+// further. The window of a SYN-ACK is never scaled; later segments' are
+// shifted by the server's window scale when both SYNs negotiated it (RFC
+// 7323 §2.2-2.3). Only an ack from ISN+1 on, within 2^30 of it, counts.
+func (m *Machine) widenClientWindow(seg *decode.Segment) {
+	lo := m.cISN.Add(1)
+	if !seg.Ack.InRange(lo, 1<<30) {
+		return
+	}
+	wnd := uint32(seg.Window)
+	if seg.Flags&decode.SYN == 0 && m.cOpts.Has(decode.OptWindowScale) && m.sOpts.Has(decode.OptWindowScale) {
+		wnd <<= min(m.sOpts.WindowScale, 14)
+	}
+	if end := seg.Ack.Add(wnd); !m.has(bCWnd) || m.cWndEnd.LessThan(end) {
+		m.cWndEnd = end
+		m.set(bCWnd)
 	}
 }

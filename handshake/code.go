@@ -85,6 +85,13 @@ const (
 	// CaptureReordered: the capture held a reply before the SYN it answers;
 	// the segments were replayed in protocol order (package reassembly).
 	CaptureReordered
+	// DataNotCaptured: a client segment before completion whose seq lies
+	// past everything captured from the client but inside the server's
+	// receive window: the segments before it were not captured.
+	DataNotCaptured
+	// ScanProbe: the first segment of an attempt is a scanner's probe
+	// (NULL, FIN, Xmas, or an ACK or FIN+ACK with ack 0), not a SYN.
+	ScanProbe
 	numCodes
 )
 
@@ -122,6 +129,8 @@ var codeTable = [numCodes]codeInfo{
 	ICMPError:               {"icmp_error", false, "RFC 9293 §3.9.1 (MUST-56/57 soft errors), RFC 5927"},
 	ChecksumBad:             {"checksum_bad", false, "RFC 9293 §3.1 (checksum); CONTRACT.md (offload: no verdict change)"},
 	CaptureReordered:        {"capture_reordered", false, "RFC 9293 §3.5 (segment order); capture artefact"},
+	DataNotCaptured:         {"data_not_captured", false, "RFC 9293 §3.10.7.4 (first check: any in-window SEG.SEQ is acceptable in SYN-RECEIVED); capture artefact"},
+	ScanProbe:               {"scan_probe", false, "RFC 9293 §3.10.7.1 (CLOSED: a segment without RST is answered by RST, what scanners exploit), §3.10.7.2"},
 }
 
 // Codes returns every defined Code, fatal ones first, in declaration order.

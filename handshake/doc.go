@@ -33,12 +33,15 @@
 // self-connect (Src == Dst), where a SYN-ACK is taken as the server's and
 // every other segment as the client's. It does not reassemble data or check
 // sequence numbers after the handshake; FIN and RST after completion only
-// drive the teardown states. The final ACK's seq must be exactly ISN+1 (up
-// to ISN+1+len with SYN data), stricter than RFC 9293's window test, because
-// the contract asks for every number to be right; a capture that lost the
-// first client segment therefore shows ack_wrong_seq. Without a captured
+// drive the teardown states. The final ACK's seq is judged by RFC 9293's
+// window test: ISN+1 (up to ISN+1+len with SYN data) is right, a seq past
+// what the capture shows the client sent but inside the server's receive
+// window completes with the informational DataNotCaptured (the capture
+// lost what came before), anything else is AckWrongSeq. Without a captured
 // SYN-ACK only the client's first ACK segment is judged (one-sided
-// captures). The server's part of the handshake is its SYN-ACK: its ACK,
+// captures), and the server's segments after it are not errors: the
+// client's ACK proves the SYN-ACK existed. A first segment shaped like a
+// port scanner's probe raises ScanProbe; its flags decide the verdict. The server's part of the handshake is its SYN-ACK: its ACK,
 // data and FIN segments after it are not judged (only a split handshake's
 // server ACK is a final ACK). When the server offered several ISNs, the
 // client's final ACK picks the one the handshake completes against.

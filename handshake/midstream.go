@@ -7,6 +7,9 @@ import "github.com/hsanalyze/hsanalyze/decode"
 // make it malformed. The first SYN-ACK fixes the roles: its receiver is the
 // client (CONTRACT.md), so a SYN-ACK from the caller's client flips them.
 func (m *Machine) midstream(seg *decode.Segment, fromClient bool) (Role, bool) {
+	if m.cPkts+m.sPkts == 0 && isProbe(seg) {
+		m.raiseNum(ScanProbe, seg, FieldFlags, uint64(seg.Flags), uint64(decode.SYN))
+	}
 	if m.checkSegment(seg) {
 		return RoleInvalid, fromClient
 	}
@@ -65,4 +68,20 @@ func (m *Machine) flip() {
 	case ServerRST:
 		m.close = ClientRST
 	}
+}
+
+// isProbe reports whether seg, the first segment of an attempt that did not
+// start with a SYN, has the shape of a port scanner's probe: no payload,
+// neither SYN nor RST, and either no ACK (nmap -sN NULL, -sF FIN, -sX
+// Xmas: no TCP in any state sends such a segment, RFC 9293 §3.1, and a
+// closed port answers it with RST, §3.10.7.1) or ACK with an ack of 0 (an
+// ACK scan, -sA, or a Maimon FIN+ACK probe, -sM: a legal segment, but one
+// that acknowledges nothing a peer plausibly sent). A midstream segment of
+// a real connection carries ACK with the peer's sequence number.
+func isProbe(seg *decode.Segment) bool {
+	f := seg.Flags
+	if seg.PayloadLen > 0 || f&(decode.SYN|decode.RST) != 0 {
+		return false
+	}
+	return f&decode.ACK == 0 || seg.Ack == 0 && f&(decode.PSH|decode.URG) == 0
 }

@@ -19,9 +19,13 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 		// acceptable with an ACK that acknowledges the SYN.
 		ackOK := f&decode.ACK != 0 && seg.Ack.InRange(m.cISN.Add(1), m.cSynData)
 		switch hi := m.cISN.Add(1 + m.cSynData); {
-		case f&decode.ACK == 0 && m.has(bAckNoSynAck):
+		case m.has(bAckNoSynAck):
 			// It answers the client's ACK segment, not the SYN: RFC 9293
-			// §3.10.7.1 resets an ACK with <SEQ=SEG.ACK><CTL=RST>, no ACK.
+			// §3.10.7.1 resets an ACK with <SEQ=SEG.ACK><CTL=RST>, no
+			// ACK. Or the client's ACK showed a SYN-ACK the capture
+			// lacks, the server is synchronized, and its RST resets that
+			// connection: no refusal, and without the server's ISN its
+			// seq cannot be judged.
 			m.closeRST(false)
 		case !ackOK && m.answersUnacceptable(seg.Seq, false):
 			// The reply to an unacceptable client segment (see below),

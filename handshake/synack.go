@@ -47,6 +47,7 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 	}
 	m.advanceSNxt(seg.Seq.Add(1 + uint32(seg.PayloadLen)))
 	m.sOpts = synOptions(&seg.Options)
+	m.widenClientWindow(seg)
 	if m.synAckFrame == 0 {
 		m.synAckFrame = seg.Frame
 	}

@@ -86,6 +86,27 @@ type flowRecord struct {
 	Flow      reassembly.Flow
 }
 
+// connKey identifies a connection's 4-tuple across trackers: the 4-tuple
+// and its canonical tunnel context (reassembly's keys number contexts per
+// Tracker).
+type connKey struct {
+	Tuple  reassembly.FlowKey
+	Tunnel decode.Tunnel
+}
+
+func packetKey(p *decode.Packet) connKey {
+	canon, _ := p.Tunnel.Canonical()
+	return connKey{reassembly.KeyOf(p.Segment.Src, p.Segment.Dst), canon}
+}
+
+func flowKey(f *reassembly.Flow) connKey {
+	k := connKey{Tuple: reassembly.KeyOf(f.Client, f.Server)}
+	if f.Tunnel != nil {
+		k.Tunnel, _ = f.Tunnel.Canonical()
+	}
+	return k
+}
+
 // headPacket is a packet of a head 4-tuple, in capture order. Term marks
 // the packet that began the 4-tuple's second attempt in this part.
 type headPacket struct {
@@ -98,7 +119,7 @@ type tail struct {
 	State reassembly.State
 	// OpenFirst are the head 4-tuples whose first attempt (or held
 	// segments) is in State.
-	OpenFirst []reassembly.FlowKey
+	OpenFirst []connKey
 }
 
 // head is what the part saw at its start that may continue an earlier
@@ -107,7 +128,7 @@ type head struct {
 	Packets []headPacket
 	// Truncated are the head 4-tuples whose first attempt has more
 	// packets than Packets holds (see Recorder).
-	Truncated []reassembly.FlowKey
+	Truncated []connKey
 }
 
 // codecs encode the records; their layouts make up Header.Layout.
@@ -115,7 +136,7 @@ type codecs struct {
 	flow    *wire.Codec[flowRecord]
 	tail    *wire.Codec[tail]
 	head    *wire.Codec[headPacket]
-	keys    *wire.Codec[[]reassembly.FlowKey]
+	keys    *wire.Codec[[]connKey]
 	summary *wire.Codec[Summary]
 	layout  string
 }
@@ -132,7 +153,7 @@ func newCodecs() (*codecs, error) {
 	if c.head, err = wire.For[headPacket](); err != nil {
 		return nil, err
 	}
-	if c.keys, err = wire.For[[]reassembly.FlowKey](); err != nil {
+	if c.keys, err = wire.For[[]connKey](); err != nil {
 		return nil, err
 	}
 	if c.summary, err = wire.For[Summary](); err != nil {

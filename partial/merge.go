@@ -194,7 +194,7 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 	for _, pt := range p.parts {
 		s := &pt.summary
 		overlap := prev && s.HasTrack && s.TrackFirst < maxLast
-		m := merger{t: t, pt: pt, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[reassembly.FlowKey]bool)}
+		m := merger{t: t, pt: pt, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool)}
 		if err := m.head(); err != nil {
 			return &Error{Path: pt.path, Err: err}
 		}
@@ -233,7 +233,7 @@ type merger struct {
 	warn    func(string)
 	// replay are the head 4-tuples whose first attempt the tracker
 	// decided again: the part's own view of it is dropped.
-	replay map[reassembly.FlowKey]bool
+	replay map[connKey]bool
 }
 
 // Actions on a head 4-tuple.
@@ -249,41 +249,42 @@ func (m *merger) head() error {
 	if !m.prev {
 		return nil
 	}
-	truncated := make(map[reassembly.FlowKey]bool, len(m.pt.head.Truncated))
+	truncated := make(map[connKey]bool, len(m.pt.head.Truncated))
 	for _, k := range m.pt.head.Truncated {
 		truncated[k] = true
 	}
-	act := make(map[reassembly.FlowKey]int)
+	act := make(map[connKey]int)
 	for i := range m.pt.head.Packets {
 		hp := &m.pt.head.Packets[i]
 		pkt := hp.Packet
 		pkt.Segment.File += m.base
 		seg := &pkt.Segment
-		key := reassembly.KeyOf(seg.Src, seg.Dst)
-		a, ok := act[key]
+		ck := packetKey(&pkt)
+		a, ok := act[ck]
 		if !ok {
 			switch fate := m.t.Fate(&pkt); {
 			case fate == reassembly.FateFresh:
 				a = actTick
 			case m.overlap:
-				return fmt.Errorf("overlaps an earlier part in time and shares its connection %s: analyse those captures together, or split them by flow hash", keyString(key))
+				return errShared(ck)
 			case fate == reassembly.FateNew:
 				// The earlier attempt ends here; the part's own attempt,
 				// begun by this segment, stands.
 				m.t.Add(&pkt)
-				m.t.Drop(key)
-				a = actTick
-				act[key] = a
+				m.dropPacketKey(&pkt)
+				act[ck] = actTick
 				continue
-			case truncated[key]:
+			case truncated[ck]:
 				a = actSplit
-				m.warn(fmt.Sprintf("connection %s continues from an earlier part into %s beyond what its partial keeps (%d segments): reported as two attempts", keyString(key), m.pt.path, MaxHeadPerKey))
-				m.t.Finish(key)
+				m.warn(fmt.Sprintf("connection %s continues from an earlier part into %s beyond what its partial keeps: reported as two attempts", ck, m.pt.path))
+				if key, ok := m.t.PacketKey(&pkt); ok {
+					m.t.Finish(key)
+				}
 			default:
 				a = actReplay
-				m.replay[key] = true
+				m.replay[ck] = true
 			}
-			act[key] = a
+			act[ck] = a
 		}
 		if a != actReplay {
 			m.t.Tick(seg.Timestamp)
@@ -293,10 +294,11 @@ func (m *merger) head() error {
 		if hp.Term {
 			// The part began its second attempt here; so must the tracker,
 			// and from here on the part's own view is the truth.
+			key, _ := m.t.PacketKey(&pkt)
 			if ts, ok := m.t.Started(key); ok && ts == seg.Timestamp {
 				m.t.Drop(key)
 			} else {
-				m.warn(fmt.Sprintf("connection %s: a segment that began a new attempt in %s continues an earlier part's attempt: the attempts after it are reported as that part saw them", keyString(key), m.pt.path))
+				m.warn(fmt.Sprintf("connection %s: a segment that began a new attempt in %s continues an earlier part's attempt: the attempts after it are reported as that part saw them", ck, m.pt.path))
 				m.t.Finish(key)
 			}
 		}
@@ -307,12 +309,12 @@ func (m *merger) head() error {
 // flow emits one of the part's decided flows unless the tracker decided it
 // again.
 func (m *merger) flow(r *flowRecord, emit func(*reassembly.Flow)) error {
-	key := reassembly.KeyOf(r.Flow.Client, r.Flow.Server)
-	if r.HeadFirst && m.replay[key] {
+	ck := flowKey(&r.Flow)
+	if r.HeadFirst && m.replay[ck] {
 		return nil
 	}
-	if m.overlap && m.t.Has(key) {
-		return fmt.Errorf("overlaps an earlier part in time and shares its connection %s: analyse those captures together, or split them by flow hash", keyString(key))
+	if m.overlap && m.has(ck) {
+		return errShared(ck)
 	}
 	f := r.Flow
 	if m.base != 0 {
@@ -329,17 +331,17 @@ func (m *merger) flow(r *flowRecord, emit func(*reassembly.Flow)) error {
 // decided again.
 func (m *merger) tail() error {
 	st := m.pt.tail.State
-	drop := make(map[reassembly.FlowKey]bool)
+	drop := make(map[connKey]bool)
 	for _, k := range m.pt.tail.OpenFirst {
 		if m.replay[k] {
 			drop[k] = true
 		}
 	}
-	st.Attempts = slices.DeleteFunc(slices.Clone(st.Attempts), func(a reassembly.Attempt) bool { return drop[a.Key] })
+	st.Attempts = slices.DeleteFunc(slices.Clone(st.Attempts), func(a reassembly.Attempt) bool { return drop[connKey{a.Key, a.Tunnel}] })
 	pend := -1
 	held := make([]reassembly.HeldSegment, 0, len(st.Held))
 	for i, h := range st.Held {
-		if drop[h.Key] {
+		if drop[connKey{h.Key, h.Tunnel}] {
 			continue
 		}
 		if i == st.PendHeld {
@@ -351,19 +353,41 @@ func (m *merger) tail() error {
 	st.Held, st.PendHeld = held, pend
 	for i := range st.Attempts {
 		a := &st.Attempts[i]
-		if m.overlap && m.t.Has(a.Key) {
-			return fmt.Errorf("overlaps an earlier part in time and shares its connection %s: analyse those captures together, or split them by flow hash", keyString(a.Key))
+		if m.overlap && m.has(connKey{a.Key, a.Tunnel}) {
+			return errShared(connKey{a.Key, a.Tunnel})
 		}
 		a.Machine.DetachEvidence()
 		a.Machine.ShiftFiles(m.base)
 	}
 	for _, a := range m.t.Restore(&st) {
-		m.warn(fmt.Sprintf("connection %s: the attempt %s left open does not follow on from an earlier part's, which is kept instead", keyString(a.Key), m.pt.path))
+		m.warn(fmt.Sprintf("connection %s: the attempt %s left open does not follow on from an earlier part's, which is kept instead", connKey{a.Key, a.Tunnel}, m.pt.path))
 	}
 	return nil
 }
 
-func keyString(k reassembly.FlowKey) string {
-	lo, hi := k.Endpoints()
-	return lo.String() + "-" + hi.String()
+// has reports whether the tracker holds anything of k.
+func (m *merger) has(k connKey) bool {
+	key, ok := m.t.Lookup(k.Tuple, &k.Tunnel)
+	return ok && m.t.Has(key)
+}
+
+// dropPacketKey drops the tracker's attempt of p's 4-tuple.
+func (m *merger) dropPacketKey(p *decode.Packet) {
+	if key, ok := m.t.PacketKey(p); ok {
+		m.t.Drop(key)
+	}
+}
+
+func errShared(k connKey) error {
+	return fmt.Errorf("overlaps an earlier part in time and shares its connection %s: analyse those captures together, or split them by flow hash", k)
+}
+
+// String names the connection's endpoints (and tunnel, if any).
+func (k connKey) String() string {
+	lo, hi := k.Tuple.Endpoints()
+	s := lo.String() + "-" + hi.String()
+	if n := k.Tunnel.Len(); n > 0 {
+		s += fmt.Sprintf(" (in %d tunnel levels)", n)
+	}
+	return s
 }

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -142,10 +144,19 @@ func (w wholeRun) inSplit(parts []part, position []int) result {
 			ev = []any{}
 		}
 		g["evidence"] = ev
+		if r, ok := g["reason"].(string); ok {
+			g["reason"] = frameRef.ReplaceAllStringFunc(r, func(m string) string {
+				n, _ := strconv.Atoi(strings.TrimPrefix(m, "frame "))
+				return fmt.Sprintf("frame %d", where[n][1])
+			})
+		}
 		out = append(out, g)
 	}
 	return finish(out, w.summary)
 }
+
+// frameRef is a frame cited in a flow's reason.
+var frameRef = regexp.MustCompile(`frame \d+`)
 
 func maps(v any) map[string]any {
 	m := map[string]any{}

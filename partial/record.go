@@ -34,10 +34,10 @@ type Recorder struct {
 	maxTS   int64
 	ended   bool // End was called: later flows are the tail's
 
-	keys      map[reassembly.FlowKey]*headKey
+	keys      map[connKey]*headKey
 	packets   []headPacket
 	cur       int // index in packets of the packet being tracked, or -1
-	truncated []reassembly.FlowKey
+	truncated []connKey
 	tail      tail
 	flows     uint64
 	err       error
@@ -71,7 +71,7 @@ func NewRecorder(w io.Writer, opts Options, files []string, tool string) (*Recor
 		enc:     enc,
 		opts:    opts,
 		headFor: int64(max(opts.IdleTimeout, opts.CloseLinger)),
-		keys:    make(map[reassembly.FlowKey]*headKey),
+		keys:    make(map[connKey]*headKey),
 		cur:     -1,
 	}, nil
 }
@@ -97,7 +97,7 @@ func (r *Recorder) packet(p *decode.Packet) {
 		r.maxTS = ts
 	}
 	r.maxTS = max(r.maxTS, ts)
-	key := reassembly.KeyOf(seg.Src, seg.Dst)
+	key := packetKey(p)
 	hk := r.keys[key]
 	if hk == nil {
 		if r.maxTS > r.headEnd {
@@ -127,7 +127,11 @@ func (r *Recorder) packet(p *decode.Packet) {
 // trace notes each head 4-tuple's first attempt, and the packet that began
 // its second.
 func (r *Recorder) trace(t *reassembly.Trace) {
-	hk := r.keys[t.Key]
+	key := connKey{Tuple: t.Key.Tuple()}
+	if t.Tunnel != nil {
+		key.Tunnel = *t.Tunnel
+	}
+	hk := r.keys[key]
 	if hk == nil {
 		return
 	}
@@ -137,7 +141,7 @@ func (r *Recorder) trace(t *reassembly.Trace) {
 	}
 	if t.Attempt != hk.first && r.cur >= 0 && t.Segment != nil && t.ICMP == nil {
 		cp := &r.packets[r.cur]
-		if reassembly.KeyOf(cp.Packet.Segment.Src, cp.Packet.Segment.Dst) == t.Key && *t.Segment == cp.Packet.Segment {
+		if packetKey(&cp.Packet) == key && *t.Segment == cp.Packet.Segment {
 			cp.Term = true
 			r.cur = -1
 		}
@@ -150,7 +154,7 @@ func (r *Recorder) flow(f *reassembly.Flow) {
 		return
 	}
 	rec := flowRecord{Flow: *f}
-	if hk := r.keys[reassembly.KeyOf(f.Client, f.Server)]; hk != nil && !hk.ended {
+	if hk := r.keys[flowKey(f)]; hk != nil && !hk.ended {
 		hk.ended = true
 		rec.HeadFirst = true
 	}
@@ -164,15 +168,17 @@ func (r *Recorder) end(s *reassembly.State) {
 	r.ended = true
 	r.tail.State = *s
 	for _, a := range s.Attempts {
-		if hk := r.keys[a.Key]; hk != nil && !hk.ended {
-			r.tail.OpenFirst = append(r.tail.OpenFirst, a.Key)
+		k := connKey{a.Key, a.Tunnel}
+		if hk := r.keys[k]; hk != nil && !hk.ended {
+			r.tail.OpenFirst = append(r.tail.OpenFirst, k)
 		}
 	}
-	seen := make(map[reassembly.FlowKey]bool)
+	seen := make(map[connKey]bool)
 	for _, h := range s.Held {
-		if hk := r.keys[h.Key]; hk != nil && !hk.ended && !seen[h.Key] {
-			seen[h.Key] = true
-			r.tail.OpenFirst = append(r.tail.OpenFirst, h.Key)
+		k := connKey{h.Key, h.Tunnel}
+		if hk := r.keys[k]; hk != nil && !hk.ended && !seen[k] {
+			seen[k] = true
+			r.tail.OpenFirst = append(r.tail.OpenFirst, k)
 		}
 	}
 }

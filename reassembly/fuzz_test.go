@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -109,10 +110,14 @@ func FuzzTracker(f *testing.F) {
 	// Two outliers in a row confirm each other; a held outlier.
 	f.Add(cat(seg6(0, false, syn, 0, 0x80, 1, 0), seg6(2|0x80, true, ack, 5, 5, 1, 0), seg6(1|0x80, false, syn, 0, 0x80, 1, 0),
 		seg6(0, true, syn|ack, 0, 1, 1, 0), seg6(0, false, ack, 1, 1, 1, 0)))
+	// A correct attempt with a lost first data segment (the final ACK
+	// rode on it), a server reply and a FIN close.
+	f.Add([]byte{0x81, 7, 0x30, 5, 9, 0x83, 0, 2, 0})
 	if 255*100*us >= int64(fuzzOpts.IdleTimeout) {
 		panic("fuzzFlows steps must stay under fuzzOpts.IdleTimeout")
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkLossTolerant(t, correctAttempt(data))
 		gens, outliers := fuzzFlows(data)
 		if len(outliers) == 0 {
 			checkIndependent(t, fuzzOpts, gens)
@@ -143,4 +148,141 @@ func FuzzTracker(f *testing.F) {
 			t.Fatalf("Open() = %d after Flush", tr.Open())
 		}
 	})
+}
+
+// correctAttempt builds from data one connection attempt as correct TCP
+// stacks send it (RFC 9293 §3.5 Figure 6, §3.6, §3.10.7.4), on the
+// default fuzz 4-tuple, with every segment advertising a 65535-byte
+// window:
+//
+//	b0, b1: client and server ISN (near the 2^32 wrap when bit 7 is set)
+//	b2: bits 0-1 client SYN retransmissions, bit 2 a SYN-ACK retransmission,
+//	    bit 3 refused (RST+ACK answers the SYN, nothing else), bit 4 the
+//	    client's first data carries the final ACK (no bare ACK), bits 5-7
+//	    the close: 0 none, 1 client FIN first, 2 server FIN first, 3 client
+//	    RST, 4 server RST, else none
+//	then pairs: bit 7 from the server, bits 0-6 ×11 payload bytes (0: a
+//	pure ACK), up to 16 segments.
+//
+// The server sends nothing after its SYN-ACK before the client's final ACK
+// or first data: it is ESTABLISHED only then.
+func correctAttempt(data []byte) []*decode.Packet {
+	if len(data) < 3 {
+		return nil
+	}
+	isn := func(b byte) uint32 {
+		if b&0x80 != 0 {
+			return 0xffffff00 + uint32(b)
+		}
+		return uint32(b) * 100003
+	}
+	cisn, sisn, mode := isn(data[0]), isn(data[1]), data[2]
+	data = data[3:]
+	c, s := cli, srv
+	var out []*decode.Packet
+	now := int64(0)
+	add := func(from, to netip.AddrPort, f decode.Flags, seq, ack uint32, n int) {
+		now += 200 * us
+		p := pkt(from, to, now, f, seq, ack, n)
+		p.Segment.Window = 65535
+		out = append(out, p)
+	}
+	add(c, s, fSYN, cisn, 0, 0)
+	for range mode & 3 {
+		add(c, s, fSYN, cisn, 0, 0)
+	}
+	if mode&8 != 0 {
+		add(s, c, fRSTACK, 0, cisn+1, 0)
+		return out
+	}
+	add(s, c, fSYNACK, sisn, cisn+1, 0)
+	if mode&4 != 0 {
+		add(s, c, fSYNACK, sisn, cisn+1, 0)
+	}
+	cnxt, snxt := cisn+1, sisn+1
+	if mode&16 == 0 {
+		add(c, s, fACK, cnxt, snxt, 0)
+	}
+	clientSent := mode&16 == 0
+	for i := 0; i+1 < len(data) && i < 32; i += 2 {
+		fromServer, n := data[i]&0x80 != 0 && clientSent, int(data[i]&0x7f)*11
+		f := fACK
+		if n > 0 {
+			f |= decode.PSH
+		}
+		if fromServer {
+			add(s, c, f, snxt, cnxt, n)
+			snxt += uint32(n)
+		} else {
+			add(c, s, f, cnxt, snxt, n)
+			cnxt += uint32(n)
+			clientSent = true
+		}
+	}
+	if !clientSent {
+		add(c, s, fACK, cnxt, snxt, 0)
+	}
+	switch mode >> 5 {
+	case 1:
+		add(c, s, fFINACK, cnxt, snxt, 0)
+		add(s, c, fFINACK, snxt, cnxt+1, 0)
+		add(c, s, fACK, cnxt+1, snxt+1, 0)
+	case 2:
+		add(s, c, fFINACK, snxt, cnxt, 0)
+		add(c, s, fFINACK, cnxt, snxt+1, 0)
+		add(s, c, fACK, snxt+1, cnxt+1, 0)
+	case 3:
+		add(c, s, fRSTACK, cnxt, snxt, 0)
+	case 4:
+		add(s, c, fRSTACK, snxt, cnxt, 0)
+	}
+	return out
+}
+
+// checkLossTolerant is the capture-loss invariant: a correct attempt is
+// complete or refused, and with any one of its segments missing from the
+// capture (not from the wire) it is never malformed (docs/anomalies.md,
+// "Readings": it may become half_open or midstream, or stay complete with
+// an informational anomaly).
+func checkLossTolerant(t *testing.T, pkts []*decode.Packet) {
+	t.Helper()
+	if len(pkts) == 0 {
+		return
+	}
+	run := func(skip int) []*Flow {
+		var in []*decode.Packet
+		for i, p := range pkts {
+			if i != skip {
+				q := *p
+				in = append(in, &q)
+			}
+		}
+		return collect(fuzzOpts, in)
+	}
+	full := run(-1)
+	if len(full) != 1 || full[0].Verdict != handshake.Complete && full[0].Verdict != handshake.Refused {
+		t.Fatalf("the correct attempt gave %d flows, first %v %v", len(full), full[0].Verdict, full[0].Evidence)
+	}
+	for k := range pkts {
+		for _, f := range run(k) {
+			if f.Verdict == handshake.Malformed {
+				s := pkts[k].Segment
+				t.Fatalf("without segment %d (%v seq %d ack %d len %d) the attempt is malformed: %v",
+					k+1, s.Flags, s.Seq, s.Ack, s.PayloadLen, f.Evidence)
+			}
+		}
+	}
+}
+
+// TestLossTolerant runs the capture-loss invariant of FuzzTracker over a
+// fixed sample of correct attempts (every mode byte, random exchanges).
+func TestLossTolerant(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 9293))
+	for mode := range 256 {
+		data := []byte{byte(rng.UintN(256)), byte(rng.UintN(256)), byte(mode)}
+		for range rng.IntN(16) * 2 {
+			data = append(data, byte(rng.UintN(256)))
+		}
+		checkLossTolerant(t, correctAttempt(data))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 )
@@ -13,17 +14,24 @@ import (
 // open, the segments held for reordering and the clock. Snapshot takes it
 // and Restore continues from it, so that an analysis cut into parts
 // (package partial) can carry its open attempts across a cut. It is plain
-// data: every field is a value, so it can be encoded as it is.
+// data: every field is a value, so it can be encoded as it is. Keys are
+// 4-tuples alone (FlowKey.Tuple); a tunnelled attempt carries its
+// canonical tunnel context beside its key.
 type State struct {
 	// Now is the clock; Seen is set once a first segment set it.
 	Now  int64
 	Seen bool
-	// Pending, PendTS, PendKey and PendHeld are a forward jump waiting for
-	// the next segment (see Time in the package doc).
-	Pending  bool
-	PendTS   int64
-	PendKey  FlowKey
-	PendHeld int
+	// Pending, PendTS, PendKey (with PendTunnel), PendHeld and Waiting
+	// (valid iff HasWaiting, with WaitSwap) are a forward jump waiting
+	// for the next segment (see Time in the package doc).
+	Pending    bool
+	PendTS     int64
+	PendKey    FlowKey
+	PendTunnel decode.Tunnel
+	PendHeld   int
+	Waiting    decode.Packet
+	WaitSwap   uint8
+	HasWaiting bool
 	// Attempts are the open attempts in creation order.
 	Attempts []Attempt
 	// Held are the segments held for reordering, in capture order.
@@ -32,30 +40,54 @@ type State struct {
 
 // Attempt is one open attempt of a State.
 type Attempt struct {
-	Key             FlowKey
-	Client          netip.AddrPort
-	FirstTS, LastTS int64
-	// ExpTS is when the attempt was last active for expiry.
-	ExpTS int64
+	Key    FlowKey
+	Tunnel decode.Tunnel // canonical; the zero Tunnel for plain traffic
+	Swap   uint8
+	Client netip.AddrPort
+	// FirstTS and LastTS are its first and last segment's time; ExpTS is
+	// when it was last active for expiry.
+	FirstTS, LastTS, ExpTS int64
 	// Seq orders attempts by creation.
-	Seq     uint64
-	Machine handshake.Machine
+	Seq       uint64
+	Machine   handshake.Machine
+	Zeek      connstate.Conn
+	ZeekPrior []connstate.Summary
 }
 
 // HeldSegment is a segment held for reordering; At is when its window
 // started.
 type HeldSegment struct {
 	Key     FlowKey
+	Tunnel  decode.Tunnel
+	Swap    uint8
 	Segment decode.Segment
 	At      int64
+}
+
+// tunnelOf returns key's 4-tuple and canonical tunnel context.
+func (t *Tracker) tunnelOf(key FlowKey) (FlowKey, decode.Tunnel) {
+	if key.tun == 0 {
+		return key, decode.Tunnel{}
+	}
+	return key.Tuple(), t.tunnelID[key.tun].t
 }
 
 // Snapshot returns the Tracker's state without changing it. The State
 // shares nothing with the Tracker.
 func (t *Tracker) Snapshot() *State {
-	s := &State{Now: t.now, Seen: t.seen, Pending: t.pending, PendTS: t.pendTS, PendKey: t.pendKey, PendHeld: -1}
+	s := &State{Now: t.now, Seen: t.seen, Pending: t.pending, PendTS: t.pendTS, PendHeld: -1,
+		Waiting: t.waiting, WaitSwap: t.waitSwap, HasWaiting: t.hasWaiting}
+	if t.pending {
+		if t.pendKey.tun == 0 || t.tunnelID[t.pendKey.tun] != nil {
+			s.PendKey, s.PendTunnel = t.tunnelOf(t.pendKey)
+		} else {
+			s.PendKey = t.pendKey.Tuple()
+		}
+	}
 	for _, e := range t.table {
-		a := Attempt{Key: e.key, Client: e.client, FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, Machine: e.m}
+		a := Attempt{Client: e.client, FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq,
+			Swap: e.swap, Machine: e.m, Zeek: e.zeek, ZeekPrior: slices.Clone(e.zeekPrior)}
+		a.Key, a.Tunnel = t.tunnelOf(e.key)
 		a.Machine.DetachEvidence()
 		s.Attempts = append(s.Attempts, a)
 	}
@@ -65,7 +97,8 @@ func (t *Tracker) Snapshot() *State {
 			if t.pending && i == t.pendHeld {
 				s.PendHeld = len(s.Held)
 			}
-			s.Held = append(s.Held, HeldSegment{Key: h.key, Segment: h.seg, At: h.at})
+			k, tun := t.tunnelOf(h.key)
+			s.Held = append(s.Held, HeldSegment{Key: k, Tunnel: tun, Swap: h.swap, Segment: h.seg, At: h.at})
 		}
 	}
 	return s
@@ -75,41 +108,90 @@ func (t *Tracker) Snapshot() *State {
 // expiring what that expires as a segment at s.Now would, then s's
 // attempts and held segments join the table and s's pending jump, if any,
 // replaces the Tracker's. An attempt of s for a 4-tuple the Tracker already
-// has an attempt for is skipped and returned: the caller decides. Restored
-// attempts keep their order after the Tracker's own.
+// has an attempt or held segments for is skipped and returned: the caller
+// decides. Restored attempts keep their order, after the Tracker's own.
 func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 	if s.Seen {
-		t.pending = false
+		if t.pending { // superseded by s's clock
+			t.pending = false
+			if t.hasWaiting {
+				t.hasWaiting = false
+				t.unref(t.pendKey)
+			}
+		}
 		t.seen = true
 		t.advance(s.Now)
 	}
 	for i := range s.Attempts {
 		a := &s.Attempts[i]
-		if t.table[a.Key] != nil || t.heldCount[a.Key] > 0 {
+		key := t.internKey(a.Key, &a.Tunnel)
+		if t.table[key] != nil || t.heldCount[key] > 0 {
+			t.unref(key)
 			skipped = append(skipped, *a)
 			continue
 		}
 		e := t.newEntry()
-		e.key, e.client, e.firstTS, e.lastTS, e.expTS = a.Key, a.Client, a.FirstTS, a.LastTS, a.ExpTS
-		e.m = a.Machine
+		e.key, e.client, e.firstTS, e.lastTS, e.expTS = key, a.Client, a.FirstTS, a.LastTS, a.ExpTS
+		e.swap, e.m, e.zeek, e.zeekPrior = a.Swap, a.Machine, a.Zeek, slices.Clone(a.ZeekPrior)
 		e.m.DetachEvidence()
 		t.seq++
 		e.seq = t.seq
-		t.table[a.Key] = e
+		t.table[key] = e
 		t.place(e)
 	}
 	base := len(t.held)
 	for _, h := range s.Held {
-		t.held = append(t.held, held{key: h.Key, seg: h.Segment, at: h.At})
-		t.heldCount[h.Key]++
+		key := t.internKey(h.Key, &h.Tunnel) // the held segment's reference
+		t.held = append(t.held, held{key: key, swap: h.Swap, seg: h.Segment, at: h.At})
+		t.heldCount[key]++
 	}
 	if s.Pending {
-		t.pending, t.pendTS, t.pendKey, t.pendHeld = true, s.PendTS, s.PendKey, -1
+		t.pending, t.pendTS, t.pendHeld = true, s.PendTS, -1
 		if s.PendHeld >= 0 {
 			t.pendHeld = base + s.PendHeld
 		}
+		if s.HasWaiting {
+			t.pendKey = t.internKey(s.PendKey, &s.PendTunnel) // the waiting packet's reference
+			t.waiting, t.waitSwap, t.hasWaiting = s.Waiting, s.WaitSwap, true
+		} else {
+			t.pendKey, _ = t.Lookup(s.PendKey, &s.PendTunnel)
+		}
 	}
 	return skipped
+}
+
+// internKey returns the key of a 4-tuple in a tunnel context (the zero
+// Tunnel for none), holding one more reference to the context.
+func (t *Tracker) internKey(tuple FlowKey, tun *decode.Tunnel) FlowKey {
+	key := tuple.Tuple()
+	if tun.Len() > 0 {
+		key.tun = t.intern(tun).id
+	}
+	return key
+}
+
+// Lookup returns the key the Tracker uses for a 4-tuple in a canonical
+// tunnel context (nil or the zero Tunnel for plain traffic). ok is false
+// when the Tracker holds nothing in that context: then nothing of the
+// 4-tuple is in its table.
+func (t *Tracker) Lookup(tuple FlowKey, tun *decode.Tunnel) (key FlowKey, ok bool) {
+	key = tuple.Tuple()
+	if tun.Len() == 0 {
+		return key, true
+	}
+	r := t.tunnels[*tun]
+	if r == nil {
+		return key, false
+	}
+	key.tun = r.id
+	return key, true
+}
+
+// PacketKey returns the key of p's 4-tuple in its tunnel context, as for
+// Lookup.
+func (t *Tracker) PacketKey(p *decode.Packet) (FlowKey, bool) {
+	canon, _ := p.Tunnel.Canonical()
+	return t.Lookup(KeyOf(p.Segment.Src, p.Segment.Dst), &canon)
 }
 
 // Tick moves the clock as a segment at ts of a 4-tuple without attempts
@@ -145,6 +227,7 @@ func (t *Tracker) Drop(key FlowKey) {
 		e.unlink()
 	}
 	delete(t.table, key)
+	t.unref(key)
 	*e = entry{next: t.free}
 	t.free = e
 }
@@ -184,7 +267,10 @@ const (
 // beyond the idle timeout leaves attempts standing (see Time).
 func (t *Tracker) Fate(p *decode.Packet) Fate {
 	seg := &p.Segment
-	key := KeyOf(seg.Src, seg.Dst)
+	key, ok := t.PacketKey(p)
+	if !ok {
+		return FateFresh
+	}
 	ts := seg.Timestamp
 	jump := t.seen && t.idle > 0 && ts > t.now && uint64(ts-t.now) > uint64(t.idle)
 	if t.pending && ts >= t.pendTS-t.idle {

@@ -4,7 +4,9 @@
 //
 // # Attempts and roles
 //
-// Segments are grouped by FlowKey, the 4-tuple without direction. A 4-tuple
+// Segments are grouped by FlowKey, the 4-tuple without direction within
+// its tunnel context (decode.Packet.Tunnel): the same inner 4-tuple in two
+// VXLAN VNIs, GRE keys or GTP-U TEIDs is two connections. A 4-tuple
 // may carry several attempts one after another (port reuse, or a client
 // trying again with a new ISN): the Machine says when a SYN starts a new
 // attempt (handshake.Event.NewAttempt), and the Tracker then emits the old
@@ -30,26 +32,32 @@
 //   - A forward jump of more than Options.IdleTimeout past the clock (the
 //     smallest step that can expire an attempt active at the clock) does not
 //     move the clock: it is pending. The segment itself is fed at once, with
-//     its own timestamp, to the attempts as they stand before the jump.
+//     its own timestamp, to the attempts as they stand before the jump,
+//     unless its own 4-tuple has an open attempt, which the jump would
+//     expire if real: then the segment waits (one packet, copied) until the
+//     jump is decided, so that activity after a real gap starts a new
+//     attempt instead of being absorbed by the stale one.
 //   - The next segment or ICMP error, of any 4-tuple, decides. At or beyond
 //     the pending time minus IdleTimeout, it confirms the jump: the clock
 //     moves to the pending time (expiring what the gap expires) before that
-//     segment is handled. Earlier, it refutes the jump: the clock stays, and
-//     the outlier counts as activity at the clock when it came, for expiry
-//     and the reorder window alone (Flow.FirstTS and LastTS and the Machine
-//     keep its raw timestamp). Either way that segment is then handled like
-//     any other, so it may open a pending jump of its own.
-//   - Flush drops a pending jump: every attempt is emitted anyway.
+//     segment is handled (a waiting outlier then meets no stale attempt).
+//     Earlier, it refutes the jump: the clock stays, and the outlier (fed
+//     now if it waited) counts as activity at the clock when it came, for
+//     expiry and the reorder window alone (Flow.FirstTS and LastTS and the
+//     Machine keep its raw timestamp). Either way that segment is then
+//     handled like any other, so it may open a pending jump of its own.
+//   - Flush drops a pending jump, as refuted (a waiting outlier joins its
+//     attempt): nothing confirms it, and every attempt is emitted anyway.
 //
 // One segment of confirmation (not more) keeps expiry late by at most one
-// segment and bounds what a real gap's first segment can do: it is fed to
-// an attempt of its 4-tuple left open from before the gap rather than
-// starting a new one (a new SYN still starts a new attempt). Two or more
-// consecutive segments corrupted to nearby times are taken for a real gap.
-// A corrupt first timestamp of the whole input sets the clock unchecked.
-// Memory stays bounded: the pending state is one timestamp, and only the
-// pending outlier's attempt or held segment can be ahead of the clock until
-// the next segment decides.
+// segment, whatever 4-tuple confirms it: a 4-tuple quiet for longer than
+// the idle timeout and then used again starts a new attempt, whether the
+// confirming segment is its own or another's. Two or more consecutive
+// segments corrupted to nearby times are taken for a real gap. A corrupt
+// first timestamp of the whole input sets the clock unchecked. Memory
+// stays bounded: the pending state is one timestamp and at most one
+// waiting packet, and only the pending outlier's attempt or held segment
+// can be ahead of the clock until the next segment decides.
 //
 // # Lifecycle of a Flow
 //
@@ -101,6 +109,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 )
@@ -153,6 +162,10 @@ type Trace struct {
 	Segment *decode.Segment
 	// ICMP is set for an ICMP error quoting Segment.
 	ICMP *decode.ICMPError
+	// Tunnel is the attempt's encapsulation, nil for plain traffic, each
+	// level's endpoints in canonical order (decode.Tunnel.Canonical);
+	// shared, do not modify.
+	Tunnel *decode.Tunnel
 	// Event is what the Machine did with the segment. Its FromClient is the
 	// direction the Machine took the segment in (for an ICMP error, the
 	// quoted segment's), in the roles known when it was fed: the emitted
@@ -166,13 +179,15 @@ type Trace struct {
 }
 
 // FlowKey identifies a 4-tuple regardless of direction: its two endpoints in
-// canonical order. It is a comparable value, usable as a map key; the zero
-// FlowKey is not the key of any segment. It keeps netip.AddrPort values
+// canonical order, and for tunnelled traffic the Tracker's number for the
+// tunnel context (see Tracker). It is a comparable value, usable as a map
+// key; the zero FlowKey is not the key of any segment. It keeps netip.AddrPort values
 // rather than packed bytes: BenchmarkKey measures a pointer-free 36-byte key
 // only about 10% faster to build and look up (61 vs 68 ns), and packing
 // would drop IPv6 zones and merge IPv4 with IPv4-mapped IPv6 addresses.
 type FlowKey struct {
 	lo, hi netip.AddrPort
+	tun    uint64 // 0: plain traffic; else the Tracker's tunnelRef.id
 }
 
 // KeyOf returns the key of the 4-tuple between a and b; KeyOf(a, b) ==
@@ -186,6 +201,13 @@ func KeyOf(a, b netip.AddrPort) FlowKey {
 
 // Endpoints returns the two endpoints in canonical order.
 func (k FlowKey) Endpoints() (lo, hi netip.AddrPort) { return k.lo, k.hi }
+
+// Tuple returns the key of the 4-tuple alone, without its tunnel context:
+// KeyOf of the endpoints.
+func (k FlowKey) Tuple() FlowKey { return FlowKey{lo: k.lo, hi: k.hi} }
+
+// Tunnelled reports whether the key belongs to tunnelled traffic.
+func (k FlowKey) Tunnelled() bool { return k.tun != 0 }
 
 // Flow is one connection attempt, emitted once when finished. The embedded
 // handshake.Result carries the verdict, evidence, ISNs, frames, durations,
@@ -203,6 +225,17 @@ type Flow struct {
 	// Anomalies lists the distinct codes of Evidence in order of first
 	// occurrence, nil when there are none.
 	Anomalies []handshake.Code
+	// Conn is what Zeek's conn.log says about the attempt, by Zeek's
+	// rules (package connstate); Conn.OrigIsA says that Zeek's originator
+	// is Client. ConnPrior holds the records of the connections Zeek
+	// would have logged and removed earlier within the attempt (an
+	// unanswered SYN after tcp_attempt_delay, a packet after the close
+	// delay), in order; nil when there are none.
+	Conn      connstate.Summary
+	ConnPrior []connstate.Summary
+	// Tunnel is the encapsulation the attempt was carried in, each level's
+	// endpoints as the client sends, nil for plain traffic.
+	Tunnel *decode.Tunnel
 	handshake.Result
 }
 
@@ -213,11 +246,30 @@ type entry struct {
 	firstTS, lastTS int64
 	// expTS is when the entry was last active for expiry: lastTS, except
 	// for a refuted outlier (see Time). The lists are ordered by it.
-	expTS      int64
-	seq        uint64 // creation order
+	expTS int64
+	seq   uint64 // creation order
+	// swap orients the canonical tunnel context as the client sends
+	// (decode.Tunnel.Orient).
+	swap       uint8
 	prev, next *entry
 	list       *list
 	m          handshake.Machine
+	zeek       connstate.Conn // side A is client
+	zeekPrior  []connstate.Summary
+}
+
+// maxZeekRecords bounds the conn.log records of one attempt; past it the
+// last record takes in the rest.
+const maxZeekRecords = 16
+
+// zeekAdd feeds seg to the attempt's Zeek view, first closing the record
+// of a connection Zeek would have removed before seg.
+func (e *entry) zeekAdd(seg *decode.Segment) {
+	if len(e.zeekPrior) < maxZeekRecords-1 && e.zeek.Expired(seg.Timestamp) {
+		e.zeekPrior = append(e.zeekPrior, e.zeek.Summary())
+		e.zeek = connstate.Conn{}
+	}
+	e.zeek.Add(seg, seg.Src == e.client)
 }
 
 // list is an intrusive doubly-linked list of entries ordered by expTS
@@ -257,6 +309,7 @@ func (e *entry) unlink() {
 
 type held struct {
 	key  FlowKey
+	swap uint8 // Tracker.swap of the segment
 	seg  decode.Segment
 	at   int64 // the reorder window runs from here: seg.Timestamp, except for a refuted outlier
 	done bool
@@ -280,10 +333,37 @@ type Tracker struct {
 	pendTS   int64
 	pendKey  FlowKey
 	pendHeld int // index in held of the outlier if it was held, else -1
+	// waiting is the pending outlier itself when its 4-tuple has an open
+	// attempt the jump would expire: it is handled once the jump is
+	// decided (valid iff hasWaiting).
+	waiting    decode.Packet
+	waitSwap   uint8 // Tracker.swap of waiting
+	hasWaiting bool
+
+	ending      handshake.Ending // of the flows finish emits (set by Flush)
+	interrupted bool             // Interrupt was called
 
 	held      []held // FIFO of held segments, from heldHead
 	heldHead  int
 	heldCount map[FlowKey]int
+
+	// Tunnel contexts in use, interned: each open attempt and each held
+	// segment of a tunnelled 4-tuple holds a reference, so memory follows
+	// the open attempts, not the contexts ever seen.
+	tunnels  map[decode.Tunnel]*tunnelRef
+	tunnelID map[uint64]*tunnelRef
+	lastTun  uint64
+	// swap is what decode.Tunnel.Canonical swapped in the context of the
+	// segment being handled (held segments keep their own).
+	swap uint8
+}
+
+// tunnelRef is an interned tunnel context. Its id, never reused, is the
+// FlowKey.tun of its attempts.
+type tunnelRef struct {
+	t    decode.Tunnel
+	id   uint64
+	refs int
 }
 
 // New returns a Tracker that calls emit with each finished Flow, from
@@ -307,6 +387,8 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 		traceFn:   opts.Trace,
 		table:     make(map[FlowKey]*entry),
 		heldCount: make(map[FlowKey]int),
+		tunnels:   make(map[decode.Tunnel]*tunnelRef),
+		tunnelID:  make(map[uint64]*tunnelRef),
 	}
 	t.open.init(t.idle)
 	t.closed.init(t.linger)
@@ -332,21 +414,96 @@ func (t *Tracker) Add(p *decode.Packet) {
 	seg := &p.Segment
 	jump := t.clock(seg.Timestamp)
 	key := KeyOf(seg.Src, seg.Dst)
+	t.swap = 0
+	if p.Tunnel.Len() > 0 {
+		// Both directions share the canonical context. A reference for
+		// the duration of the call keeps it while an attempt is finished
+		// and restarted below.
+		var canon decode.Tunnel
+		canon, t.swap = p.Tunnel.Canonical()
+		r := t.intern(&canon)
+		key.tun = r.id
+		defer t.unref(key)
+	}
+	if jump && t.table[key] != nil {
+		// If the jump is real it expires this 4-tuple's attempt (every
+		// attempt is at most at the clock), and the segment belongs to
+		// a new one: wait for the next packet to decide. The waiting
+		// packet holds a reference to its tunnel context.
+		t.pending, t.pendTS, t.pendKey, t.pendHeld = true, seg.Timestamp, key, -1
+		t.waiting, t.waitSwap, t.hasWaiting = *p, t.swap, true
+		t.ref(key)
+		return
+	}
 	nheld := len(t.held) // nothing compacts held until the next clock call
+	t.handle(key, p)
+	if jump {
+		t.pending, t.pendTS, t.pendKey, t.pendHeld = true, seg.Timestamp, key, -1
+		if len(t.held) > nheld { // hold appends at most one record
+			t.pendHeld = len(t.held) - 1
+		}
+	}
+}
+
+// handle feeds p, of 4-tuple key, after the clock moved.
+func (t *Tracker) handle(key FlowKey, p *decode.Packet) {
+	seg := &p.Segment
 	if p.Kind == decode.KindICMPError {
 		if e := t.table[key]; e != nil {
 			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client)
 			t.trace(e, seg, &p.ICMP, ev)
 			t.touch(e, seg.Timestamp)
 		}
-	} else {
-		t.addTCP(key, seg)
+		return
 	}
-	if jump {
-		t.pending, t.pendTS, t.pendKey, t.pendHeld = true, seg.Timestamp, key, -1
-		if len(t.held) > nheld { // hold appends at most one record
-			t.pendHeld = len(t.held) - 1
-		}
+	t.addTCP(key, seg)
+}
+
+// releaseWaiting handles the pending outlier that waited for its jump to
+// be decided.
+func (t *Tracker) releaseWaiting() {
+	if !t.hasWaiting {
+		return
+	}
+	t.hasWaiting = false
+	t.swap = t.waitSwap
+	t.handle(t.pendKey, &t.waiting)
+	t.unref(t.pendKey)
+}
+
+// intern returns the interned copy of tun, with one more reference.
+func (t *Tracker) intern(tun *decode.Tunnel) *tunnelRef {
+	r := t.tunnels[*tun]
+	if r == nil {
+		t.lastTun++
+		r = &tunnelRef{t: *tun, id: t.lastTun}
+		t.tunnels[*tun] = r
+		t.tunnelID[r.id] = r
+	}
+	r.refs++
+	return r
+}
+
+// ref adds a reference to key's tunnel context, if it has one, and
+// returns the context.
+func (t *Tracker) ref(key FlowKey) *decode.Tunnel {
+	if key.tun == 0 {
+		return nil
+	}
+	r := t.tunnelID[key.tun]
+	r.refs++
+	return &r.t
+}
+
+// unref drops a reference to key's tunnel context, if it has one.
+func (t *Tracker) unref(key FlowKey) {
+	if key.tun == 0 {
+		return
+	}
+	r := t.tunnelID[key.tun]
+	if r.refs--; r.refs == 0 {
+		delete(t.tunnels, r.t)
+		delete(t.tunnelID, r.id)
 	}
 }
 
@@ -357,7 +514,9 @@ func (t *Tracker) clock(ts int64) (jump bool) {
 		t.pending = false
 		if ts >= t.pendTS-t.idle {
 			t.advance(t.pendTS)
+			t.releaseWaiting()
 		} else {
+			t.releaseWaiting()
 			t.refute()
 		}
 	}
@@ -428,6 +587,7 @@ func (t *Tracker) step(e *entry, seg *decode.Segment) {
 		t.start(key, seg)
 		return
 	}
+	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.touch(e, seg.Timestamp)
 }
@@ -438,6 +598,9 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 		return
 	}
 	tr := Trace{Key: e.key, Attempt: e.seq, Segment: seg, ICMP: icmp, Event: ev}
+	if e.key.tun != 0 {
+		tr.Tunnel = &t.tunnelID[e.key.tun].t
+	}
 	t.traceFn(&tr)
 }
 
@@ -445,14 +608,17 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	e := t.newEntry()
 	e.key, e.client = key, seg.Src
-	if seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
+	e.swap = t.swap
+	if tun := t.ref(key); seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		e.client = seg.Dst // the client is the side a SYN-ACK is sent to
+		e.swap ^= tun.Levels()
 	}
 	e.firstTS, e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp, seg.Timestamp
 	t.seq++
 	e.seq = t.seq
 	t.table[key] = e
 	ev := e.m.Step(seg, seg.Src == e.client) // a fresh Machine consumes anything
+	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.place(e)
 	return e
@@ -491,8 +657,27 @@ func (t *Tracker) finish(e *entry) {
 		server = hi
 	}
 	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, Result: r}
+	f.Conn, f.ConnPrior = e.zeek.Summary(), e.zeekPrior
+	if e.key.tun != 0 {
+		swap := e.swap
+		if r.Flipped {
+			swap ^= t.tunnelID[e.key.tun].t.Levels()
+		}
+		tun := t.tunnelID[e.key.tun].t.Orient(swap)
+		f.Tunnel = &tun
+		t.unref(e.key)
+	}
+	if t.ending != handshake.EndedNormally {
+		// Still open when the input ended or was interrupted: the
+		// reason says so, and how long after its last segment.
+		f.EndAt(t.ending, t.now-e.lastTS)
+	}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
+		f.Conn.OrigIsA = !f.Conn.OrigIsA
+		for i := range f.ConnPrior {
+			f.ConnPrior[i].OrigIsA = !f.ConnPrior[i].OrigIsA
+		}
 	}
 	for _, a := range r.Evidence {
 		if !slices.Contains(f.Anomalies, a.Code) {
@@ -568,8 +753,9 @@ func (t *Tracker) hold(key FlowKey, seg *decode.Segment) {
 			return
 		}
 	}
-	t.held = append(t.held, held{key: key, seg: *seg, at: seg.Timestamp})
+	t.held = append(t.held, held{key: key, swap: t.swap, seg: *seg, at: seg.Timestamp})
 	t.heldCount[key]++
+	t.ref(key)
 }
 
 // release feeds every held segment of key, in capture order.
@@ -580,10 +766,12 @@ func (t *Tracker) release(key FlowKey) {
 		if h := &t.held[i]; !h.done && h.key == key {
 			h.done = true
 			n--
+			t.swap = h.swap
 			t.process(key, &h.seg)
 			if h.at < h.seg.Timestamp { // a refuted outlier
 				t.unstamp(key)
 			}
+			t.unref(key)
 		}
 	}
 }
@@ -628,7 +816,11 @@ func explains(syn, h *decode.Segment) bool {
 // call it at the end of the input. A pending jump is dropped (see Time).
 // The Tracker stays usable.
 func (t *Tracker) Flush() {
-	t.pending = false
+	if t.pending {
+		t.pending = false
+		t.releaseWaiting()
+		t.refute()
+	}
 	for t.heldHead < len(t.held) {
 		if h := &t.held[t.heldHead]; !h.done {
 			t.release(h.key)
@@ -641,7 +833,16 @@ func (t *Tracker) Flush() {
 		rest = append(rest, e)
 	}
 	slices.SortFunc(rest, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
+	t.ending = handshake.EndedWithInput
+	if t.interrupted {
+		t.ending = handshake.EndedInterrupted
+	}
 	for _, e := range rest {
 		t.finish(e)
 	}
+	t.ending = handshake.EndedNormally
 }
+
+// Interrupt makes the next Flush judge the attempts it emits unfinished
+// (their reason says so): reading stopped before the input ended.
+func (t *Tracker) Interrupt() { t.interrupted = true }

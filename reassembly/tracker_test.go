@@ -325,11 +325,14 @@ func TestICMP(t *testing.T) {
 }
 
 func TestFlowSize(t *testing.T) {
-	// Target: under 200 bytes per Flow, not counting the Anomalies and
-	// Evidence slices.
+	// Target: under 240 bytes per Flow, not counting the Anomalies,
+	// Evidence and ConnPrior slices and the Zeek conn.log view (Conn,
+	// about 100 bytes): 200 before handshake.Tale, the 40 bytes the
+	// reason is told from (frame and delay of the closing segment, the
+	// ICMP sender's address).
 	var f Flow
-	size := unsafe.Sizeof(f) - unsafe.Sizeof(f.Anomalies) - unsafe.Sizeof(f.Evidence)
-	if size >= 200 {
+	size := unsafe.Sizeof(f) - unsafe.Sizeof(f.Anomalies) - unsafe.Sizeof(f.Evidence) - unsafe.Sizeof(f.ConnPrior) - unsafe.Sizeof(f.Conn)
+	if size >= 240 {
 		t.Errorf("Flow is %d bytes without its slices", size)
 	}
 	t.Logf("Flow %d bytes (%d without slices), table entry %d bytes", unsafe.Sizeof(f), size, unsafe.Sizeof(entry{}))
@@ -589,6 +592,47 @@ func TestClockJump(t *testing.T) {
 			{pkt(cli, srv, 2*ms, fACK, 1001, 5001, 0), 0},
 		},
 		want: []handshake.Verdict{handshake.Complete, handshake.HalfOpen},
+	}, {
+		name:   "gap_synack_same_tuple",
+		reason: "issue 11: a SYN unanswered, then 57 minutes later a SYN-ACK of another connection on the same 4-tuple, confirmed by that 4-tuple's own next segment: the SYN-ACK starts a new (midstream) attempt instead of being the old SYN's synack_wrong_ack",
+		steps: []step{
+			{pkt(cli, srv, 0, fSYN, 1000, 0, 0), 0},
+			{pkt(srv, cli, 57*60*sec, fSYNACK, 9000, 777001, 0), 0}, // waits
+			{pkt(cli, srv, 57*60*sec+100*us, fACK, 777001, 9001, 0), 1},
+		},
+		want: []handshake.Verdict{handshake.HalfOpen, handshake.Midstream},
+		check: func(t *testing.T, flows []*Flow) {
+			if f := flows[0]; f.Has(handshake.SynAckWrongAck) || f.ServerPackets != 0 {
+				t.Errorf("the old attempt absorbed the SYN-ACK: %v", f.Evidence)
+			}
+			if f := flows[1]; f.ClientPackets != 1 || f.ServerPackets != 1 || f.Client != cli {
+				t.Errorf("new attempt: client %v, %d/%d packets", f.Client, f.ClientPackets, f.ServerPackets)
+			}
+		},
+	}, {
+		name:   "gap_reverse_connection_same_tuple",
+		reason: "issue 11: a SYN unanswered, then 57 minutes later a complete connection the other way on the same 4-tuple: its SYN is no simultaneous open of the old SYN (RFC 9293 §3.5), no connection is lost",
+		steps: []step{
+			{pkt(cli, srv, 0, fSYN, 1000, 0, 0), 0},
+			{pkt(srv, cli, 57*60*sec, fSYN, 9000, 0, 0), 0}, // waits
+			{pkt(cli, srv, 57*60*sec+100*us, fSYNACK, 3000, 9001, 0), 1},
+			{pkt(srv, cli, 57*60*sec+200*us, fACK, 9001, 3001, 0), 1},
+		},
+		want: []handshake.Verdict{handshake.HalfOpen, handshake.Complete},
+		check: func(t *testing.T, flows []*Flow) {
+			if f := flows[1]; f.Client != srv || f.ClientISN != 9000 {
+				t.Errorf("second connection: client %v ISN %d", f.Client, f.ClientISN)
+			}
+		},
+	}, {
+		name:   "gap_same_tuple_refuted",
+		reason: "pcapplusplus pcapng-example.pcapng on one 4-tuple: the outlier SYN-ACK waits, the final ACK steps back and refutes the jump, so the SYN-ACK joins its attempt",
+		steps: []step{
+			{pkt(cli, srv, 0, fSYN, 1000, 0, 0), 0},
+			{pkt(srv, cli, 47*year, fSYNACK, 5000, 1001, 0), 0},
+			{pkt(cli, srv, 200*us, fACK, 1001, 5001, 0), 0},
+		},
+		want: []handshake.Verdict{handshake.Complete},
 	}, {
 		name:   "held_outlier",
 		reason: "a non-SYN of a new 4-tuple with a corrupt stamp is held for reordering; once refuted its window runs from the clock and it does not block later held segments",

@@ -27,6 +27,8 @@ var columns = []string{
 	"server_mss", "server_window_scale", "server_sack_permitted", "server_timestamps",
 	"fast_open", "ecn", "close", "client_state", "server_state",
 	"community_id",
+	"tunnel",
+	"reason",
 }
 
 // AppendFlowJSON appends f as one JSON object with the Columns as keys; its
@@ -108,6 +110,8 @@ func appendFields(dst []byte, f *reassembly.Flow, s sink, seed uint16) []byte {
 	text(append(b, f.ClientState.String()...))
 	text(append(b, f.ServerState.String()...))
 	text(appendCommunityID(b, f, seed))
+	num(appendTunnel(b, f.Tunnel))
+	text(f.AppendReason(b))
 	return s.end(dst)
 }
 
@@ -125,6 +129,35 @@ func time3339(dst []byte, ns int64) []byte {
 
 // appendFrame appends a frame number, or null for 0 (not captured).
 func appendFrame(dst []byte, frame uint64) []byte { return appendOptUint(dst, frame, frame != 0) }
+
+// appendTunnel appends the tunnel levels around a flow as a JSON list,
+// outermost first, each {"type":..., "outer_src":..., "outer_dst":...}
+// with the level's identifier under its name ("vni", "key", "teid",
+// "session") where it has one: [] for plain traffic.
+func appendTunnel(dst []byte, t *decode.Tunnel) []byte {
+	dst = append(dst, '[')
+	for i := range t.Len() {
+		l := t.Level(i)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"type":`...)
+		dst = appendString(dst, l.Type.String())
+		dst = append(dst, `,"outer_src":"`...)
+		dst = l.Src.AppendTo(dst)
+		dst = append(dst, `","outer_dst":"`...)
+		dst = l.Dst.AppendTo(dst)
+		dst = append(dst, '"')
+		if l.HasID {
+			dst = append(dst, ',')
+			dst = appendString(dst, l.Type.IDName())
+			dst = append(dst, ':')
+			dst = strconv.AppendUint(dst, uint64(l.ID), 10)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
 
 func appendAnomalies(dst []byte, codes []handshake.Code) []byte {
 	dst = append(dst, '[')

@@ -38,6 +38,8 @@ var goldenCases = []struct {
 	// 200 flows: the table cuts its list, JSON sorts by time.
 	// (The table and CSV only: the other renderings add nothing but size.)
 	{"mix-200", []string{"mix-200.pcap"}, []string{"txt", "csv"}},
+	// Tunnelled flows: two levels, and one inner 4-tuple in two VNIs.
+	{"tunnels", []string{"tunnel-nested.pcap", "tunnel-vxlan-two-vnis.pcap"}, []string{"all.txt", "json", "csv"}},
 	// No input at all: the summary of nothing.
 	{"empty", nil, nil},
 }
@@ -56,6 +58,8 @@ var goldenFormats = []struct {
 	{"json", "json", report.Options{}},
 	{"ndjson", "ndjson", report.Options{}},
 	{"csv", "csv", report.Options{}},
+	{"zeek.log", "zeek", report.Options{}},
+	{"zeek.json", "zeek-json", report.Options{}},
 }
 
 // analyzed is the result of running the real pipeline on some captures.
@@ -89,6 +93,10 @@ func analyzeFiles(t testing.TB, names []string) analyzed {
 		c.Packets += sum.Packets
 		c.TCPPackets += sum.TCPPackets
 		c.Warnings += len(sum.Warnings)
+		for k, n := range sum.Decoded.ByKind {
+			c.Decoded.ByKind[k] += n
+		}
+		c.Decoded.IP += sum.Decoded.IP
 		if c.FirstTS == 0 || sum.FirstTS < c.FirstTS {
 			c.FirstTS = sum.FirstTS
 		}
@@ -104,6 +112,9 @@ func render(t testing.TB, a analyzed, format string, opts report.Options) []byte
 	w, err := report.New(format, &buf, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s, ok := w.(report.Starter); ok {
+		s.Start(a.capture.FirstTS)
 	}
 	var stats report.Stats
 	for i := range a.flows {

@@ -29,6 +29,7 @@ import (
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 	"github.com/hsanalyze/hsanalyze/report"
+	"github.com/hsanalyze/hsanalyze/report/html"
 )
 
 func main() {
@@ -110,7 +111,7 @@ func (e *abortError) Error() string { return e.err.Error() }
 // analyzeAndReport runs the analysis and writes the report; it returns the
 // exit status.
 func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writer) int {
-	return writeReport(cfg, stdout, stderr, func(h *hooks, emit func(*reassembly.Flow)) (*report.Capture, error) {
+	return writeReport(cfg, files, stdout, stderr, func(h *hooks, emit func(*reassembly.Flow)) (*report.Capture, error) {
 		sum, err := runAnalysis(cfg, files, h, stderr, emit)
 		return &report.Capture{
 			Files:      cfg.files,
@@ -164,7 +165,13 @@ func runAnalysis(cfg *config, files []*capture.File, h *hooks, stderr io.Writer,
 
 // writeReport writes the report of what src produces to -o or stdout,
 // applying the filters, --flow and --fail-on; it returns the exit status.
-func writeReport(cfg *config, stdout, stderr io.Writer, src produce) (status int) {
+// files are the captures read, for the HTML report's file metadata (nil
+// when merging partials).
+func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, src produce) (status int) {
+	if cfg.format == "html" && isTerminal(stdout) && (cfg.output == "" || cfg.output == "-") {
+		fmt.Fprintf(stderr, "hsanalyze: --format html writes a whole HTML page, not for a terminal\nuse -o report.html (or redirect standard output to a file)\n")
+		return exitError
+	}
 	dst, done, err := openOutput(cfg.output, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
@@ -180,22 +187,36 @@ func writeReport(cfg *config, stdout, stderr io.Writer, src produce) (status int
 	}()
 	out := bufio.NewWriterSize(dst, 64<<10)
 	color := !cfg.noColor && isTerminal(dst)
-	w, err := report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
-	if err != nil {
-		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
-		return exitError
-	}
-	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
+	var w report.Writer
+	var hw *html.Writer
 	h := &hooks{
-		start: func(ts int64) { sel.start = ts },
 		warn: func(msg string) {
 			fmt.Fprintf(stderr, "hsanalyze: warning: %s (results up to there are reported)\n", msg)
 		},
+	}
+	if cfg.format == "html" {
+		hw = html.New(out, html.Options{Version: version()})
+		w, h.trace = hw, hw.Trace
+	} else {
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
+		if err != nil {
+			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
+			return exitError
+		}
 	}
 	var tl *report.Timeline
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
 		h.trace = tl.Trace
+	}
+	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
+	sel.setStart(0) // absolute bounds hold without a capture start; others are resolved by Start
+	var windowErr error
+	h.start = func(ts int64) {
+		windowErr = sel.setStart(ts)
+		if s, ok := w.(report.Starter); ok {
+			s.Start(ts)
+		}
 	}
 	var stats report.Stats
 	failed := false
@@ -221,6 +242,19 @@ func writeReport(cfg *config, stdout, stderr io.Writer, src produce) (status int
 	if errors.As(runErr, &abort) {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", abort.err)
 		return exitError
+	}
+	if windowErr != nil {
+		var ue *usageError
+		errors.As(windowErr, &ue)
+		fmt.Fprintf(stderr, "hsanalyze: %s\n%s\n", ue.msg, ue.hint)
+		return exitError
+	}
+	c.Filters = sel.describe()
+	if notice := report.NothingAnalysed(c); notice != "" {
+		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
+	}
+	if hw != nil {
+		hw.SetFiles(htmlFiles(cfg.files, files)) // pcapng metadata is complete once read
 	}
 	switch {
 	case writeErr != nil:
@@ -272,4 +306,18 @@ func version() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
+}
+
+// htmlFiles describes the inputs for the HTML report's summary; without
+// the files (a merge of partials) only their names.
+func htmlFiles(names []string, files []*capture.File) []html.File {
+	out := make([]html.File, len(names))
+	for i, name := range names {
+		out[i] = html.File{Name: name}
+		if i < len(files) {
+			m := files[i].Metadata()
+			out[i].Comments, out[i].Interfaces = m.Comments, m.Interfaces
+		}
+	}
+	return out
 }

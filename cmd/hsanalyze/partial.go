@@ -60,7 +60,7 @@ func mergeAndReport(cfg *config, stdout, stderr io.Writer) int {
 	}
 	m := plan.Merged()
 	cfg.files = m.Files // the report names the captures, not the partials
-	return writeReport(cfg, stdout, stderr, func(h *hooks, emit func(*reassembly.Flow)) (*report.Capture, error) {
+	return writeReport(cfg, nil, stdout, stderr, func(h *hooks, emit func(*reassembly.Flow)) (*report.Capture, error) {
 		if m.HasStart {
 			h.start(m.StartTS)
 		}

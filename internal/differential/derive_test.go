@@ -39,6 +39,9 @@ func TestDerive(t *testing.T) {
 		{"split-handshake", []Packet{seg(1, true, S), seg(2, false, S), seg(3, true, SA), seg(4, false, A)}, "complete", "docs/anomalies.md: split handshake"},
 		{"synack-from-client", []Packet{seg(1, true, S), seg(2, true, SA)}, "malformed", "wrong direction"},
 		{"ack-from-server", []Packet{seg(1, true, S), seg(2, false, A)}, "malformed", "a bare ACK cannot answer a SYN"},
+		{"synack-not-captured", []Packet{seg(1, true, S), seg(2, true, A), seg(3, false, A|0x08)}, "half_open", "docs/anomalies.md ack_from_server: the client's ACK shows a SYN-ACK existed"},
+		{"fin-probe", []Packet{seg(1, true, F), seg(2, false, RA)}, "malformed", "RFC 9293 §3.1: no TCP sends FIN without ACK"},
+		{"maimon-probe", []Packet{seg(1, true, F|A), seg(2, false, R)}, "midstream", "docs/anomalies.md scan_probe: FIN+ACK is legal"},
 		{"icmp-only", []Packet{{Frame: 1, ICMP: true, HasTCPInfo: true, Flags: S}}, "none", "a quoted header is not a segment"},
 	}
 	seen := map[string]bool{}

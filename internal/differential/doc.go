@@ -24,11 +24,13 @@
 // that the receiver of its first SYN-ACK; failing that the sender of its
 // first packet (CONTRACT.md). Then, first rule that applies:
 //
-//  1. a segment with no flags, SYN+FIN or SYN+RST before the handshake
-//     completed → malformed (impossible flags are visible to tshark);
-//     so are segments in the wrong direction: a SYN-ACK from the client
-//     when the server sent no SYN, or a server segment with ACK and
-//     neither SYN nor RST answering the SYN before any SYN-ACK → malformed;
+//  1. a segment with no flags, SYN+FIN or SYN+RST, or one with neither
+//     ACK, SYN nor RST (a FIN or Xmas probe), before the handshake
+//     completed → malformed (flags are visible to tshark); so are segments
+//     in the wrong direction: a SYN-ACK from the client when the server
+//     sent no SYN, or a server segment with ACK and neither SYN nor RST
+//     answering the SYN before any SYN-ACK and before any client ACK
+//     segment (which shows a SYN-ACK the capture lacks) → malformed;
 //  2. no SYN without ACK (completeness bit 1 unset) → midstream;
 //  3. a SYN-ACK from the server after the client's SYN, then a segment from
 //     the client with ACK and neither SYN nor RST (a bare ACK, data or FIN)
@@ -38,9 +40,10 @@
 //  4. a SYN-ACK from the server but no such final segment (nothing more, or
 //     a client RST) → half_open;
 //  5. the first RST from the server, before any SYN-ACK: with ACK → refused,
-//     without ACK → malformed;
-//  6. otherwise (SYN only, retransmitted or not, perhaps a client RST)
-//     → half_open.
+//     without ACK → malformed, unless a client ACK segment came first (the
+//     RST then resets the connection that ACK showed: rule 6);
+//  6. otherwise (SYN only, retransmitted or not, perhaps a client RST, or
+//     a client ACK without a captured SYN-ACK) → half_open.
 //
 // # How verdicts are compared
 //

@@ -26,15 +26,17 @@ var TsharkFields = []string{
 	"ip.dst", "ipv6.dst", "tcp.dstport",
 	"tcp.completeness", "tcp.flags", "frame.number",
 	"tcp.seq_raw", "tcp.ack_raw", "tcp.len",
-	"icmp.type", "icmpv6.type", "frame.time_epoch",
+	"icmp.type", "icmpv6.type", "frame.time_epoch", "frame.protocols",
 }
 
 // TsharkArgs returns tshark's arguments to dissect file: two passes (so
 // tcp.completeness is final on every packet), no name resolution, TCP
 // packets only, the last occurrence of each field (the innermost header
-// in a tunnel).
+// in a tunnel), Teredo's heuristic on.
 func TsharkArgs(file string) []string {
-	args := []string{"-2", "-n", "-r", file, "-Y", "tcp",
+	// Teredo between a client and a relay runs on any ports; tshark finds
+	// it only with its heuristic, which hsanalyze's decoding matches.
+	args := []string{"-2", "-n", "-o", "teredo.heuristic_teredo:TRUE", "-r", file, "-Y", "tcp",
 		"-T", "fields", "-E", "separator=/t", "-E", "occurrence=l"}
 	for _, f := range TsharkFields {
 		args = append(args, "-e", f)
@@ -130,7 +132,7 @@ func parsePacket(line string) (Packet, error) {
 		return p, fmt.Errorf("tcp.stream: %v", err)
 	}
 	src, dst := f[1], f[4]
-	if f[2] != "" { // IPv6 (the innermost header when both are present)
+	if f[2] != "" && innermostIPv6(f[16]) {
 		src, dst = f[2], f[5]
 	}
 	if p.Src, err = addrPort(src, f[3]); err != nil {
@@ -169,6 +171,23 @@ func parsePacket(line string) (Packet, error) {
 	p.ICMP = f[13] != "" || f[14] != ""
 	p.TimeNanos = epochNanos(f[15])
 	return p, nil
+}
+
+// innermostIPv6 reports whether the last IP layer in frame.protocols
+// ("eth:ethertype:ipv6:gre:ip:tcp") is IPv6: in a tunnel both ip.src and
+// ipv6.src are present, and either may be the inner one. An empty list
+// (older tshark output) counts IPv6 as innermost.
+func innermostIPv6(protocols string) bool {
+	v4, v6 := -1, -1
+	for i, p := range strings.Split(protocols, ":") {
+		switch p {
+		case "ip":
+			v4 = i
+		case "ipv6":
+			v6 = i
+		}
+	}
+	return v6 >= v4
 }
 
 func addrPort(ip, port string) (netip.AddrPort, error) {
@@ -260,12 +279,17 @@ func Derive(s *Stream) Expectation {
 
 	// Walk the handshake in frame order.
 	sawSyn, sawSynAck, serverSyn, clientSynAck := false, false, false, false
+	clientAcked := false // a client ACK segment after its SYN, before any SYN-ACK
 	for _, p := range pkts {
 		fromClient := p.Src == client
 		impossible := p.Flags&0x1ff == 0 ||
 			(has(p, flagSYN) && has(p, flagFIN)) || (has(p, flagSYN) && has(p, flagRST))
 		if impossible {
 			e.Verdict, e.Rule = "malformed", fmt.Sprintf("impossible flags 0x%03x in frame %d", p.Flags, p.Frame)
+			return e
+		}
+		if !has(p, flagACK|flagSYN|flagRST) {
+			e.Verdict, e.Rule = "malformed", fmt.Sprintf("no ACK on a segment other than SYN or RST in frame %d", p.Frame)
 			return e
 		}
 		switch {
@@ -282,6 +306,9 @@ func Derive(s *Stream) Expectation {
 			return e
 		case !sawSyn:
 			// midstream traffic before any SYN: decided below
+		case has(p, flagRST) && !fromClient && !sawSynAck && clientAcked:
+			// resets the connection the client's ACK showed (RFC 9293
+			// §3.10.7.1 answer to that ACK, or an ABORT): half_open below
 		case has(p, flagRST) && !fromClient && !sawSynAck:
 			if has(p, flagACK) {
 				e.Verdict, e.Rule = "refused", fmt.Sprintf("RST+ACK from the server in frame %d before any SYN-ACK", p.Frame)
@@ -295,9 +322,11 @@ func Derive(s *Stream) Expectation {
 		case !fromClient && clientSynAck && has(p, flagACK) && !has(p, flagRST) && !has(p, flagSYN):
 			e.Verdict, e.Rule = "complete", fmt.Sprintf("split handshake: server ACK in frame %d after the client's SYN-ACK", p.Frame)
 			return e
-		case !fromClient && !sawSynAck && !serverSyn && has(p, flagACK) && !has(p, flagRST) && !has(p, flagSYN):
+		case !fromClient && !sawSynAck && !serverSyn && !clientAcked && has(p, flagACK) && !has(p, flagRST) && !has(p, flagSYN):
 			e.Verdict, e.Rule = "malformed", fmt.Sprintf("ACK without SYN from the server in frame %d answering the SYN", p.Frame)
 			return e
+		case fromClient && !sawSynAck && !serverSyn && has(p, flagACK) && !has(p, flagRST) && !has(p, flagSYN):
+			clientAcked = true
 		}
 		if sawSyn && serverSyn && sawSynAck && clientSynAck {
 			e.Verdict, e.Rule = "complete", "simultaneous open: SYNs and SYN-ACKs both ways"
@@ -309,6 +338,8 @@ func Derive(s *Stream) Expectation {
 		e.Verdict, e.Rule = "midstream", "no SYN"
 	case sawSynAck:
 		e.Verdict, e.Rule = "half_open", "SYN-ACK never acknowledged"
+	case clientAcked:
+		e.Verdict, e.Rule = "half_open", "client ACK without a captured SYN-ACK"
 	default:
 		e.Verdict, e.Rule = "half_open", "SYN never answered"
 	}

@@ -51,6 +51,8 @@ type Seg struct {
 	Payload []byte
 	// BadChecksum stores a deliberately wrong TCP checksum.
 	BadChecksum bool
+	// Encap lists tunnel levels to wrap the frame in, outermost first.
+	Encap []Encap
 }
 
 // Writer writes Ethernet frames to a pcap stream. It is not safe for
@@ -110,6 +112,7 @@ func AppendFrame(dst []byte, s Seg) ([]byte, error) {
 	}
 
 	// Ethernet: destination, source, EtherType.
+	frameStart := len(dst)
 	dst = append(dst, macB[:]...)
 	dst = append(dst, macA[:]...)
 	var ipStart int
@@ -170,6 +173,13 @@ func AppendFrame(dst []byte, s Seg) ([]byte, error) {
 		c ^= 0xbeef
 	}
 	binary.BigEndian.PutUint16(dst[tcpStart+16:], c)
+	if len(s.Encap) > 0 {
+		f, err := encapsulate(dst[frameStart:], s.Encap)
+		if err != nil {
+			return nil, err
+		}
+		return append(dst[:frameStart], f...), nil
+	}
 	return dst, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hsanalyze/hsanalyze/internal/pcapgen"
@@ -24,6 +26,9 @@ type Expect struct {
 	Verdict string
 	// Anomalies lists codes that must be reported (others may be too).
 	Anomalies []string
+	// Tunnel is the compact form of the attempt's encapsulation
+	// (decode.Tunnel.String: "vxlan=42"), "" for plain traffic.
+	Tunnel string
 }
 
 // Scenario is one synthetic capture.
@@ -120,6 +125,7 @@ const (
 	server4 = "198.51.100.2:80"
 	client6 = "[2001:db8::1]:40000"
 	server6 = "[2001:db8::2]:443"
+	scanner = "192.0.2.66:51000"
 	S       = pcapgen.SYN
 	A       = pcapgen.ACK
 	F       = pcapgen.FIN
@@ -134,7 +140,23 @@ func one(client, verdict string, anomalies ...string) []Expect {
 
 // All returns the catalogue, in file-name order.
 func All() []Scenario {
+	all := append(plain(), tunnelScenarios()...)
+	slices.SortFunc(all, func(a, b Scenario) int { return strings.Compare(a.File, b.File) })
+	return all
+}
+
+// plain is the catalogue of untunnelled captures.
+func plain() []Scenario {
 	return []Scenario{
+		{
+			File:   "ack-seq-in-window.pcap",
+			About:  "SYN, SYN-ACK (window 65535), then the client's data at seq ISN+1+2506 with ack = server ISN+1: the final ACK and the first 2506 bytes were not captured, the seq is inside the server's window (RFC 9293 §3.10.7.4).",
+			Expect: one(client4, "complete", "data_not_captured"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0, synOpts(1000, 0)).sc(S|A, 5000, 1001, synOpts(5000, 1000)).
+					cs(P|A, 3507, 5001).data(100).sc(A, 5001, 3607).segs
+			},
+		},
 		{
 			File:   "ack-wrong-ack.pcap",
 			About:  "SYN, correct SYN-ACK, final ACK whose ack is server ISN+2 instead of +1.",
@@ -145,10 +167,10 @@ func All() []Scenario {
 		},
 		{
 			File:   "ack-wrong-seq.pcap",
-			About:  "SYN, correct SYN-ACK, final ACK whose seq is client ISN+5 instead of +1.",
+			About:  "SYN, correct SYN-ACK (window 65535), final ACK whose seq is client ISN+70001 instead of +1: past the server's window (RFC 9293 §3.10.7.4).",
 			Expect: one(client4, "malformed", "ack_wrong_seq"),
 			Segments: func() []pcapgen.Seg {
-				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S|A, 5000, 1001).cs(A, 1005, 5001).segs
+				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S|A, 5000, 1001).cs(A, 71001, 5001).segs
 			},
 		},
 		{
@@ -183,6 +205,31 @@ func All() []Scenario {
 			Expect: one(client4, "complete"),
 			Segments: func() []pcapgen.Seg {
 				return newConv(client4, server4, 0).cs(S|pcapgen.ECE|pcapgen.CWR, 1000, 0).sc(S|A|pcapgen.ECE, 5000, 1001).cs(A, 1001, 5001).segs
+			},
+		},
+		{
+			File:   "fin-scan.pcap",
+			About:  "A lone FIN probe with no SYN (nmap -sF), answered by the closed port's RST+ACK (ack = seq+1, RFC 9293 §3.10.7.1): a scanner probe, no connection; FIN without ACK is sent by no TCP in any state.",
+			Expect: one(scanner, "malformed", "scan_probe", "no_ack_flag"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(scanner, server4, 0).cs(F, 1000, 0).sc(R|A, 0, 1001).segs
+			},
+		},
+		{
+			File:   "idle-gap-reverse.pcap",
+			About:  "A SYN left unanswered, then 57 minutes later (past the 2-minute idle timeout) a complete connection the other way on the same 4-tuple, with no other packet in between: two attempts, the second no simultaneous open of the first.",
+			Expect: []Expect{{Client: client4, Verdict: "half_open"}, {Client: server4, Verdict: "complete"}},
+			Segments: func() []pcapgen.Seg {
+				c := newConv(client4, server4, 0).cs(S, 1000, 0).after(57 * time.Minute)
+				return c.sc(S, 9000, 0).cs(S|A, 3000, 9001).sc(A, 9001, 3001).segs
+			},
+		},
+		{
+			File:   "idle-gap-synack.pcap",
+			About:  "A SYN left unanswered, then 57 minutes later a SYN-ACK and ACK of another connection (its SYN not captured) on the same 4-tuple, with no other packet in between: the old attempt stays half_open, the new one is midstream (not synack_wrong_ack of the old SYN).",
+			Expect: []Expect{{Client: client4, Verdict: "half_open"}, {Client: client4, Verdict: "midstream"}},
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).after(57*time.Minute).sc(S|A, 9000, 777001).cs(A, 777001, 9001).segs
 			},
 		},
 		{
@@ -249,6 +296,31 @@ func All() []Scenario {
 			Expect: one(client4, "malformed", "rst_wrong_ack"),
 			Segments: func() []pcapgen.Seg {
 				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(R|A, 0, 1002).segs
+			},
+		},
+		{
+			File: "scan-probes.pcap",
+			About: "One scanner's probes to five ports of one host, 1 ms apart, each answered by RST: NULL (nmap -sN), FIN (-sF), Xmas (-sX), Maimon FIN+ACK with ack 0 (-sM), ACK with ack 0 (-sA). " +
+				"The three without ACK are sent by no TCP and are malformed; the two with ACK are legal segments, midstream. Each carries scan_probe.",
+			Expect: []Expect{
+				{Client: scanner, Verdict: "malformed", Anomalies: []string{"scan_probe", "null_flags"}},
+				{Client: scanner, Verdict: "malformed", Anomalies: []string{"scan_probe", "no_ack_flag"}},
+				{Client: scanner, Verdict: "malformed", Anomalies: []string{"scan_probe", "xmas_flags"}},
+				{Client: scanner, Verdict: "midstream", Anomalies: []string{"scan_probe"}},
+				{Client: scanner, Verdict: "midstream", Anomalies: []string{"scan_probe"}},
+			},
+			Segments: func() []pcapgen.Seg {
+				var segs []pcapgen.Seg
+				for i, flags := range []uint16{0, F, F | P | U, F | A, A} {
+					c := newConv(scanner, fmt.Sprintf("198.51.100.2:%d", 21+i), time.Duration(i)*time.Millisecond)
+					if flags&A != 0 {
+						c.cs(flags, 1000, 0).sc(R, 0, 0) // <SEQ=SEG.ACK><CTL=RST>
+					} else {
+						c.cs(flags, 1000, 0).sc(R|A, 0, 1000+uint32(flags&F)) // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+					}
+					segs = append(segs, c.segs...)
+				}
+				return segs
 			},
 		},
 		{
@@ -326,6 +398,16 @@ func All() []Scenario {
 			Segments: func() []pcapgen.Seg {
 				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S|A, 5000, 1001).after(time.Second).
 					sc(S|A, 5000, 1001).after(2*time.Second).sc(S|A, 5000, 1001).segs
+			},
+		},
+		{
+			File:   "synack-not-captured.pcap",
+			About:  "SYN, no SYN-ACK captured, the client's ACK of server ISN+1 and request, the server's reply and a FIN close: the client's segments prove the SYN-ACK existed, the server's traffic is no error.",
+			Expect: one(client4, "half_open", "ack_without_synack"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).after(300*time.Microsecond).cs(A, 1001, 5001).
+					cs(P|A, 1001, 5001).data(100).sc(A, 5001, 1101).sc(P|A, 5001, 1101).data(300).cs(A, 1101, 5301).
+					cs(F|A, 1101, 5301).sc(F|A, 5301, 1102).cs(A, 1102, 5302).segs
 			},
 		},
 		{

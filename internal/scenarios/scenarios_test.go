@@ -96,6 +96,9 @@ func expectSummary(exp []Expect) string {
 		if len(e.Anomalies) > 0 {
 			p += " (" + strings.Join(e.Anomalies, ", ") + ")"
 		}
+		if e.Tunnel != "" {
+			p += " in `" + e.Tunnel + "`"
+		}
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, ", then ")

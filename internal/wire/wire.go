@@ -1,13 +1,15 @@
 // Package wire encodes Go values of plain data types (booleans, integers,
-// strings, arrays, slices, structs of those, and netip addresses) to a
+// strings, arrays, slices, pointers, structs of those, and netip
+// addresses) to a
 // compact binary form and back, field by field, unexported fields included.
 //
 // It exists so that partial results can carry the state of types such as
 // handshake.Machine without those packages writing, or keeping in step, an
 // encoder of their own: a field someone adds is encoded automatically, and
 // Codec.Layout changes with it, so that data written by a build with another
-// layout is refused rather than misread. A type holding a pointer, map,
-// interface, channel or function is refused by For.
+// layout is refused rather than misread. A type holding a map, interface,
+// channel or function, or referring to itself, is refused by For. A
+// pointer is encoded as what it points to: sharing is not kept.
 //
 // Encoding: every leaf field (and every slice's length) has a column of its
 // own; a value or a block of values is the columns' lengths (uvarints),
@@ -55,6 +57,7 @@ const (
 	kStruct
 	kAddr
 	kAddrPort
+	kPtr // presence byte, then the pointee
 )
 
 // node is the plan for one type.
@@ -102,7 +105,7 @@ func (n *node) number(next int) int {
 			next = f.n.number(next)
 		}
 		return next
-	case kSlice:
+	case kSlice, kPtr:
 		n.leaf = next
 		return n.elem.number(next + 1)
 	}
@@ -115,6 +118,18 @@ func (n *node) number(next int) int {
 func (c *Codec[T]) Layout() uint64 { return c.layout }
 
 func plan(t reflect.Type, h interface{ Write([]byte) (int, error) }, path string) (*node, error) {
+	return planIn(t, h, path, map[reflect.Type]bool{})
+}
+
+func planIn(t reflect.Type, h interface{ Write([]byte) (int, error) }, path string, open map[reflect.Type]bool) (*node, error) {
+	if open[t] {
+		return nil, fmt.Errorf("wire: %s refers to itself (%s)", path, t)
+	}
+	open[t] = true
+	defer delete(open, t)
+	plan := func(t reflect.Type, h interface{ Write([]byte) (int, error) }, path string) (*node, error) {
+		return planIn(t, h, path, open)
+	}
 	fmt.Fprintf(h, "%s;", t.String())
 	n := &node{size: t.Size(), typ: t}
 	switch {
@@ -143,6 +158,13 @@ func plan(t reflect.Type, h interface{ Write([]byte) (int, error) }, path string
 	case reflect.Array:
 		n.kind, n.n = kArray, t.Len()
 		e, err := plan(t.Elem(), h, path+"[]")
+		if err != nil {
+			return nil, err
+		}
+		n.elem = e
+	case reflect.Pointer:
+		n.kind = kPtr
+		e, err := plan(t.Elem(), h, path+"*")
 		if err != nil {
 			return nil, err
 		}
@@ -327,6 +349,14 @@ func (n *node) append(st [][]byte, p, prev unsafe.Pointer) {
 			off := uintptr(i) * n.elem.size
 			n.elem.append(st, unsafe.Add(p, off), addOrNil(prev, off))
 		}
+	case kPtr:
+		q := *(*unsafe.Pointer)(p)
+		if q == nil {
+			*dst = append(*dst, 0)
+			return
+		}
+		*dst = append(*dst, 1)
+		n.elem.append(st, q, nil)
 	case kSlice:
 		s := reflect.NewAt(n.typ, p).Elem()
 		*dst = binary.AppendUvarint(*dst, uint64(s.Len()))
@@ -457,6 +487,19 @@ func (n *node) read(st streams, p, prev unsafe.Pointer) {
 			err = (*netip.AddrPort)(p).UnmarshalBinary(b)
 		}
 		if err != nil {
+			r.fail()
+		}
+	case kPtr:
+		b := r.bytes(1)
+		switch {
+		case len(b) == 0:
+		case b[0] == 0:
+			*(*unsafe.Pointer)(p) = nil
+		case b[0] == 1:
+			v := reflect.New(n.elem.typ)
+			n.elem.read(st, v.UnsafePointer(), nil)
+			*(*unsafe.Pointer)(p) = v.UnsafePointer()
+		default:
 			r.fail()
 		}
 	case kSlice:

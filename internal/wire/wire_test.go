@@ -24,6 +24,8 @@ type sample struct {
 	arr    [3]inner
 	list   []inner
 	nested struct{ x, y int64 }
+	ptr    *inner
+	nilPtr *inner
 }
 
 func sampleValue() sample {
@@ -33,6 +35,7 @@ func sampleValue() sample {
 		arr:    [3]inner{{1, -2, true}, {}, {255, 32767, false}},
 		list:   []inner{{9, -9, true}},
 		nested: struct{ x, y int64 }{-1, 1 << 62},
+		ptr:    &inner{7, 7, true},
 	}
 }
 
@@ -98,8 +101,9 @@ func TestLayout(t *testing.T) {
 	if ca.Layout() == cb.Layout() || ca.Layout() == cc.Layout() {
 		t.Error("layouts of different types are equal")
 	}
-	if _, err := For[struct{ p *int }](); err == nil {
-		t.Error("a pointer field was accepted")
+	type loop struct{ next *loop }
+	if _, err := For[loop](); err == nil {
+		t.Error("a type referring to itself was accepted")
 	}
 	if _, err := For[struct{ m map[int]int }](); err == nil {
 		t.Error("a map field was accepted")

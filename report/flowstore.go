@@ -1,0 +1,274 @@
+package report
+
+import (
+	"bufio"
+	"cmp"
+	"container/heap"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/hsanalyze/hsanalyze/reassembly"
+)
+
+// flowStore holds flows for a sink that writes them sorted by first_ts
+// (ties in the order they arrived): JSON and the --all table. Each flow is
+// kept as a flow record (flowcodec.go) of 60-90 bytes, framed by its
+// length, in large blocks, plus a 16-byte index entry. Past spillBytes of
+// records, the records held are sorted and written out as one run to an
+// unlinked temporary file, in one sequential stream, and memory starts
+// over; each then yields the runs merged, each read back sequentially
+// through a buffer of its own. So memory stays bounded whatever the number
+// of flows, and a capture with fewer than about 400,000 flows never
+// touches the disk. The zero value is ready to use.
+type flowStore struct {
+	blocks [][]byte   // framed records, in arrival order
+	index  []storedAt // one per record in blocks
+	bytes  int        // bytes in blocks
+	n      uint64     // flows added
+
+	file *os.File // spilled runs, back to back
+	bw   *bufio.Writer
+	size int64
+	runs []spillRun
+
+	rec     []byte
+	err     error // the first spill error: sticky
+	spillAt int   // spillBytes if 0 (tests lower it)
+}
+
+// storedAt locates a framed record in the blocks. Ordered by (ts, blk,
+// off), the index is in first_ts order with ties in arrival order.
+type storedAt struct {
+	ts       int64
+	blk, off uint32
+}
+
+func (a storedAt) compare(b storedAt) int {
+	return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.blk, b.blk), cmp.Compare(a.off, b.off))
+}
+
+// spillRun is a sorted run in the spill file: records framed as an 8-byte
+// little-endian first_ts, a uvarint length and the record.
+type spillRun struct {
+	off, size int64
+}
+
+const (
+	// storeBlock is the size of a record block; a larger record gets a
+	// block of its own.
+	storeBlock = 256 << 10
+	// spillBytes is how many record bytes stay in memory before they are
+	// spilled as a run.
+	spillBytes = 32 << 20
+	// runBuffer is the read buffer of each run while merging.
+	runBuffer = 128 << 10
+)
+
+// add stores a copy of f.
+func (s *flowStore) add(f *reassembly.Flow) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.rec = appendFlowRecord(s.rec[:0], f)
+	n := binary.MaxVarintLen64 + len(s.rec)
+	last := len(s.blocks) - 1
+	if last < 0 || cap(s.blocks[last])-len(s.blocks[last]) < n {
+		s.blocks = append(s.blocks, make([]byte, 0, max(storeBlock, n)))
+		last++
+	}
+	b := s.blocks[last]
+	s.index = append(s.index, storedAt{ts: f.FirstTS, blk: uint32(last), off: uint32(len(b))})
+	before := len(b)
+	b = binary.AppendUvarint(b, uint64(len(s.rec)))
+	s.blocks[last] = append(b, s.rec...)
+	s.bytes += len(s.blocks[last]) - before
+	s.n++
+	if s.bytes >= cmp.Or(s.spillAt, spillBytes) {
+		if err := s.spill(); err != nil {
+			s.err = fmt.Errorf("spill flows: %w", err)
+		}
+	}
+	return s.err
+}
+
+// record returns the record at e.
+func (s *flowStore) record(e storedAt) []byte {
+	b := s.blocks[e.blk][e.off:]
+	n, k := binary.Uvarint(b)
+	return b[k : k+int(n)]
+}
+
+// sortMem sorts the records held in memory.
+func (s *flowStore) sortMem() {
+	slices.SortFunc(s.index, storedAt.compare)
+}
+
+// spill writes the records held as one sorted run and frees them.
+func (s *flowStore) spill() error {
+	if s.file == nil {
+		f, err := os.CreateTemp("", "hsanalyze-flows-*")
+		if err != nil {
+			return err
+		}
+		os.Remove(f.Name()) // unlinked: gone when closed, even on a crash (POSIX)
+		s.file, s.bw = f, bufio.NewWriterSize(f, 1<<20)
+	}
+	s.sortMem()
+	run := spillRun{off: s.size}
+	var hdr [8 + binary.MaxVarintLen64]byte
+	for _, e := range s.index {
+		rec := s.record(e)
+		binary.LittleEndian.PutUint64(hdr[:], uint64(e.ts))
+		h := binary.PutUvarint(hdr[8:], uint64(len(rec))) + 8
+		if _, err := s.bw.Write(hdr[:h]); err != nil {
+			return err
+		}
+		if _, err := s.bw.Write(rec); err != nil {
+			return err
+		}
+		run.size += int64(h + len(rec))
+	}
+	if err := s.bw.Flush(); err != nil {
+		return err
+	}
+	s.size += run.size
+	s.runs = append(s.runs, run)
+	// Keep the first block for reuse; the rest go to the collector.
+	clear(s.blocks[1:])
+	s.blocks, s.index, s.bytes = s.blocks[:1], s.index[:0], 0
+	s.blocks[0] = s.blocks[0][:0]
+	return nil
+}
+
+// each calls fn with every flow stored, sorted by first_ts, ties in the
+// order they were added. f is only valid during the call. It stops at
+// fn's first error and returns it.
+func (s *flowStore) each(fn func(f *reassembly.Flow) error) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.sortMem()
+	var f reassembly.Flow
+	if len(s.runs) == 0 {
+		for _, e := range s.index {
+			if err := decodeFlowRecord(s.record(e), &f); err != nil {
+				return err
+			}
+			if err := fn(&f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Merge the runs and what is in memory: sources in arrival order, so
+	// that ties go to the earlier source.
+	m := make(mergeHeap, 0, len(s.runs)+1)
+	for i, r := range s.runs {
+		src := &mergeSource{order: i, r: bufio.NewReaderSize(io.NewSectionReader(s.file, r.off, r.size), runBuffer)}
+		if err := src.next(); err != nil {
+			return err
+		}
+		if src.ok {
+			m = append(m, src)
+		}
+	}
+	mem := &mergeSource{order: len(s.runs), mem: s}
+	if err := mem.next(); err != nil {
+		return err
+	}
+	if mem.ok {
+		m = append(m, mem)
+	}
+	heap.Init(&m)
+	for len(m) > 0 {
+		src := m[0]
+		if err := decodeFlowRecord(src.rec, &f); err != nil {
+			return err
+		}
+		if err := fn(&f); err != nil {
+			return err
+		}
+		if err := src.next(); err != nil {
+			return err
+		}
+		if src.ok {
+			heap.Fix(&m, 0)
+		} else {
+			heap.Pop(&m)
+		}
+	}
+	return nil
+}
+
+// close frees the spill file.
+func (s *flowStore) close() {
+	if s.file != nil {
+		name := s.file.Name()
+		s.file.Close()
+		os.Remove(name) // where the early unlink failed
+		s.file = nil
+	}
+}
+
+// mergeSource is one sorted run being merged, or the sorted memory.
+type mergeSource struct {
+	order int
+	r     *bufio.Reader // a run
+	mem   *flowStore    // or memory, from pos
+	pos   int
+	ts    int64
+	rec   []byte
+	ok    bool // ts and rec hold the next record
+}
+
+func (m *mergeSource) next() error {
+	if m.mem != nil {
+		m.ok = m.pos < len(m.mem.index)
+		if m.ok {
+			e := m.mem.index[m.pos]
+			m.ts, m.rec = e.ts, m.mem.record(e)
+			m.pos++
+		}
+		return nil
+	}
+	var ts [8]byte
+	if _, err := io.ReadFull(m.r, ts[:]); err != nil {
+		if err == io.EOF {
+			m.ok = false
+			return nil
+		}
+		return fmt.Errorf("read spilled flows: %w", err)
+	}
+	n, err := binary.ReadUvarint(m.r)
+	if err == nil && n > 1<<30 {
+		err = errBadRecord
+	}
+	if err != nil {
+		return fmt.Errorf("read spilled flows: %w", err)
+	}
+	m.rec = slices.Grow(m.rec[:0], int(n))[:n]
+	if _, err := io.ReadFull(m.r, m.rec); err != nil {
+		return fmt.Errorf("read spilled flows: %w", err)
+	}
+	m.ts, m.ok = int64(binary.LittleEndian.Uint64(ts[:])), true
+	return nil
+}
+
+// mergeHeap is a min-heap of sources by (ts, order).
+type mergeHeap []*mergeSource
+
+func (h mergeHeap) Len() int { return len(h) }
+func (h mergeHeap) Less(i, j int) bool {
+	return h[i].ts < h[j].ts || h[i].ts == h[j].ts && h[i].order < h[j].order
+}
+func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(*mergeSource)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
