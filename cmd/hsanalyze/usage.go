@@ -8,6 +8,11 @@ or broke the protocol, and why.
 Usage:
   hsanalyze [flags] FILE...      pcap or pcapng, plain, gzip, zstd, xz or
                                  bzip2; - is stdin
+  hsanalyze --partial OUT [analysis flags] FILE...
+                                 write a partial result for merge
+  hsanalyze merge [flags] PARTIAL...
+                                 report from partials what one run over all
+                                 their captures reports (docs/partial.md)
 
 Output:
   --format F            report format: table (default), json, ndjson, csv,
@@ -54,6 +59,9 @@ Analysis:
                         in order (default 1ms)
   --workers N           1: read, decode and track in one goroutine; 0
                         (default): read and decode in a goroutine of their own
+  --jobs N              files that follow one another in time (rotated) are
+                        analysed N at a time, then merged: the same output
+                        (default: the number of CPUs)
 
 Other:
   -h, --help            this help
