@@ -11,6 +11,7 @@ import (
 
 	"github.com/hsanalyze/hsanalyze/analyze"
 	"github.com/hsanalyze/hsanalyze/capture"
+	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
@@ -55,11 +56,15 @@ func TestOpenRefusesDamage(t *testing.T) {
 			t.Errorf("%s: err %v, want an *Error naming %s", what, err, path)
 		}
 	}
-	for n := 0; n < len(good); n += max(1, len(good)/300) {
+	cuts, flips := 300, 100
+	if testing.Short() {
+		cuts, flips = 40, 20
+	}
+	for n := 0; n < len(good); n += max(1, len(good)/cuts) {
 		check("truncated", good[:n])
 	}
 	body := bytes.Index(good, []byte("}\n")) + 2
-	for i := body; i < len(good); i += max(1, (len(good)-body)/100) {
+	for i := body; i < len(good); i += max(1, (len(good)-body)/flips) {
 		b := bytes.Clone(good)
 		b[i] ^= 0x5a
 		check("flipped byte", b)
@@ -105,4 +110,15 @@ func FuzzOpen(f *testing.F) {
 			t.Logf("Run: %v", err)
 		}
 	})
+}
+
+// TestAddCounters checks that merging sums every decode counter.
+func TestAddCounters(t *testing.T) {
+	var a, b decode.Counters
+	b.ByKind[1], b.IP = 3, 5
+	addCounters(&a, &b)
+	addCounters(&a, &b)
+	if a.ByKind[1] != 6 || a.IP != 10 {
+		t.Errorf("sum %+v", a)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -110,9 +111,7 @@ func Open(paths []string, want *Options) (*Plan, error) {
 		m.Files = append(m.Files, pt.header.Files...)
 		m.Packets += s.Packets
 		m.TCPPackets += s.TCPPackets
-		for i := range m.Decoded.ByKind {
-			m.Decoded.ByKind[i] += s.Decoded.ByKind[i]
-		}
+		addCounters(&m.Decoded, &s.Decoded)
 		m.Warnings = append(m.Warnings, s.Warnings...)
 		if s.Packets > 0 {
 			if first {
@@ -390,4 +389,22 @@ func (k connKey) String() string {
 		s += fmt.Sprintf(" (in %d tunnel levels)", n)
 	}
 	return s
+}
+
+// addCounters adds every counter of b to a, whatever counters
+// decode.Counters gains: they are all unsigned integers, alone or in
+// arrays.
+func addCounters(a, b *decode.Counters) {
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	for i := range va.NumField() {
+		fa, fb := va.Field(i), vb.Field(i)
+		switch fa.Kind() {
+		case reflect.Array:
+			for j := range fa.Len() {
+				fa.Index(j).SetUint(fa.Index(j).Uint() + fb.Index(j).Uint())
+			}
+		default:
+			fa.SetUint(fa.Uint() + fb.Uint())
+		}
+	}
 }

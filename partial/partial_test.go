@@ -316,7 +316,11 @@ func TestMergeRandomCuts(t *testing.T) {
 			return
 		}
 	}
-	for seed := range uint64(20) {
+	splits := uint64(20)
+	if raceBuild {
+		splits = 4
+	}
+	for seed := range splits {
 		parts := byFlowHash(p, 2+int(seed%5), seed)
 		got, pos, warn := merge(t, dir, p, parts)
 		if !compare(t, fmt.Sprintf("flow hash split %d", seed), whole.inSplit(parts, pos), got, warn) {
@@ -346,7 +350,7 @@ func TestMergeGenerated(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 2))
 	rounds := 6
 	if raceBuild {
-		rounds = 2
+		rounds = 1
 	}
 	for r := range rounds {
 		cuts := make([]int, 1+rng.IntN(9))

@@ -90,6 +90,8 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 		return newZeek(w, opts.CommunityIDSeed), nil
 	case "zeek-json":
 		return newZeekJSON(w, opts.CommunityIDSeed), nil
+	case "parquet":
+		return newParquet(w, opts), nil
 	}
 	return nil, fmt.Errorf("report: unknown format %q", format)
 }

@@ -275,7 +275,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 
 func (cfg *config) validate() error {
 	switch cfg.format {
-	case "table", "json", "ndjson", "csv", "zeek", "zeek-json", "html":
+	case "table", "json", "ndjson", "csv", "zeek", "zeek-json", "html", "parquet":
 	default:
 		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv, zeek, zeek-json or html"}
 	}

@@ -172,6 +172,10 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		fmt.Fprintf(stderr, "hsanalyze: --format html writes a whole HTML page, not for a terminal\nuse -o report.html (or redirect standard output to a file)\n")
 		return exitError
 	}
+	if cfg.format == "parquet" && isTerminal(stdout) && (cfg.output == "" || cfg.output == "-") {
+		fmt.Fprintf(stderr, "hsanalyze: --format parquet writes a binary Parquet file, not for a terminal\nuse -o flows.parquet (or redirect standard output to a file)\n")
+		return exitError
+	}
 	dst, done, err := openOutput(cfg.output, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
