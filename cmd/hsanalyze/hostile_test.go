@@ -106,7 +106,7 @@ func TestHostileInput(t *testing.T) {
 	if err := os.WriteFile(name, hostilePcapng(t), 0o644); err != nil {
 		t.Skipf("cannot create a file with a hostile name here: %v", err)
 	}
-	for _, format := range []string{"table", "json", "ndjson", "csv", "zeek", "zeek-json", "junit"} {
+	for _, format := range []string{"table", "json", "ndjson", "csv", "zeek", "zeek-json", "junit", "html"} {
 		t.Run(format, func(t *testing.T) {
 			summary := filepath.Join(dir, format+".md")
 			env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary}
@@ -188,6 +188,10 @@ func checkFormat(t *testing.T, format, out string) {
 		}
 		if strings.Contains(out, "<script>") {
 			t.Errorf("raw markup in XML:\n%s", out)
+		}
+	case "html":
+		if strings.Contains(out, "<script>alert") {
+			t.Errorf("raw hostile markup in HTML")
 		}
 	case "table":
 		if strings.Contains(out, "\x1b") {

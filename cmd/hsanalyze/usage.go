@@ -11,7 +11,8 @@ Usage:
 
 Output:
   --format F            report format: table (default), json, ndjson, csv,
-                        zeek (Zeek conn.log TSV), zeek-json, junit
+                        zeek (Zeek conn.log TSV), zeek-json, junit, html
+                        (one self-contained page: use -o or redirect)
   -o, --output FILE     write the report to FILE (replaced only once the
                         report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows
