@@ -233,6 +233,9 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 	w := t.w
 	fmt.Fprintf(w, "Files:         %s\n", strings.Join(c.Files, ", "))
 	fmt.Fprintf(w, "Packets:       %d (%d TCP segments)", c.Packets, c.TCPPackets)
+	if c.Duplicates > 0 {
+		fmt.Fprintf(w, ", %d duplicate frame(s) dropped", c.Duplicates)
+	}
 	if c.Warnings > 0 {
 		fmt.Fprintf(w, ", %d damage warning(s)", c.Warnings)
 	}

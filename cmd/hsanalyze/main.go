@@ -17,6 +17,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -127,6 +128,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			Trace:         trace,
 		},
 		VerifyChecksums: cfg.checksum,
+		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
 		Workers:         cfg.workers,
 		Packets:         progressCounter(prog),
 		Start:           func(ts int64) { sel.start = ts },
@@ -159,6 +161,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		TCPPackets: sum.TCPPackets,
 		Decoded:    sum.Decoded,
 		Warnings:   len(sum.Warnings),
+		Duplicates: sum.Duplicates,
 		FirstTS:    sum.FirstTS,
 		LastTS:     sum.LastTS,
 	}
