@@ -422,6 +422,11 @@ func TestDecode(t *testing.T) {
 			// Start from garbage: Decode must overwrite all of p.
 			p := Packet{Kind: KindBadTCP, Segment: Segment{Frame: 99, PayloadLen: -5, Options: Options{MSS: 1}}, ICMP: ICMPError{Code: 9}}
 			d.Decode(tc.link, tc.frame, origLen, &p)
+			// IPLen is checked by TestIPLen; the cases here leave it out.
+			if tc.want.Kind == KindTCP && p.Segment.IPLen <= 0 {
+				t.Errorf("IPLen = %d for a TCP segment", p.Segment.IPLen)
+			}
+			p.Segment.IPLen = tc.want.Segment.IPLen
 			if p != tc.want {
 				t.Errorf("Decode (%s):\n got %s\nwant %s", tc.reason, fmtPacket(p), fmtPacket(tc.want))
 			}
@@ -483,5 +488,42 @@ func TestChecksumMatchesSlow(t *testing.T) {
 				t.Errorf("%v len %d: tcpChecksum = %#04x, slow = %#04x", pair[0], n, got, want)
 			}
 		}
+	}
+}
+
+// TestIPLen checks Segment.IPLen (the IP packet length per its header, as
+// Zeek counts ip_bytes) and PayloadCut.
+func TestIPLen(t *testing.T) {
+	data := cat(synHdr(), make([]byte, 100))
+	v4 := ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP}, data)
+	v4opts := ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, opts: make([]byte, 8)}, data)
+	v6 := ip6(cli6, srv6, []ext{fragExt(0, false)}, protoTCP, data, 0)
+	hdr := len(synHdr())
+	tests := []struct {
+		name    string
+		frame   []byte
+		snap    int // bytes captured; 0: all
+		ipLen   int
+		cut     bool
+		comment string
+	}{
+		{"ipv4", v4, 0, 20 + hdr + 100, false, "RFC 791 total length"},
+		{"ipv4-options", v4opts, 0, 28 + hdr + 100, false, "the total length counts IP options"},
+		{"ipv6-ext", v6, 0, 40 + 8 + hdr + 100, false, "40 + payload length, which counts extension headers (RFC 8200 §3)"},
+		{"ipv4-padded", cat(v4, make([]byte, 30)), 0, 20 + hdr + 100, false, "link padding is not counted"},
+		{"ipv4-snaplen", v4, 20 + hdr + 10, 20 + hdr + 100, true, "a snap length cut keeps the header's length and sets PayloadCut"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			frame := tt.frame
+			if tt.snap > 0 {
+				frame = frame[:tt.snap]
+			}
+			var p Packet
+			NewDecoder(DecoderOptions{}).Decode(LinkTypeRaw, frame, len(tt.frame), &p)
+			if p.Kind != KindTCP || p.Segment.IPLen != tt.ipLen || p.Segment.PayloadCut != tt.cut {
+				t.Errorf("%s: kind %v IPLen %d PayloadCut %v, want TCP %d %v", tt.comment, p.Kind, p.Segment.IPLen, p.Segment.PayloadCut, tt.ipLen, tt.cut)
+			}
+		})
 	}
 }

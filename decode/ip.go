@@ -103,6 +103,7 @@ func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
 	src, dst := b[12:16], b[16:20] // inside the fixed header
 	switch b[9] {
 	case protoTCP:
+		p.Segment.IPLen = total
 		return d.decodeTCP(b[ihl:], total-ihl, src, dst, more, p)
 	case protoICMPv4:
 		return decodeICMPv4(b[ihl:], src, p)
@@ -146,6 +147,7 @@ func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
 	switch proto {
 	case protoTCP:
 		// walkIPv6Ext keeps off ≤ len(b) ≤ total.
+		p.Segment.IPLen = total
 		return d.decodeTCP(b[off:], total-off, src, dst, more, p)
 	case protoICMPv6:
 		return decodeICMPv6(b[off:], src, p)
