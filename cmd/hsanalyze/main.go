@@ -17,6 +17,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -146,6 +147,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			Trace:         trace,
 		},
 		VerifyChecksums: cfg.checksum,
+		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
 		Workers:         cfg.workers,
 		Packets:         progressCounter(prog),
 		Start: func(ts int64) {
@@ -191,6 +193,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		TCPPackets: sum.TCPPackets,
 		Decoded:    sum.Decoded,
 		Warnings:   len(sum.Warnings),
+		Duplicates: sum.Duplicates,
 		FirstTS:    sum.FirstTS,
 		LastTS:     sum.LastTS,
 	}
