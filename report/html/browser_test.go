@@ -126,7 +126,7 @@ func open(t *testing.T, pageHTML []byte) *session {
 			}
 		}
 	}()
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url), chromedp.WaitVisible("#flow-rows tr")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url), chromedp.WaitReady(`html[data-ready="true"]`)); err != nil {
 		t.Fatalf("load %s: %v", s.url, err)
 	}
 	return s
