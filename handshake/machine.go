@@ -127,6 +127,7 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 			m.set(bMidstream)
 		}
 	}
+	m.noteFragments(seg)
 	wasComplete, wasFlipped := m.has(bComplete), m.has(bFlipped)
 	prevSynAck, synAckTimed := m.lastSynAck, m.has(bSynAckTimed)
 	var role Role

@@ -154,13 +154,15 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		prog.stop()
 	}
 	c := &report.Capture{
-		Files:      cfg.files,
-		Packets:    sum.Packets,
-		TCPPackets: sum.TCPPackets,
-		Decoded:    sum.Decoded,
-		Warnings:   len(sum.Warnings),
-		FirstTS:    sum.FirstTS,
-		LastTS:     sum.LastTS,
+		Files:       cfg.files,
+		Packets:     sum.Packets,
+		TCPPackets:  sum.TCPPackets,
+		Decoded:     sum.Decoded,
+		Fragments:   sum.Fragments,
+		Reassembled: sum.Reassembled,
+		Warnings:    len(sum.Warnings),
+		FirstTS:     sum.FirstTS,
+		LastTS:      sum.LastTS,
 	}
 	if notice := report.NothingAnalysed(c); notice != "" {
 		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
