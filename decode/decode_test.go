@@ -253,16 +253,16 @@ func baseCases() []decodeCase {
 		{name: "ipv4/tso-total-length-0", reason: "Linux TSO captures carry total length 0: use the frame", link: LinkTypeRaw,
 			frame: tso, want: tcpPkt(tsoSeg)},
 		{name: "ipv4/first-fragment", reason: "RFC 791: offset 0 with MF starts with the TCP header", link: LinkTypeRaw,
-			frame: firstFrag, want: fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, More: true, Wire: 120})},
+			frame: firstFrag, want: fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, More: true, Wire: 120, HdrLen: 20})},
 		{name: "ipv4/tiny-first-fragment", reason: "RFC 791: a first fragment of 16 bytes cannot hold the TCP header (RFC 1858 tiny fragment)", link: LinkTypeRaw,
 			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, synHdr()[:16]),
-			want:  fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, More: true, Wire: 16})},
+			want:  fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, More: true, Wire: 16, HdrLen: 20})},
 		{name: "ipv4/first-fragment-options-continue", reason: "data offset past this fragment: the header continues in the next one", link: LinkTypeRaw,
 			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, synHdr()[:24]),
-			want:  fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, More: true, Wire: 24})},
+			want:  fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, More: true, Wire: 24, HdrLen: 20})},
 		{name: "ipv4/non-first-fragment", reason: "RFC 791: offset 185 (1480 bytes) holds no TCP header", link: LinkTypeRaw,
 			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 185}, payload100),
-			want:  fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, Offset: 1480, Wire: 100})},
+			want:  fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, Offset: 1480, Wire: 100, HdrLen: 20})},
 		{name: "ipv4/udp", reason: "RFC 768: not TCP", link: LinkTypeRaw,
 			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: 17}, udp), want: kind(KindOther)},
 		{name: "ipv4/short", reason: "the fixed IPv4 header is 20 bytes", link: LinkTypeRaw,
@@ -271,7 +271,7 @@ func baseCases() []decodeCase {
 		// IPv6.
 		{name: "ipv6/ext-chain", reason: "RFC 8200 §4.1: hop-by-hop, routing, destination options, fragment (offset 0)", link: LinkTypeRaw,
 			frame: ip6(cli6, srv6, []ext{hbhPad, routing0, destPad, fragExt(0, true)}, protoTCP, synHdr(), 0), verify: true,
-			want: fragPkt(Fragment{V6: true, Src: cli6, Dst: srv6, ID: 0xdeadbeef, Proto: protoTCP, More: true, Wire: 40})},
+			want: fragPkt(Fragment{V6: true, Src: cli6, Dst: srv6, ID: 0xdeadbeef, Proto: protoTCP, More: true, Wire: 40, HdrLen: 64})},
 		{name: "ipv6/atomic-fragment", reason: "RFC 6946: fragment header with offset 0 and M clear is a whole packet", link: LinkTypeRaw,
 			frame: ip6(cli6, srv6, []ext{fragExt(0, false)}, protoTCP, synHdr(), 0), want: wantSyn6},
 		{name: "ipv6/ah", reason: "RFC 4302: AH length is in 4-octet units minus 2", link: LinkTypeRaw,
@@ -284,7 +284,7 @@ func baseCases() []decodeCase {
 			}}}, protoTCP, synHdr(), 0), want: wantSyn6},
 		{name: "ipv6/non-first-fragment", reason: "RFC 8200 §4.5: offset 185 holds no TCP header", link: LinkTypeRaw,
 			frame: ip6(cli6, srv6, []ext{fragExt(185, false)}, protoTCP, payload100, 0),
-			want:  fragPkt(Fragment{V6: true, Src: cli6, Dst: srv6, ID: 0xdeadbeef, Proto: protoTCP, Offset: 1480, Wire: 100})},
+			want:  fragPkt(Fragment{V6: true, Src: cli6, Dst: srv6, ID: 0xdeadbeef, Proto: protoTCP, Offset: 1480, Wire: 100, HdrLen: 40})},
 		{name: "ipv6/no-next-header", reason: "RFC 8200 §4.7: next header 59", link: LinkTypeRaw,
 			frame: ip6(cli6, srv6, []ext{destPad}, protoNoNext, nil, 0), want: kind(KindOther)},
 		{name: "ipv6/ext-cut", reason: "an extension header cut by the snap length hides the TCP header", link: LinkTypeRaw,
@@ -427,6 +427,11 @@ func TestDecode(t *testing.T) {
 			// Start from garbage: Decode must overwrite all of p.
 			p := Packet{Kind: KindBadTCP, Segment: Segment{Frame: 99, PayloadLen: -5, Options: Options{MSS: 1}}, ICMP: ICMPError{Code: 9}}
 			d.Decode(tc.link, tc.frame, origLen, &p)
+			// IPLen is checked by TestIPLen; the cases here leave it out.
+			if tc.want.Kind == KindTCP && p.Segment.IPLen <= 0 {
+				t.Errorf("IPLen = %d for a TCP segment", p.Segment.IPLen)
+			}
+			p.Segment.IPLen = tc.want.Segment.IPLen
 			if p != tc.want {
 				t.Errorf("Decode (%s):\n got %s\nwant %s", tc.reason, fmtPacket(p), fmtPacket(tc.want))
 			}
@@ -488,5 +493,42 @@ func TestChecksumMatchesSlow(t *testing.T) {
 				t.Errorf("%v len %d: tcpChecksum = %#04x, slow = %#04x", pair[0], n, got, want)
 			}
 		}
+	}
+}
+
+// TestIPLen checks Segment.IPLen (the IP packet length per its header, as
+// Zeek counts ip_bytes) and PayloadCut.
+func TestIPLen(t *testing.T) {
+	data := cat(synHdr(), make([]byte, 100))
+	v4 := ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP}, data)
+	v4opts := ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, opts: make([]byte, 8)}, data)
+	v6 := ip6(cli6, srv6, []ext{fragExt(0, false)}, protoTCP, data, 0)
+	hdr := len(synHdr())
+	tests := []struct {
+		name    string
+		frame   []byte
+		snap    int // bytes captured; 0: all
+		ipLen   int
+		cut     bool
+		comment string
+	}{
+		{"ipv4", v4, 0, 20 + hdr + 100, false, "RFC 791 total length"},
+		{"ipv4-options", v4opts, 0, 28 + hdr + 100, false, "the total length counts IP options"},
+		{"ipv6-ext", v6, 0, 40 + 8 + hdr + 100, false, "40 + payload length, which counts extension headers (RFC 8200 §3)"},
+		{"ipv4-padded", cat(v4, make([]byte, 30)), 0, 20 + hdr + 100, false, "link padding is not counted"},
+		{"ipv4-snaplen", v4, 20 + hdr + 10, 20 + hdr + 100, true, "a snap length cut keeps the header's length and sets PayloadCut"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			frame := tt.frame
+			if tt.snap > 0 {
+				frame = frame[:tt.snap]
+			}
+			var p Packet
+			NewDecoder(DecoderOptions{}).Decode(LinkTypeRaw, frame, len(tt.frame), &p)
+			if p.Kind != KindTCP || p.Segment.IPLen != tt.ipLen || p.Segment.PayloadCut != tt.cut {
+				t.Errorf("%s: kind %v IPLen %d PayloadCut %v, want TCP %d %v", tt.comment, p.Kind, p.Segment.IPLen, p.Segment.PayloadCut, tt.ipLen, tt.cut)
+			}
+		})
 	}
 }

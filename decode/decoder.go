@@ -200,6 +200,9 @@ func (d *Decoder) DecodeReassembled(f *Fragment, tun *Tunnel, payload []byte, wi
 	*p = Packet{Tunnel: *tun}
 	d.nest, d.sawIP, d.fragData = tun.Len(), false, nil
 	wire = max(wire, len(payload))
+	// The datagram's IP length: its header (IPv6: the unfragmentable
+	// part) and the reassembled payload.
+	p.Segment.IPLen = f.HdrLen + wire
 	p.Kind = d.decodeReassembled(f, payload, wire, p)
 	d.tidy(p)
 }

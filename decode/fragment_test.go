@@ -23,6 +23,7 @@ func TestFragmentDataAndReassembled(t *testing.T) {
 	d.DecodeReassembled(&p.Frag, &tun, syn, len(syn), &p)
 	want := tunneled(tun)
 	want.Segment.Checksum = ChecksumGood
+	want.Segment.IPLen = 20 + len(syn) // the inner IPv4 header and the datagram
 	if p != want {
 		t.Errorf("reassembled:\n got %s\nwant %s", fmtPacket(p), fmtPacket(want))
 	}

@@ -107,8 +107,10 @@ func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
 			Wire:   total - ihl,
 		}
 		d.fragData = b[ihl:]
+		p.Frag.HdrLen = ihl
 		return KindFragment
 	}
+	p.Segment.IPLen = total
 	return d.decodeUpper(b[9], false, b[ihl:], total-ihl, src, dst, p)
 }
 
@@ -176,12 +178,14 @@ func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
 			Wire:   total - off,
 		}
 		d.fragData = b[off:]
+		p.Frag.HdrLen = frag
 		return KindFragment
 	}
 	if k != kindContinue {
 		return k
 	}
 	// walkIPv6Ext keeps off ≤ len(b) ≤ total.
+	p.Segment.IPLen = total
 	return d.decodeUpper(proto, true, b[off:], total-off, src, dst, p)
 }
 

@@ -117,4 +117,8 @@ type Fragment struct {
 	// Wire is the fragment's payload length on the wire; what was
 	// captured of it (Decoder.FragmentData) may be shorter.
 	Wire int
+	// HdrLen is the length of the IP header before the payload: the IPv4
+	// header with options, or the IPv6 fixed header and the extension
+	// headers before the fragment header (the unfragmentable part).
+	HdrLen int
 }

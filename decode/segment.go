@@ -118,8 +118,15 @@ type Segment struct {
 	// PayloadLen is the TCP payload length according to the IP header,
 	// whether or not the payload was captured.
 	PayloadLen int
-	Options    Options
-	Checksum   ChecksumState
+	// PayloadCut is set when the snap length cut part of the payload.
+	PayloadCut bool
+	// IPLen is the length of the (innermost) IP packet per its header:
+	// the IPv4 total length, or 40 + the IPv6 payload length (the frame's
+	// length when the header says 0, as for TSO captures), as Zeek counts
+	// ip_bytes.
+	IPLen    int
+	Options  Options
+	Checksum ChecksumState
 	// IPFrag says how the segment's IP datagram was fragmented; 0 when it
 	// was not.
 	IPFrag FragFlags

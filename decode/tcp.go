@@ -52,6 +52,7 @@ func (d *Decoder) decodeTCP(b []byte, l4len int, src, dst []byte, p *Packet) Kin
 	s.Flags = tcpFlags(b[12], b[13])
 	s.Window = binary.BigEndian.Uint16(b[14:16])
 	s.PayloadLen = l4len - dataOff
+	s.PayloadCut = s.PayloadLen > 0 && len(b) < l4len
 	// Options end at the data offset, or where the capture ends.
 	parseOptions(b[tcpMinHeader:min(dataOff, len(b))], dataOff-tcpMinHeader, &s.Options)
 	// The checksum covers the whole segment, so it can only be checked if

@@ -109,6 +109,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 )
@@ -224,6 +225,14 @@ type Flow struct {
 	// Anomalies lists the distinct codes of Evidence in order of first
 	// occurrence, nil when there are none.
 	Anomalies []handshake.Code
+	// Conn is what Zeek's conn.log says about the attempt, by Zeek's
+	// rules (package connstate); Conn.OrigIsA says that Zeek's originator
+	// is Client. ConnPrior holds the records of the connections Zeek
+	// would have logged and removed earlier within the attempt (an
+	// unanswered SYN after tcp_attempt_delay, a packet after the close
+	// delay), in order; nil when there are none.
+	Conn      connstate.Summary
+	ConnPrior []connstate.Summary
 	// Tunnel is the encapsulation the attempt was carried in, each level's
 	// endpoints as the client sends, nil for plain traffic.
 	Tunnel *decode.Tunnel
@@ -245,6 +254,22 @@ type entry struct {
 	prev, next *entry
 	list       *list
 	m          handshake.Machine
+	zeek       connstate.Conn // side A is client
+	zeekPrior  []connstate.Summary
+}
+
+// maxZeekRecords bounds the conn.log records of one attempt; past it the
+// last record takes in the rest.
+const maxZeekRecords = 16
+
+// zeekAdd feeds seg to the attempt's Zeek view, first closing the record
+// of a connection Zeek would have removed before seg.
+func (e *entry) zeekAdd(seg *decode.Segment) {
+	if len(e.zeekPrior) < maxZeekRecords-1 && e.zeek.Expired(seg.Timestamp) {
+		e.zeekPrior = append(e.zeekPrior, e.zeek.Summary())
+		e.zeek = connstate.Conn{}
+	}
+	e.zeek.Add(seg, seg.Src == e.client)
 }
 
 // list is an intrusive doubly-linked list of entries ordered by expTS
@@ -314,6 +339,9 @@ type Tracker struct {
 	waiting    decode.Packet
 	waitSwap   uint8 // Tracker.swap of waiting
 	hasWaiting bool
+
+	ending      handshake.Ending // of the flows finish emits (set by Flush)
+	interrupted bool             // Interrupt was called
 
 	held      []held // FIFO of held segments, from heldHead
 	heldHead  int
@@ -559,6 +587,7 @@ func (t *Tracker) step(e *entry, seg *decode.Segment) {
 		t.start(key, seg)
 		return
 	}
+	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.touch(e, seg.Timestamp)
 }
@@ -595,6 +624,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	e.seq = t.seq
 	t.table[key] = e
 	ev := e.m.Step(seg, seg.Src == e.client) // a fresh Machine consumes anything
+	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.place(e)
 	return e
@@ -633,6 +663,7 @@ func (t *Tracker) finish(e *entry) {
 		server = hi
 	}
 	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, Result: r}
+	f.Conn, f.ConnPrior = e.zeek.Summary(), e.zeekPrior
 	if e.key.tun != 0 {
 		swap := e.swap
 		if r.Flipped {
@@ -642,8 +673,17 @@ func (t *Tracker) finish(e *entry) {
 		f.Tunnel = &tun
 		t.unref(e.key)
 	}
+	if t.ending != handshake.EndedNormally {
+		// Still open when the input ended or was interrupted: the
+		// reason says so, and how long after its last segment.
+		f.EndAt(t.ending, t.now-e.lastTS)
+	}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
+		f.Conn.OrigIsA = !f.Conn.OrigIsA
+		for i := range f.ConnPrior {
+			f.ConnPrior[i].OrigIsA = !f.ConnPrior[i].OrigIsA
+		}
 	}
 	for _, a := range r.Evidence {
 		if !slices.Contains(f.Anomalies, a.Code) {
@@ -799,7 +839,16 @@ func (t *Tracker) Flush() {
 		rest = append(rest, e)
 	}
 	slices.SortFunc(rest, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
+	t.ending = handshake.EndedWithInput
+	if t.interrupted {
+		t.ending = handshake.EndedInterrupted
+	}
 	for _, e := range rest {
 		t.finish(e)
 	}
+	t.ending = handshake.EndedNormally
 }
+
+// Interrupt makes the next Flush judge the attempts it emits unfinished
+// (their reason says so): reading stopped before the input ended.
+func (t *Tracker) Interrupt() { t.interrupted = true }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 
+	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
@@ -61,7 +62,25 @@ func appendFlowRecord(dst []byte, f *reassembly.Flow) []byte {
 	e.b = append(e.b, byte(r.Verdict), byte(r.FastOpen), byte(r.Close), byte(r.ClientState), byte(r.ServerState))
 	e.bools(r.HasClientISN, r.HasServerISN, r.HasSYNToSYNACK, r.HasSYNACKToACK, r.ECN, r.Flipped)
 	e.tunnel(f.Tunnel)
+	e.conn(&f.Conn, f.FirstTS)
+	e.uint(uint64(len(f.ConnPrior)))
+	for i := range f.ConnPrior {
+		e.conn(&f.ConnPrior[i], f.FirstTS)
+	}
+	e.b = r.Tale.AppendBinary(e.b)
 	return e.b
+}
+
+// conn writes a Zeek conn.log view; its time relative to the flow's.
+func (e *recEncoder) conn(c *connstate.Summary, base int64) {
+	e.b = append(e.b, byte(c.State), c.HistLen)
+	e.b = append(e.b, c.History[:min(int(c.HistLen), len(c.History))]...)
+	e.bools(c.OrigIsA, c.HasDuration)
+	e.int(c.FirstTS - base)
+	e.int(c.Duration)
+	for _, v := range [...]uint64{c.OrigBytes, c.RespBytes, c.MissedBytes, c.OrigPkts, c.OrigIPBytes, c.RespPkts, c.RespIPBytes} {
+		e.uint(v)
+	}
 }
 
 // decodeFlowRecord decodes one record from b into f, reusing f's slices.
@@ -116,6 +135,18 @@ func decodeFlowRecord(b []byte, f *reassembly.Flow) error {
 	r.ServerState = handshake.State(d.byte())
 	d.bools(&r.HasClientISN, &r.HasServerISN, &r.HasSYNToSYNACK, &r.HasSYNACKToACK, &r.ECN, &r.Flipped)
 	f.Tunnel = d.tunnel()
+	d.conn(&f.Conn, f.FirstTS)
+	if n := d.count(); n > 0 {
+		f.ConnPrior = make([]connstate.Summary, n)
+		for i := range f.ConnPrior {
+			d.conn(&f.ConnPrior[i], f.FirstTS)
+		}
+	}
+	if n, err := r.Tale.DecodeBinary(d.b); err != nil {
+		d.fail()
+	} else {
+		d.b = d.b[n:]
+	}
 	if d.err != nil || len(d.b) != 0 {
 		return errBadRecord
 	}
@@ -294,6 +325,22 @@ func (d *recDecoder) tunnel() *decode.Tunnel {
 		t.Push(l)
 	}
 	return t
+}
+
+func (d *recDecoder) conn(c *connstate.Summary, base int64) {
+	c.State = connstate.State(d.byte())
+	c.HistLen = d.byte()
+	if int(c.HistLen) > len(c.History) {
+		d.fail()
+		c.HistLen = 0
+	}
+	copy(c.History[:], d.take(int(c.HistLen)))
+	d.bools(&c.OrigIsA, &c.HasDuration)
+	c.FirstTS = base + d.int()
+	c.Duration = d.int()
+	for _, v := range [...]*uint64{&c.OrigBytes, &c.RespBytes, &c.MissedBytes, &c.OrigPkts, &c.OrigIPBytes, &c.RespPkts, &c.RespIPBytes} {
+		*v = d.uint()
+	}
 }
 
 func (d *recDecoder) addrPort() netip.AddrPort {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
@@ -29,6 +30,22 @@ func fill(t *testing.T, rng *rand.Rand, v reflect.Value) {
 		}
 		v.Set(reflect.ValueOf(netip.AddrPortFrom(a, uint16(1+rng.IntN(65535)))))
 		return
+	case connstate.Summary:
+		// History holds HistLen bytes, the rest is zero.
+		var c connstate.Summary
+		v.Set(reflect.ValueOf(c))
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() != reflect.Array {
+				fill(t, rng, f)
+			}
+		}
+		c = v.Interface().(connstate.Summary)
+		c.HistLen = uint8(rng.IntN(connstate.HistoryCap + 1))
+		for i := range c.HistLen {
+			c.History[i] = "ShADadFfRrTtGg^"[rng.IntN(15)]
+		}
+		v.Set(reflect.ValueOf(c))
+		return
 	case *decode.Tunnel:
 		// Unexported fields: build one through Push (nil = plain traffic
 		// is covered by flows of other tests).
@@ -38,6 +55,19 @@ func fill(t *testing.T, rng *rand.Rand, v reflect.Value) {
 				Src: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Dst: netip.AddrFrom16([16]byte{0x20, 1, 15: byte(i)})})
 		}
 		v.Set(reflect.ValueOf(tun))
+		return
+	case handshake.Tale:
+		// Unexported fields: decode one from random bytes, with the
+		// ICMP part (bits 0x04) present or not.
+		b := make([]byte, 40)
+		for i := range b {
+			b[i] = byte(1 + rng.IntN(127)) // single-byte varints
+		}
+		var tale handshake.Tale
+		if _, err := tale.DecodeBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		v.Set(reflect.ValueOf(tale))
 		return
 	}
 	switch v.Kind() {

@@ -58,6 +58,8 @@ var goldenFormats = []struct {
 	{"json", "json", report.Options{}},
 	{"ndjson", "ndjson", report.Options{}},
 	{"csv", "csv", report.Options{}},
+	{"zeek.log", "zeek", report.Options{}},
+	{"zeek.json", "zeek-json", report.Options{}},
 }
 
 // analyzed is the result of running the real pipeline on some captures.
@@ -112,6 +114,9 @@ func render(t testing.TB, a analyzed, format string, opts report.Options) []byte
 	w, err := report.New(format, &buf, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s, ok := w.(report.Starter); ok {
+		s.Start(a.capture.FirstTS)
 	}
 	var stats report.Stats
 	for i := range a.flows {

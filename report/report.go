@@ -31,6 +31,13 @@ type Writer interface {
 	Close(c *Capture, stats *Stats) error
 }
 
+// Starter is implemented by the Writers whose output begins with a header
+// stamped with the capture's start (zeek). The caller calls Start once
+// with the first packet's time, before the first Flow.
+type Starter interface {
+	Start(ts int64)
+}
+
 // Capture describes what was read, for the summary.
 type Capture struct {
 	// Files are the inputs, as named on the command line.
@@ -70,7 +77,8 @@ type Options struct {
 	CommunityIDSeed uint16
 }
 
-// New returns a Writer for format "table", "json", "ndjson" or "csv".
+// New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
+// (Zeek's conn.log TSV) or "zeek-json" (Zeek's JSON conn.log).
 func New(format string, w io.Writer, opts Options) (Writer, error) {
 	switch format {
 	case "json":
@@ -81,6 +89,10 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 		return newCSV(w, opts.CommunityIDSeed), nil
 	case "table":
 		return newTable(w, opts), nil
+	case "zeek":
+		return newZeek(w, opts.CommunityIDSeed), nil
+	case "zeek-json":
+		return newZeekJSON(w, opts.CommunityIDSeed), nil
 	}
 	return nil, fmt.Errorf("report: unknown format %q", format)
 }
@@ -99,7 +111,7 @@ type Stats struct {
 	// Failed counts half-open, refused and malformed attempts per server.
 	Failed map[netip.Addr]uint64
 	// synToSynAck counts the SYN→SYN-ACK times (ns) of the flows with one.
-	synToSynAck histogram
+	synToSynAck Histogram
 }
 
 // Add counts f.
@@ -108,7 +120,7 @@ func (s *Stats) Add(f *reassembly.Flow) {
 	s.ByVerdict[verdictIndex(f.Verdict)]++
 	s.SYNRetransmits += uint64(f.SYNRetransmits)
 	if f.HasSYNToSYNACK {
-		s.synToSynAck.add(f.SYNToSYNACK)
+		s.synToSynAck.Add(f.SYNToSYNACK)
 	}
 	for _, c := range f.Anomalies {
 		if s.Anomalies == nil {
@@ -145,7 +157,7 @@ func (s *Stats) Latency(p ...float64) ([]int64, bool) {
 	}
 	out := make([]int64, len(p))
 	for i, q := range p {
-		out[i] = s.synToSynAck.quantile(q)
+		out[i] = s.synToSynAck.Quantile(q)
 	}
 	return out, true
 }

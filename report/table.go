@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,13 +20,19 @@ import (
 
 // tableWriter prints the summary and then the flows that need attention
 // (all flows with Options.All), sorted by time. Without All it keeps only
-// the MaxRows earliest rows in memory and counts the rest.
+// the MaxRows earliest rows in memory and counts the rest; with All it holds
+// the flows in a flowStore and streams the table (tableall.go).
 type tableWriter struct {
 	w    io.Writer
 	opts Options
 	rows rowHeap
 	seq  uint64
 	more uint64 // rows cut from the list
+	all  flowStore
+	// widths of the --all columns so far, and scratch to measure them
+	// in (tableall.go)
+	widths  [len(tableHeader)]int
+	scratch []byte
 }
 
 // row is one flow of the table, formatted but for its time column.
@@ -46,6 +53,9 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 	if t.opts.Quiet || (f.Verdict == handshake.Complete && !t.opts.All) {
 		return nil
 	}
+	if t.opts.All {
+		return t.addAll(f)
+	}
 	t.seq++
 	r := row{ts: f.FirstTS, seq: t.seq}
 	if !t.opts.All && len(t.rows) == t.opts.MaxRows {
@@ -56,14 +66,22 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 		heap.Pop(&t.rows)
 		t.more++
 	}
-	r.cells = [7]string{
-		f.Client.String() + tunnelNote(f.Tunnel), f.Server.String(), t.verdict(f.Verdict),
-		anomalyLines(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
-		retransmits(f),
-	}
+	r.cells = t.cells(f)
 	heap.Push(&t.rows, r)
 	return nil
 }
+
+// cells formats f's row but for its time column.
+func (t *tableWriter) cells(f *reassembly.Flow) [7]string {
+	return [7]string{
+		f.Client.String() + tunnelNote(f.Tunnel), f.Server.String(), t.verdict(f.Verdict),
+		why(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
+		retransmits(f),
+	}
+}
+
+// tableHeader is the header of the flow list.
+var tableHeader = [8]string{"time", "client", "server", "verdict", "anomalies / reason", "syn→synack", "synack→ack", "retransmits"}
 
 // tunnelNote is the compact form of a flow's tunnel for a table cell,
 // "\nvia vxlan=42" under the address, or "" for plain traffic.
@@ -108,6 +126,15 @@ func (t *tableWriter) verdict(v handshake.Verdict) string {
 	return verdictColor[v] + v.String() + "\x1b[0m"
 }
 
+// why is a row's explanation: its anomalies with their evidence, or, when
+// it has none, its reason.
+func why(f *reassembly.Flow, files []string) string {
+	if len(f.Anomalies) > 0 {
+		return anomalyLines(f, files)
+	}
+	return string(f.AppendReason(nil))
+}
+
 // anomalyLines describes each anomaly code of f once, with the numbers of
 // its first occurrence: "synack_wrong_ack: ack 1002, expected 1001 (frame 2)",
 // naming the file too when there are several.
@@ -124,7 +151,8 @@ func anomalyLines(f *reassembly.Flow, files []string) string {
 				continue
 			}
 			if a.HasValues {
-				b.WriteString(": " + evidenceValues(a))
+				b.WriteString(": ")
+				b.Write(a.AppendValues(nil))
 			}
 			if len(files) > 1 && a.File < len(files) {
 				fmt.Fprintf(&b, " (%s frame %d)", files[a.File], a.Frame)
@@ -137,19 +165,11 @@ func anomalyLines(f *reassembly.Flow, files []string) string {
 	return b.String()
 }
 
-// evidenceValues describes what was seen and expected; flag sets by name.
-func evidenceValues(a *handshake.Anomaly) string {
-	if a.Field == handshake.FieldFlags {
-		return fmt.Sprintf("flags %s, expected %s", decode.Flags(a.Seen), decode.Flags(a.Expected))
-	}
-	return fmt.Sprintf("%s %d, expected %d", a.Field, a.Seen, a.Expected)
-}
-
 func millis(ns int64, ok bool) string {
 	if !ok {
 		return "-"
 	}
-	return fmt.Sprintf("%.3f ms", float64(ns)/1e6)
+	return string(strconv.AppendFloat(make([]byte, 0, 16), float64(ns)/1e6, 'f', 3, 64)) + " ms" // fmt's %.3f, without its cost per row
 }
 
 func retransmits(f *reassembly.Flow) string {
@@ -163,6 +183,9 @@ func (t *tableWriter) Close(c *Capture, s *Stats) error {
 	t.summary(c, s)
 	if t.opts.Quiet {
 		return nil
+	}
+	if t.opts.All {
+		return t.closeAll(c)
 	}
 	rows := []row(t.rows)
 	slices.SortFunc(rows, func(a, b row) int {
@@ -182,7 +205,7 @@ func (t *tableWriter) Close(c *Capture, s *Stats) error {
 	}
 	fmt.Fprintf(t.w, "\n%s (%d):\n", title, uint64(len(rows))+t.more)
 	layout := timeLayout(c)
-	tbl := newTableWriter(t.w, []string{"time", "client", "server", "verdict", "anomalies", "syn→synack", "synack→ack", "retransmits"})
+	tbl := newTableWriter(t.w, tableHeader[:])
 	for _, r := range rows {
 		cells := append([]string{time.Unix(0, r.ts).UTC().Format(layout)}, r.cells[:]...)
 		if err := tbl.Append(cells); err != nil {

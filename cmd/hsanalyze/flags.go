@@ -197,9 +197,9 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 
 func (cfg *config) validate() error {
 	switch cfg.format {
-	case "table", "json", "ndjson", "csv":
+	case "table", "json", "ndjson", "csv", "zeek", "zeek-json", "html":
 	default:
-		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson or csv"}
+		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv, zeek, zeek-json or html"}
 	}
 	for _, list := range [][]string{cfg.failOn, cfg.verdicts} {
 		for _, v := range list {
@@ -227,7 +227,7 @@ func (cfg *config) validate() error {
 		if !ok || errA != nil || errB != nil {
 			return &usageError{msg: fmt.Sprintf("--flow %q is not CLIENT-SERVER", cfg.flow), hint: "e.g. --flow 10.0.0.1:51234-10.0.0.2:443 or --flow [2001:db8::1]:5000-[2001:db8::2]:80"}
 		}
-		if cfg.format == "csv" || cfg.format == "ndjson" {
+		if cfg.format == "csv" || cfg.format == "ndjson" || cfg.format == "html" {
 			return &usageError{msg: "--flow prints a timeline as a table or JSON", hint: "use --flow with --format table or --format json"}
 		}
 	}

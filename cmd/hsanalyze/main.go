@@ -29,6 +29,7 @@ import (
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 	"github.com/hsanalyze/hsanalyze/report"
+	"github.com/hsanalyze/hsanalyze/report/html"
 )
 
 func main() {
@@ -85,6 +86,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 // analyzeAndReport runs the analysis and writes the report; it returns the
 // exit status.
 func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writer) (status int) {
+	if cfg.format == "html" && isTerminal(stdout) && (cfg.output == "" || cfg.output == "-") {
+		fmt.Fprintf(stderr, "hsanalyze: --format html writes a whole HTML page, not for a terminal\nuse -o report.html (or redirect standard output to a file)\n")
+		return exitError
+	}
 	dst, done, err := openOutput(cfg.output, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
@@ -100,13 +105,20 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	}()
 	out := bufio.NewWriterSize(dst, 64<<10)
 	color := !cfg.noColor && isTerminal(dst)
-	w, err := report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
-	if err != nil {
-		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
-		return exitError
+	var w report.Writer
+	var hw *html.Writer
+	var trace func(*reassembly.Trace)
+	if cfg.format == "html" {
+		hw = html.New(out, html.Options{Version: version()})
+		w, trace = hw, hw.Trace
+	} else {
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
+		if err != nil {
+			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
+			return exitError
+		}
 	}
 	var tl *report.Timeline
-	var trace func(*reassembly.Trace)
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
 		trace = tl.Trace
@@ -129,7 +141,12 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		VerifyChecksums: cfg.checksum,
 		Workers:         cfg.workers,
 		Packets:         progressCounter(prog),
-		Start:           func(ts int64) { sel.start = ts },
+		Start: func(ts int64) {
+			sel.start = ts
+			if s, ok := w.(report.Starter); ok {
+				s.Start(ts)
+			}
+		},
 		Warn: func(fe *capture.FileError) {
 			fmt.Fprintf(stderr, "hsanalyze: warning: %v (results up to there are reported)\n", fe)
 		},
@@ -166,6 +183,9 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	}
 	if notice := report.NothingAnalysed(c); notice != "" {
 		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
+	}
+	if hw != nil {
+		hw.SetFiles(htmlFiles(cfg.files, files)) // pcapng metadata is complete once read
 	}
 	switch {
 	case writeErr != nil:
@@ -217,4 +237,14 @@ func version() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
+}
+
+// htmlFiles describes the inputs for the HTML report's summary.
+func htmlFiles(names []string, files []*capture.File) []html.File {
+	out := make([]html.File, len(names))
+	for i, name := range names {
+		m := files[i].Metadata()
+		out[i] = html.File{Name: name, Comments: m.Comments, Interfaces: m.Interfaces}
+	}
+	return out
 }

@@ -10,7 +10,9 @@ Usage:
                                  bzip2; - is stdin
 
 Output:
-  --format table|json|ndjson|csv  report format (default table)
+  --format F            report format: table (default), json, ndjson, csv,
+                        zeek (Zeek conn.log TSV), zeek-json, html (one
+                        self-contained page: use -o or redirect)
   -o, --output FILE     write the report to FILE (replaced only once the
                         report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows

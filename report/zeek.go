@@ -1,0 +1,299 @@
+package report
+
+import (
+	"crypto/sha1"
+	"encoding/binary"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/hsanalyze/hsanalyze/connstate"
+	"github.com/hsanalyze/hsanalyze/internal/communityid"
+	"github.com/hsanalyze/hsanalyze/reassembly"
+)
+
+// zeekField is one column of the conn.log: Zeek's, in Zeek's order (as
+// base/protocols/conn/main.zeek declares Conn::Info), then hsanalyze's.
+type zeekField struct{ name, typ string }
+
+var zeekFields = []zeekField{
+	{"ts", "time"}, {"uid", "string"},
+	{"id.orig_h", "addr"}, {"id.orig_p", "port"}, {"id.resp_h", "addr"}, {"id.resp_p", "port"},
+	{"proto", "enum"}, {"service", "string"}, {"duration", "interval"},
+	{"orig_bytes", "count"}, {"resp_bytes", "count"}, {"conn_state", "string"},
+	{"local_orig", "bool"}, {"local_resp", "bool"}, {"missed_bytes", "count"},
+	{"history", "string"}, {"orig_pkts", "count"}, {"orig_ip_bytes", "count"},
+	{"resp_pkts", "count"}, {"resp_ip_bytes", "count"}, {"tunnel_parents", "set[string]"},
+	{"ip_proto", "count"},
+	// hsanalyze's own.
+	{"hs_verdict", "string"}, {"hs_anomalies", "set[string]"},
+	{"hs_syn_to_synack_ms", "double"}, {"hs_synack_to_ack_ms", "double"},
+	{"community_id", "string"},
+}
+
+// zeekValue is one field of a record: unset, a number or bool written as
+// is, a string, or a set of strings.
+type zeekValue struct {
+	kind zeekKind
+	num  []byte   // zeekNum: the literal
+	str  string   // zeekStr
+	set  []string // zeekSet
+}
+
+type zeekKind uint8
+
+const (
+	zeekUnset zeekKind = iota
+	zeekNum
+	zeekStr
+	zeekSet
+)
+
+// zeekRecord fills vals (len(zeekFields)) with f's conn.log record. num
+// values are appended to scratch, which must not be reused until vals is
+// written.
+func zeekRecord(vals []zeekValue, scratch []byte, f *reassembly.Flow, c *connstate.Summary, seed uint16) []byte {
+	orig, resp := f.Client, f.Server
+	if !c.OrigIsA {
+		orig, resp = resp, orig
+	}
+	i := 0
+	num := func(fn func([]byte) []byte) {
+		start := len(scratch)
+		scratch = fn(scratch)
+		vals[i] = zeekValue{kind: zeekNum, num: scratch[start:len(scratch):len(scratch)]}
+		i++
+	}
+	str := func(s string) { vals[i] = zeekValue{kind: zeekStr, str: s}; i++ }
+	unset := func() { vals[i] = zeekValue{}; i++ }
+	count := func(n uint64) { num(func(b []byte) []byte { return strconv.AppendUint(b, n, 10) }) }
+
+	num(func(b []byte) []byte { return appendEpoch(b, c.FirstTS) })
+	str(zeekUID(f, c))
+	str(orig.Addr().Unmap().String())
+	count(uint64(orig.Port()))
+	str(resp.Addr().Unmap().String())
+	count(uint64(resp.Port()))
+	str("tcp")
+	unset() // service: hsanalyze identifies no application protocol
+	if c.HasDuration {
+		num(func(b []byte) []byte { return appendEpoch(b, c.Duration) })
+		count(c.OrigBytes)
+		count(c.RespBytes)
+	} else {
+		unset()
+		unset()
+		unset()
+	}
+	str(c.State.String())
+	unset() // local_orig, local_resp: Site::local_nets is not configured
+	unset()
+	count(c.MissedBytes)
+	if h := c.HistoryString(); h != "" {
+		str(h)
+	} else {
+		unset()
+	}
+	count(c.OrigPkts)
+	count(c.OrigIPBytes)
+	count(c.RespPkts)
+	count(c.RespIPBytes)
+	unset() // tunnel_parents: no tunnel connections are logged
+	count(6)
+	str(f.Verdict.String())
+	set := make([]string, len(f.Anomalies))
+	for j, a := range f.Anomalies {
+		set[j] = a.String()
+	}
+	vals[i] = zeekValue{kind: zeekSet, set: set}
+	i++
+	if f.HasSYNToSYNACK {
+		num(func(b []byte) []byte { return appendMillisNum(b, f.SYNToSYNACK) })
+	} else {
+		unset()
+	}
+	if f.HasSYNACKToACK {
+		num(func(b []byte) []byte { return appendMillisNum(b, f.SYNACKToACK) })
+	} else {
+		unset()
+	}
+	str(string(communityid.Append(nil, seed, communityid.TCP, f.Client, f.Server)))
+	return scratch
+}
+
+// appendMillisNum appends ns as milliseconds with microsecond precision.
+func appendMillisNum(dst []byte, ns int64) []byte {
+	return strconv.AppendFloat(dst, float64(ns)/1e6, 'f', -1, 64)
+}
+
+// appendEpoch appends ns as seconds with 6 decimals, rounded to the
+// microsecond, as Zeek writes time and interval values.
+func appendEpoch(dst []byte, ns int64) []byte {
+	us := ns / 1000
+	if r := ns % 1000; r >= 500 {
+		us++
+	} else if r <= -500 {
+		us--
+	}
+	if us < 0 {
+		dst = append(dst, '-')
+		us = -us
+	}
+	dst = strconv.AppendInt(dst, us/1e6, 10)
+	dst = append(dst, '.')
+	frac := us % 1e6
+	for d := int64(1e5); d > 0; d /= 10 {
+		dst = append(dst, byte('0'+frac/d%10))
+	}
+	return dst
+}
+
+// zeekUID is a uid in Zeek's form ("C" and base62) derived from the
+// record's identity: the attempt's endpoints, ISNs, number and verdict,
+// the record's first packet time, packet counts and history, and the
+// attempt's last time, so reruns over the same input give the same uids.
+func zeekUID(f *reassembly.Flow, c *connstate.Summary) string {
+	var in [2*18 + 56 + connstate.HistoryCap]byte
+	b := in[:0]
+	for _, ap := range [2]netip.AddrPort{f.Client, f.Server} {
+		a := ap.Addr().As16()
+		b = append(b, a[:]...)
+		b = binary.BigEndian.AppendUint16(b, ap.Port())
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(c.FirstTS))
+	b = binary.BigEndian.AppendUint64(b, uint64(f.LastTS))
+	b = binary.BigEndian.AppendUint32(b, uint32(f.ClientISN))
+	b = binary.BigEndian.AppendUint32(b, uint32(f.ServerISN))
+	b = binary.BigEndian.AppendUint64(b, f.Attempt)
+	b = binary.BigEndian.AppendUint64(b, c.OrigPkts)
+	b = binary.BigEndian.AppendUint64(b, c.RespPkts)
+	b = append(b, byte(f.Verdict))
+	b = append(b, c.History[:c.HistLen]...)
+	sum := sha1.Sum(b)
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	out := []byte{'C'}
+	for _, half := range [2]uint64{binary.BigEndian.Uint64(sum[0:8]), binary.BigEndian.Uint64(sum[8:16]) >> 16} {
+		for n := half; n > 0; n /= 62 {
+			out = append(out, digits[n%62])
+		}
+	}
+	return string(out)
+}
+
+// appendZeekString appends s escaped as Zeek's ASCII writer does: bytes
+// outside printable ASCII, the backslash, the separator (tab) and, inside
+// a set, the set separator (comma) become \xHH; a value that reads as the
+// unset or empty marker gets its first byte escaped.
+func appendZeekString(dst []byte, s string, inSet bool) []byte {
+	if s == "" {
+		return append(dst, "(empty)"...)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		marker := i == 0 && (s == "-" || s == "(empty)")
+		if c < 0x20 || c >= 0x7f || c == '\\' || c == '\t' || inSet && c == ',' || marker {
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// zeekWriter writes Zeek's conn.log TSV. The header's #open and #close
+// times are the capture's first and last packet times, not the wall clock,
+// so that output depends only on the input.
+type zeekWriter struct {
+	w       io.Writer
+	seed    uint16
+	started bool
+	buf     []byte
+	scratch []byte
+	vals    []zeekValue
+}
+
+func newZeek(w io.Writer, seed uint16) *zeekWriter {
+	return &zeekWriter{w: w, seed: seed, vals: make([]zeekValue, len(zeekFields))}
+}
+
+// zeekTime formats a header time as Zeek does (%Y-%m-%d-%H-%M-%S, UTC).
+func zeekTime(ns int64) string { return time.Unix(0, ns).UTC().Format("2006-01-02-15-04-05") }
+
+// Start writes the header; ts is the capture's first packet time.
+func (z *zeekWriter) Start(ts int64) {
+	if z.started {
+		return
+	}
+	z.started = true
+	b := append(z.buf, "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#open\t"...)
+	b = append(b, zeekTime(ts)...)
+	b = append(b, "\n#fields"...)
+	for _, f := range zeekFields {
+		b = append(append(b, '\t'), f.name...)
+	}
+	b = append(b, "\n#types"...)
+	for _, f := range zeekFields {
+		b = append(append(b, '\t'), f.typ...)
+	}
+	z.buf = append(b, '\n')
+}
+
+// zeekRecords calls fn with each conn.log record of f, in order.
+func zeekRecords(f *reassembly.Flow, fn func(*connstate.Summary)) {
+	for i := range f.ConnPrior {
+		fn(&f.ConnPrior[i])
+	}
+	fn(&f.Conn)
+}
+
+func (z *zeekWriter) Flow(f *reassembly.Flow) error {
+	z.Start(f.FirstTS)
+	zeekRecords(f, func(c *connstate.Summary) { z.record(f, c) })
+	if len(z.buf) < 64<<10 {
+		return nil
+	}
+	return z.flush()
+}
+
+func (z *zeekWriter) record(f *reassembly.Flow, c *connstate.Summary) {
+	z.scratch = zeekRecord(z.vals, z.scratch[:0], f, c, z.seed)
+	for i, v := range z.vals {
+		if i > 0 {
+			z.buf = append(z.buf, '\t')
+		}
+		switch v.kind {
+		case zeekUnset:
+			z.buf = append(z.buf, '-')
+		case zeekNum:
+			z.buf = append(z.buf, v.num...)
+		case zeekStr:
+			z.buf = appendZeekString(z.buf, v.str, false)
+		case zeekSet:
+			if len(v.set) == 0 {
+				z.buf = append(z.buf, "(empty)"...)
+			}
+			for j, s := range v.set {
+				if j > 0 {
+					z.buf = append(z.buf, ',')
+				}
+				z.buf = appendZeekString(z.buf, s, true)
+			}
+		}
+	}
+	z.buf = append(z.buf, '\n')
+}
+
+func (z *zeekWriter) flush() error {
+	_, err := z.w.Write(z.buf)
+	z.buf = z.buf[:0]
+	return err
+}
+
+func (z *zeekWriter) Close(c *Capture, _ *Stats) error {
+	z.Start(c.FirstTS)
+	z.buf = append(z.buf, "#close\t"...)
+	z.buf = append(z.buf, zeekTime(c.LastTS)...)
+	z.buf = append(z.buf, '\n')
+	return z.flush()
+}
