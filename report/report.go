@@ -56,6 +56,9 @@ type Capture struct {
 	Warnings int
 	// FirstTS and LastTS bound the capture (ns since the Unix epoch).
 	FirstTS, LastTS int64
+	// Filters names the active filters ("port 80,443"), nil for none: the
+	// counts of the summary cover only the flows they select.
+	Filters []string
 }
 
 // Options configures the human-readable formats.

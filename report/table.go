@@ -255,6 +255,9 @@ func notAnalysedLine(c *Capture) string {
 func (t *tableWriter) summary(c *Capture, s *Stats) {
 	w := t.w
 	fmt.Fprintf(w, "Files:         %s\n", strings.Join(c.Files, ", "))
+	if len(c.Filters) > 0 {
+		fmt.Fprintf(w, "Filters:       %s (flow counts below are of the selected flows)\n", strings.Join(c.Filters, "; "))
+	}
 	fmt.Fprintf(w, "Packets:       %d (%d TCP segments)", c.Packets, c.TCPPackets)
 	if c.Warnings > 0 {
 		fmt.Fprintf(w, ", %d damage warning(s)", c.Warnings)

@@ -124,6 +124,8 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		trace = tl.Trace
 	}
 	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
+	sel.setStart(0) // absolute bounds hold without a capture start; others are resolved by Start
+	var windowErr error
 	var prog *progress
 	if cfg.progress == "always" || (cfg.progress == "auto" && !cfg.quiet && isTerminal(stderr)) {
 		prog = startProgress(stderr, files)
@@ -142,7 +144,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		Workers:         cfg.workers,
 		Packets:         progressCounter(prog),
 		Start: func(ts int64) {
-			sel.start = ts
+			windowErr = sel.setStart(ts)
 			if s, ok := w.(report.Starter); ok {
 				s.Start(ts)
 			}
@@ -170,7 +172,14 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	if prog != nil {
 		prog.stop()
 	}
+	if windowErr != nil {
+		var ue *usageError
+		errors.As(windowErr, &ue)
+		fmt.Fprintf(stderr, "hsanalyze: %s\n%s\n", ue.msg, ue.hint)
+		return exitError
+	}
 	c := &report.Capture{
+		Filters:     sel.describe(),
 		Files:       cfg.files,
 		Packets:     sum.Packets,
 		TCPPackets:  sum.TCPPackets,
