@@ -54,6 +54,9 @@ type Capture struct {
 	Reassembled decode.Counters
 	// Warnings is the number of damage warnings.
 	Warnings int
+	// Duplicates counts the records dropped as exact duplicate frames
+	// (analyze.Summary.Duplicates); they are among Packets.
+	Duplicates uint64
 	// FirstTS and LastTS bound the capture (ns since the Unix epoch).
 	FirstTS, LastTS int64
 	// Filters names the active filters ("port 80,443"), nil for none: the

@@ -17,6 +17,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -141,6 +142,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			Trace:         trace,
 		},
 		VerifyChecksums: cfg.checksum,
+		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
 		Workers:         cfg.workers,
 		Packets:         progressCounter(prog),
 		Start: func(ts int64) {
@@ -187,6 +189,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		Fragments:   sum.Fragments,
 		Reassembled: sum.Reassembled,
 		Warnings:    len(sum.Warnings),
+		Duplicates:  sum.Duplicates,
 		FirstTS:     sum.FirstTS,
 		LastTS:      sum.LastTS,
 	}
