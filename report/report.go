@@ -81,11 +81,20 @@ type Options struct {
 	// CommunityIDSeed seeds the community_id of every flow (Community ID
 	// v1; 0 is the default every tool uses unless configured otherwise).
 	CommunityIDSeed uint16
+	// FailOn is the --fail-on policy junit judges test cases by; without
+	// rules, malformed fails.
+	FailOn FailOn
 }
 
 // New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
 // (Zeek's conn.log TSV) or "zeek-json" (Zeek's JSON conn.log).
 func New(format string, w io.Writer, opts Options) (Writer, error) {
+	if opts.Quiet {
+		switch format {
+		case "json", "ndjson", "csv":
+			return &summaryWriter{w: w, format: format}, nil
+		}
+	}
 	switch format {
 	case "json":
 		return newJSON(w, opts.CommunityIDSeed)
@@ -99,6 +108,8 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 		return newZeek(w, opts.CommunityIDSeed), nil
 	case "zeek-json":
 		return newZeekJSON(w, opts.CommunityIDSeed), nil
+	case "junit":
+		return newJUnit(w, opts), nil
 	}
 	return nil, fmt.Errorf("report: unknown format %q", format)
 }
