@@ -17,6 +17,7 @@ import (
 	"slices"
 
 	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/defrag"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -46,6 +47,11 @@ type Capture struct {
 	Packets, TCPPackets uint64
 	// Decoded counts records by what they decoded as.
 	Decoded decode.Counters
+	// Fragments counts IP fragment reassembly; Reassembled counts the
+	// fragments of reassembled datagrams by the kind the datagram decoded
+	// as (analyze.Summary).
+	Fragments   defrag.Stats
+	Reassembled decode.Counters
 	// Warnings is the number of damage warnings.
 	Warnings int
 	// Duplicates counts the records dropped as exact duplicate frames

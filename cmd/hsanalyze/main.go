@@ -187,15 +187,17 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		return exitError
 	}
 	c := &report.Capture{
-		Filters:    sel.describe(),
-		Files:      cfg.files,
-		Packets:    sum.Packets,
-		TCPPackets: sum.TCPPackets,
-		Decoded:    sum.Decoded,
-		Warnings:   len(sum.Warnings),
-		Duplicates: sum.Duplicates,
-		FirstTS:    sum.FirstTS,
-		LastTS:     sum.LastTS,
+		Filters:     sel.describe(),
+		Files:       cfg.files,
+		Packets:     sum.Packets,
+		TCPPackets:  sum.TCPPackets,
+		Decoded:     sum.Decoded,
+		Fragments:   sum.Fragments,
+		Reassembled: sum.Reassembled,
+		Warnings:    len(sum.Warnings),
+		Duplicates:  sum.Duplicates,
+		FirstTS:     sum.FirstTS,
+		LastTS:      sum.LastTS,
 	}
 	if notice := report.NothingAnalysed(c); notice != "" {
 		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
