@@ -55,6 +55,9 @@ type Summary struct {
 	FirstTS, LastTS int64
 	// Flows is the number of connection attempts emitted.
 	Flows uint64
+	// Early is what the tracker's memory bound (reassembly
+	// Options.MaxMemory) did.
+	Early reassembly.EarlyStats
 }
 
 // UnsupportedLinkError reports a file none of whose records has a link
@@ -142,6 +145,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 
 	sum := rd.sum
 	sum.Flows = flows
+	sum.Early = tr.Early()
 	sum.Decoded = rd.dec.Counters()
 	errs := []error{rd.err}
 	for i, fs := range rd.perFile {

@@ -92,6 +92,10 @@ const (
 	// ScanProbe: the first segment of an attempt is a scanner's probe
 	// (NULL, FIN, Xmas, or an ACK or FIN+ACK with ack 0), not a SYN.
 	ScanProbe
+	// DecidedEarly: the attempt was emitted before it was over because the
+	// attempt table reached its memory bound (--max-memory); its verdict is
+	// what it had seen (package reassembly, early.go).
+	DecidedEarly
 	numCodes
 )
 
@@ -131,6 +135,7 @@ var codeTable = [numCodes]codeInfo{
 	CaptureReordered:        {"capture_reordered", false, "RFC 9293 §3.5 (segment order); capture artefact"},
 	DataNotCaptured:         {"data_not_captured", false, "RFC 9293 §3.10.7.4 (first check: any in-window SEG.SEQ is acceptable in SYN-RECEIVED); capture artefact"},
 	ScanProbe:               {"scan_probe", false, "RFC 9293 §3.10.7.1 (CLOSED: a segment without RST is answered by RST, what scanners exploit), §3.10.7.2"},
+	DecidedEarly:            {"decided_early", false, "none: a resource limit of hsanalyze (--max-memory), not a protocol rule"},
 }
 
 // Codes returns every defined Code, fatal ones first, in declaration order.

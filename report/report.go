@@ -50,6 +50,8 @@ type Capture struct {
 	Warnings int
 	// FirstTS and LastTS bound the capture (ns since the Unix epoch).
 	FirstTS, LastTS int64
+	// Early is what the attempt table's memory bound did.
+	Early reassembly.EarlyStats
 }
 
 // Options configures the human-readable formats.

@@ -37,6 +37,7 @@ type config struct {
 	reorder  time.Duration
 	linger   time.Duration
 	workers  int
+	maxMem   int64
 	progress string
 	// seed is the Community ID seed (--community-id-seed).
 	seed uint16
@@ -106,6 +107,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		reorder:  reassembly.DefaultReorderWindow,
 		linger:   reassembly.DefaultCloseLinger,
 		progress: "auto",
+		maxMem:   reassembly.DefaultMaxMemory,
 	}
 	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -151,6 +153,10 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&cfg.reorder, "reorder-window", cfg.reorder, "")
 	fs.DurationVar(&cfg.linger, "close-linger", cfg.linger, "")
 	fs.IntVar(&cfg.workers, "workers", 0, "")
+	fs.Var(funcFlag(func(s string) (err error) {
+		cfg.maxMem, err = parseSize(s)
+		return err
+	}), "max-memory", "")
 	fs.StringVar(&cfg.progress, "progress", cfg.progress, "")
 	fs.Var(funcFlag(func(s string) error {
 		n, err := strconv.ParseUint(s, 0, 16)
