@@ -60,6 +60,7 @@ type ngReader struct {
 	ifaces   []ngInterface    // of the current section, by interface ID
 	buf      []byte
 	lastTS   int64 // timestamp of the previous record, for SPBs
+	meta     Metadata
 }
 
 func newNgReader(br *bufio.Reader) *ngReader {
@@ -166,6 +167,16 @@ func (r *ngReader) section(off int64, body []byte) error {
 	if err := r.checkOptions(off, body[16:]); err != nil {
 		return err
 	}
+	for opts := body[16:]; len(opts) > 0; {
+		code, val, rest, _ := r.option(off, opts) // checked above
+		if code == optEndOfOpt {
+			break
+		}
+		if code == optComment {
+			r.meta.add(&r.meta.Comments, metaText(val))
+		}
+		opts = rest
+	}
 	r.ifaces = r.ifaces[:0] // interface IDs start again in each section
 	return nil
 }
@@ -181,6 +192,15 @@ func (r *ngReader) iface(off int64, body []byte) error {
 		snaplen:  r.order.Uint32(body[4:8]),
 	}
 	resol, offset := byte(defaultResol), int64(0)
+	var name, desc string
+	defer func() {
+		if name != "" || desc != "" {
+			if name != "" && desc != "" {
+				name += " – "
+			}
+			r.meta.add(&r.meta.Interfaces, name+desc)
+		}
+	}()
 	for opts := body[8:]; len(opts) > 0; {
 		code, val, rest, err := r.option(off, opts)
 		if err != nil {
@@ -193,6 +213,12 @@ func (r *ngReader) iface(off int64, body []byte) error {
 			resol = val[0]
 		case code == optTSOffset && len(val) == 8:
 			offset = int64(r.order.Uint64(val))
+		case code == optIfName:
+			name = metaText(val)
+		case code == optIfDescription:
+			desc = metaText(val)
+		case code == optComment:
+			r.meta.add(&r.meta.Comments, metaText(val))
 		case code == optTSResol || code == optTSOffset:
 			return errAt(off, ErrBadRecord, "interface option %d has length %d", code, len(val))
 		}

@@ -50,7 +50,15 @@ func (m *Machine) after(seg *decode.Segment, fromClient bool) Role {
 	return contentRole(seg)
 }
 
-// states derives both endpoint states from what was captured.
+// states derives both endpoint states from what was captured, only as far
+// as the capture proves them (docs/anomalies.md, "Endpoint states"): an
+// endpoint leaves LISTEN or SYN_SENT on what it is seen to send, not on
+// what was sent to it. A server that sent nothing is still LISTEN, whatever
+// SYNs reached its wire; it is SYN_RCVD once its SYN-ACK is captured. A
+// client is ESTABLISHED once it acknowledges the SYN-ACK (or the handshake
+// completed), so one that resends its SYN after a captured SYN-ACK, which
+// never reached it, stays SYN_SENT. The completing ACK makes both
+// ESTABLISHED; an acceptable RST closes both.
 func (m *Machine) states() (c, s State) {
 	switch {
 	case !m.has(bStarted):
@@ -62,15 +70,23 @@ func (m *Machine) states() (c, s State) {
 		if m.has(bSSynAck) && !m.has(bSAcked) {
 			s = SynReceived
 		}
+	case m.has(bComplete):
+		c, s = Established, Established
 	default:
-		c, s = SynSent, SynReceived
-		if m.has(bCAcked) {
+		c, s = SynSent, Listen
+		switch {
+		case m.has(bCAcked) && m.has(bCReplied):
 			c = Established
-		} else if m.has(bSBareSyn) {
-			c = SynReceived
+		case m.has(bSBareSyn) && m.has(bCSynAck):
+			c = SynReceived // it answered the server's SYN (simultaneous open)
 		}
-		if m.has(bSAcked) {
+		switch {
+		case m.has(bSAcked) && (m.has(bSSynAck) || m.has(bSBareSyn)):
 			s = Established
+		case m.has(bSSynAck):
+			s = SynReceived
+		case m.has(bSBareSyn):
+			s = SynSent // its own SYN: a simultaneous open (RFC 9293 Figure 8)
 		}
 	}
 	if c != Established || s != Established {

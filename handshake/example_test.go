@@ -27,7 +27,7 @@ func Example() {
 	r := m.Result()
 	fmt.Println(r.Verdict, r.Evidence[0])
 	// Output:
-	// syn SYN_SENT SYN_RCVD []
+	// syn SYN_SENT LISTEN []
 	// synack SYN_SENT SYN_RCVD [synack_wrong_ack frame=2 ack seen=1002 expected=1001]
 	// malformed synack_wrong_ack frame=2 ack seen=1002 expected=1001
 }

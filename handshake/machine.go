@@ -4,34 +4,36 @@ import "github.com/hsanalyze/hsanalyze/decode"
 
 // bits of Machine.bits.
 const (
-	bStarted        uint32 = 1 << iota
-	bMidstream             // the first segment was not a SYN without ACK
-	bCSyn                  // client SYN seen: cISN valid
-	bSSyn                  // server ISN known: sISN valid
-	bSBareSyn              // the server sent a SYN without ACK (simultaneous open)
-	bSSynAck               // the server sent a SYN-ACK: synAckAck valid
-	bCSynAck               // the client sent a SYN-ACK (simultaneous open): cSynAckAck valid
-	bCAcked                // the server acknowledged the client's SYN correctly
-	bSAcked                // the client acknowledged the server's SYN correctly
-	bComplete              // handshake complete
-	bRefused               // acceptable RST answered the SYN
-	bFatal                 // a fatal anomaly was raised
-	bRSTClosed             // an acceptable RST ended the connection
-	bCFin                  // client sent FIN: cFinSeq valid
-	bSFin                  // server sent FIN: sFinSeq valid
-	bCFinAcked             // the server acknowledged the client's FIN
-	bSFinAcked             // the client acknowledged the server's FIN
-	bECNSyn                // ECN-setup SYN
-	bECNSynAck             // ECN-setup SYN-ACK
-	bCTS                   // some client SYN carried timestamps
-	bSynAckTimed           // lastSynAck valid
-	bHasSynToSynAck        // synToSynAck valid
-	bHasSynAckToAck        // synAckToAck valid
-	bFinalPure             // the completing segment was a pure ACK: finalSeq/finalAck valid
-	bFinalClient           // the completing segment came from the client
-	bFlipped               // midstream roles swapped
-	bAckNoSynAck           // ack_without_synack was raised
-	bCWnd                  // cWndEnd valid
+	bStarted         uint32 = 1 << iota
+	bMidstream              // the first segment was not a SYN without ACK
+	bCSyn                   // client SYN seen: cISN valid
+	bSSyn                   // server ISN known: sISN valid
+	bSBareSyn               // the server sent a SYN without ACK (simultaneous open)
+	bSSynAck                // the server sent a SYN-ACK: synAckAck valid
+	bCSynAck                // the client sent a SYN-ACK (simultaneous open): cSynAckAck valid
+	bCAcked                 // the server acknowledged the client's SYN correctly
+	bSAcked                 // the client acknowledged the server's SYN correctly
+	bComplete               // handshake complete
+	bRefused                // acceptable RST answered the SYN
+	bFatal                  // a fatal anomaly was raised
+	bRSTClosed              // an acceptable RST ended the connection
+	bCFin                   // client sent FIN: cFinSeq valid
+	bSFin                   // server sent FIN: sFinSeq valid
+	bCFinAcked              // the server acknowledged the client's FIN
+	bSFinAcked              // the client acknowledged the server's FIN
+	bECNSyn                 // ECN-setup SYN
+	bECNSynAck              // ECN-setup SYN-ACK
+	bCTS                    // some client SYN carried timestamps
+	bSynAckTimed            // lastSynAck valid
+	bHasSynToSynAck         // synToSynAck valid
+	bHasSynAckToAck         // synAckToAck valid
+	bFinalPure              // the completing segment was a pure ACK: finalSeq/finalAck valid
+	bFinalClient            // the completing segment came from the client
+	bFlipped                // midstream roles swapped
+	bAckNoSynAck            // ack_without_synack was raised
+	bCWnd                   // cWndEnd valid
+	bCReplied               // the client sent a non-SYN segment with ACK after a correct SYN-ACK: it got one
+	bFirstFromServer        // the first segment came from the caller's server (before any flip)
 )
 
 // Machine judges one TCP connection attempt: feed it the attempt's segments
@@ -79,6 +81,8 @@ type Machine struct {
 	offered                         [maxOffered]decode.Seq    // other server ISNs offered, in order of first sight
 	nBad                            [2]uint8                  // acks written to bad, per side (see unacceptable)
 	bad                             [2][maxBadAcks]decode.Seq // [0] client, [1] server: acks of its unacceptable segments
+	firstTS, firstSynAck            int64                     // capture time of the first segment and of the first SYN-ACK
+	tale                            Tale                      // what the reason is told from
 	ev                              []Anomaly
 }
 
@@ -126,8 +130,15 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 		if f&(decode.SYN|decode.ACK) != decode.SYN {
 			m.set(bMidstream)
 		}
+		if !fromClient {
+			m.set(bFirstFromServer)
+		}
+		m.firstTS = seg.Timestamp
+		if m.has(bMidstream) {
+			m.tale.frame = seg.Frame
+		}
 	}
-	wasComplete, wasFlipped := m.has(bComplete), m.has(bFlipped)
+	wasComplete, wasFlipped, wasClosed := m.has(bComplete), m.has(bFlipped), m.has(bRSTClosed)
 	prevSynAck, synAckTimed := m.lastSynAck, m.has(bSynAckTimed)
 	var role Role
 	switch {
@@ -143,6 +154,7 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 	} else {
 		m.sPkts++
 	}
+	m.tell(seg, role, fromClient, wasClosed)
 	ev := Event{Role: role, FromClient: fromClient, Flipped: m.has(bFlipped) != wasFlipped}
 	if !wasComplete && !m.has(bMidstream) && m.has(bCAcked) && m.has(bSAcked) {
 		m.set(bComplete)
@@ -176,9 +188,9 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 // a refusal (CONTRACT.md; RFC 9293 §3.9.1 MUST-56/57 treat unreachable as a
 // soft error for a connection in SYN-SENT).
 func (m *Machine) ICMP(seg *decode.Segment, icmp decode.ICMPError, fromClient bool) Event {
-	_ = icmp // type and code do not change the judgement
 	n := len(m.ev)
 	m.raise(ICMPError, seg, "", 0, 0, false)
+	m.icmpError(seg, &icmp) // type and code do not change the judgement, only the reason
 	c, s := m.states()
 	return Event{Role: RoleICMP, Client: c, Server: s, Anomalies: m.ev[n:len(m.ev):len(m.ev)],
 		FromClient: m.direction(seg, fromClient)}

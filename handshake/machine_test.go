@@ -89,8 +89,8 @@ var (
 
 // The textbook exchange of RFC 9293 §3.5 Figure 6 with ISNs 1000 and 5000.
 var (
-	hsSYN    = c(fSYN, 1000, 0).want(RoleSYN, SynSent, SynReceived)
-	hsSYNACK = s(fSYNACK, 5000, 1001).want(RoleSYNACK, Established, SynReceived)
+	hsSYN    = c(fSYN, 1000, 0).want(RoleSYN, SynSent, Listen)
+	hsSYNACK = s(fSYNACK, 5000, 1001).want(RoleSYNACK, SynSent, SynReceived)
 	hsACK    = c(fACK, 1001, 5001).want(RoleFinalACK, Established, Established)
 )
 
@@ -129,8 +129,8 @@ var scenarios = []scenario{
 		name:   "isn_wrap_client",
 		reason: "RFC 9293 §3.4: sequence arithmetic is modulo 2^32, ISN 2^32-1 is acknowledged by 0",
 		steps: []step{
-			c(fSYN, 0xFFFFFFFF, 0).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 5000, 0).want(RoleSYNACK, Established, SynReceived),
+			c(fSYN, 0xFFFFFFFF, 0).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 0).want(RoleSYNACK, SynSent, SynReceived),
 			c(fACK, 0, 5001).want(RoleFinalACK, Established, Established),
 		},
 		verdict: Complete,
@@ -140,7 +140,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.4: modulo 2^32 on the server's ISN too",
 		steps: []step{
 			hsSYN,
-			s(fSYNACK, 0xFFFFFFFF, 1001).want(RoleSYNACK, Established, SynReceived),
+			s(fSYNACK, 0xFFFFFFFF, 1001).want(RoleSYNACK, SynSent, SynReceived),
 			c(fACK, 1001, 0).want(RoleFinalACK, Established, Established),
 		},
 		verdict: Complete,
@@ -156,9 +156,9 @@ var scenarios = []scenario{
 		reason: "RFC 6298 §5 / RFC 9293 §3.8.1: SYN retransmitted with the same ISN is the same attempt; timing from the last SYN",
 		steps: []step{
 			hsSYN,
-			c(fSYN, 1000, 0).atUS(1_000_000).want(RoleSYNRetransmit, SynSent, SynReceived),
-			c(fSYN, 1000, 0).atUS(3_000_000).want(RoleSYNRetransmit, SynSent, SynReceived),
-			c(fSYN, 1000, 0).atUS(7_000_000).want(RoleSYNRetransmit, SynSent, SynReceived),
+			c(fSYN, 1000, 0).atUS(1_000_000).want(RoleSYNRetransmit, SynSent, Listen),
+			c(fSYN, 1000, 0).atUS(3_000_000).want(RoleSYNRetransmit, SynSent, Listen),
+			c(fSYN, 1000, 0).atUS(7_000_000).want(RoleSYNRetransmit, SynSent, Listen),
 			hsSYNACK.atUS(7_000_300),
 			hsACK.atUS(7_000_310),
 		},
@@ -173,9 +173,9 @@ var scenarios = []scenario{
 		name:   "syn_retransmit_answered_by_tsecr",
 		reason: "RFC 7323 §4.3: the SYN-ACK's TSecr names the SYN it answers, so timing starts at that SYN, not the last",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(ts(100, 0)).want(RoleSYN, SynSent, SynReceived),
-			c(fSYN, 1000, 0).opts(ts(1100, 0)).atUS(1_000_000).want(RoleSYNRetransmit, SynSent, SynReceived),
-			s(fSYNACK, 5000, 1001).opts(ts(9000, 100)).atUS(1_000_200).want(RoleSYNACK, Established, SynReceived),
+			c(fSYN, 1000, 0).opts(ts(100, 0)).want(RoleSYN, SynSent, Listen),
+			c(fSYN, 1000, 0).opts(ts(1100, 0)).atUS(1_000_000).want(RoleSYNRetransmit, SynSent, Listen),
+			s(fSYNACK, 5000, 1001).opts(ts(9000, 100)).atUS(1_000_200).want(RoleSYNACK, SynSent, SynReceived),
 			hsACK,
 		},
 		verdict: Complete,
@@ -190,7 +190,7 @@ var scenarios = []scenario{
 		reason: "CONTRACT.md half_open: no final ACK; a repeated SYN-ACK is a retransmission (RFC 9293 §3.8.1)",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			s(fSYNACK, 5000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACKRetransmit, SynSent, SynReceived),
 		},
 		verdict: HalfOpen,
 		check: func(t *testing.T, r Result) {
@@ -217,7 +217,7 @@ var scenarios = []scenario{
 		name:   "refused_syn_with_data",
 		reason: "RFC 9293 §3.10.7.3: SND.NXT includes the SYN's data, so ack = ISN+1+len is acceptable",
 		steps: []step{
-			c(fSYN, 1000, 0).data(10).want(RoleSYN, SynSent, SynReceived, SynDataWithoutFastOpen),
+			c(fSYN, 1000, 0).data(10).want(RoleSYN, SynSent, Listen, SynDataWithoutFastOpen),
 			s(fRSTACK, 0, 1011).want(RoleRST, Closed, Closed),
 		},
 		verdict: Refused,
@@ -227,7 +227,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.10.7.3: SEG.ACK > SND.NXT is unacceptable, the RST is dropped; CONTRACT.md malformed",
 		steps: []step{
 			hsSYN,
-			s(fRSTACK, 0, 1005).want(RoleRST, SynSent, SynReceived, RstWrongAck),
+			s(fRSTACK, 0, 1005).want(RoleRST, SynSent, Listen, RstWrongAck),
 		},
 		verdict: Malformed,
 	},
@@ -236,7 +236,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.10.7.3 / RFC 5961 §3: in SYN-SENT an RST without ACK is dropped; CONTRACT.md malformed",
 		steps: []step{
 			hsSYN,
-			s(fRST, 0, 0).want(RoleRST, SynSent, SynReceived, RstWithoutAck),
+			s(fRST, 0, 0).want(RoleRST, SynSent, Listen, RstWithoutAck),
 		},
 		verdict: Malformed,
 	},
@@ -293,9 +293,9 @@ var scenarios = []scenario{
 		name:   "seq_in_window_widened_by_server_ack",
 		reason: "RFC 9293 §3.10.7.4, RFC 7323 §2.3: the server's later ACK (ack 1001, window 512<<7) moves the window's right edge past the SYN-ACK's 1024 bytes",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(ws(7)).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 5000, 1001).opts(ws(7)).win(1024).want(RoleSYNACK, Established, SynReceived),
-			s(fACK, 5001, 1001).win(512).want(RoleACK, Established, SynReceived),
+			c(fSYN, 1000, 0).opts(ws(7)).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1001).opts(ws(7)).win(1024).want(RoleSYNACK, SynSent, SynReceived),
+			s(fACK, 5001, 1001).win(512).want(RoleACK, SynSent, SynReceived),
 			c(fPSHACK, 40001, 5001).data(10).want(RoleFinalACK, Established, Established, DataNotCaptured),
 		},
 		verdict: Complete,
@@ -404,8 +404,8 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.10.7.4: data the client sent before the SYN-ACK was captured advances its SND.NXT; its next segment there, with a right ack, is acceptable and completes",
 		steps: []step{
 			hsSYN,
-			c(fACK, 1001, 5001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
-			c(fPSHACK, 1001, 5001).data(385).want(RoleData, SynSent, SynReceived),
+			c(fACK, 1001, 5001).want(RoleACK, SynSent, Listen, AckWithoutSynAck),
+			c(fPSHACK, 1001, 5001).data(385).want(RoleData, SynSent, Listen),
 			hsSYNACK,
 			c(fACK, 1386, 5001).data(1460).want(RoleFinalACK, Established, Established),
 		},
@@ -415,7 +415,7 @@ var scenarios = []scenario{
 		name:   "syn_fin",
 		reason: "CONTRACT.md: SYN+FIN is an impossible flag combination",
 		steps: []step{
-			c(fSYN|decode.FIN, 1000, 0).want(RoleSYN, SynSent, SynReceived, SynFin),
+			c(fSYN|decode.FIN, 1000, 0).want(RoleSYN, SynSent, Listen, SynFin),
 		},
 		verdict: Malformed,
 	},
@@ -423,7 +423,7 @@ var scenarios = []scenario{
 		name:   "syn_rst",
 		reason: "CONTRACT.md: SYN+RST is an impossible flag combination",
 		steps: []step{
-			c(fSYN|decode.RST, 1000, 0).want(RoleSYN, SynSent, SynReceived, SynRst),
+			c(fSYN|decode.RST, 1000, 0).want(RoleSYN, SynSent, Listen, SynRst),
 		},
 		verdict: Malformed,
 	},
@@ -432,7 +432,7 @@ var scenarios = []scenario{
 		reason: "CONTRACT.md: a segment with no flags is impossible; RFC 9293 §3.1 every segment after the SYN carries ACK",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			c(0, 1001, 0).want(RoleInvalid, Established, SynReceived, NullFlags),
+			c(0, 1001, 0).want(RoleInvalid, SynSent, SynReceived, NullFlags),
 		},
 		verdict: Malformed,
 	},
@@ -497,7 +497,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.1: ACK is always sent once synchronized; §3.10.7.4 fifth check drops a FIN without ACK",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			c(decode.FIN, 1001, 0).want(RoleInvalid, Established, SynReceived, NoAckFlag),
+			c(decode.FIN, 1001, 0).want(RoleInvalid, SynSent, SynReceived, NoAckFlag),
 		},
 		verdict: Malformed,
 	},
@@ -506,7 +506,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.5: the client sends a SYN-ACK only in a simultaneous open, after the server's SYN",
 		steps: []step{
 			hsSYN,
-			c(fSYNACK, 1000, 5001).want(RoleInvalid, SynSent, SynReceived, SynAckFromClient),
+			c(fSYNACK, 1000, 5001).want(RoleInvalid, SynSent, Listen, SynAckFromClient),
 		},
 		verdict: Malformed,
 	},
@@ -534,7 +534,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.5 Figure 7: both sides send SYN then SYN-ACK; complete when every number is right",
 		steps: []step{
 			hsSYN,
-			s(fSYN, 5000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
+			s(fSYN, 5000, 0).want(RoleSimultaneousSYN, SynSent, SynSent),
 			c(fSYNACK, 1000, 5001).want(RoleSYNACK, SynReceived, Established),
 			s(fSYNACK, 5000, 1001).want(RoleFinalACK, Established, Established),
 		},
@@ -550,9 +550,9 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.5 Figure 7 / §3.10.7.3: the client's SYN-ACK must acknowledge the server's ISN+1",
 		steps: []step{
 			hsSYN,
-			s(fSYN, 5000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
-			c(fSYNACK, 1000, 5002).want(RoleSYNACK, SynReceived, SynReceived, SynAckWrongAck),
-			s(fSYNACK, 5000, 1001).want(RoleSYNACK, Established, SynReceived),
+			s(fSYN, 5000, 0).want(RoleSimultaneousSYN, SynSent, SynSent),
+			c(fSYNACK, 1000, 5002).want(RoleSYNACK, SynReceived, SynSent, SynAckWrongAck),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACK, SynReceived, SynReceived),
 		},
 		verdict: Malformed,
 	},
@@ -561,7 +561,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.4: the client's SYN-ACK repeats its ISN; another seq changes the ISN",
 		steps: []step{
 			hsSYN,
-			s(fSYN, 5000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
+			s(fSYN, 5000, 0).want(RoleSimultaneousSYN, SynSent, SynSent),
 			c(fSYNACK, 1001, 5001).want(RoleSYNACK, SynReceived, Established, SynAckChangedSeq),
 			s(fSYN, 5000, 0).want(RoleSYNACKRetransmit, SynReceived, Established),
 			s(fSYN, 5555, 0).want(RoleSYNACKRetransmit, SynReceived, Established, SynAckChangedSeq),
@@ -572,8 +572,8 @@ var scenarios = []scenario{
 		name:   "split_handshake",
 		reason: "RFC 9293 §3.5 Figure 7 (Suricata tcp-split-handshake-01): SYN, bare SYN, SYN-ACK, ACK is a correct simultaneous open",
 		steps: []step{
-			c(fSYN, 1000, 0).want(RoleSYN, SynSent, SynReceived),
-			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
+			c(fSYN, 1000, 0).want(RoleSYN, SynSent, Listen),
+			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynSent, SynSent),
 			c(fSYNACK, 1000, 3001).want(RoleSYNACK, SynReceived, Established),
 			s(fACK, 3001, 1001).want(RoleFinalACK, Established, Established),
 			c(fPSHACK, 1001, 3001).data(4).want(RoleData, Established, Established),
@@ -585,9 +585,9 @@ var scenarios = []scenario{
 		name:   "split_handshake_5whs",
 		reason: "RFC 9293 §3.10.7.3 fourth: a bare ACK answering a SYN in SYN-SENT is dropped (Suricata tcp-split-handshake-02)",
 		steps: []step{
-			c(fSYN, 1000, 0).want(RoleSYN, SynSent, SynReceived),
-			s(fACK, 2000, 1001).want(RoleACK, SynSent, SynReceived, AckFromServer),
-			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
+			c(fSYN, 1000, 0).want(RoleSYN, SynSent, Listen),
+			s(fACK, 2000, 1001).want(RoleACK, SynSent, Listen, AckFromServer),
+			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynSent, SynSent),
 			c(fSYNACK, 1000, 3001).want(RoleSYNACK, SynReceived, Established),
 			s(fACK, 3001, 1001).want(RoleFinalACK, Established, Established),
 		},
@@ -598,8 +598,8 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.5 Figure 7 degenerate: a socket connecting to itself; Src == Dst, roles from the flags (local-loopback capture)",
 		self:   true,
 		steps: []step{
-			c(fSYN, 3007773806, 0).want(RoleSYN, SynSent, SynReceived),
-			c(fSYNACK, 3007773806, 3007773807).want(RoleSYNACK, Established, SynReceived),
+			c(fSYN, 3007773806, 0).want(RoleSYN, SynSent, Listen),
+			c(fSYNACK, 3007773806, 3007773807).want(RoleSYNACK, SynSent, SynReceived),
 			c(fACK, 3007773807, 3007773807).want(RoleFinalACK, Established, Established),
 			c(fPSHACK, 3007773807, 3007773807).data(10).want(RoleData, Established, Established),
 		},
@@ -609,9 +609,9 @@ var scenarios = []scenario{
 		name:   "fast_open_accepted",
 		reason: "RFC 7413 §4.2.2: with a valid cookie the SYN-ACK acknowledges the SYN data",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 5000, 1101).want(RoleSYNACK, Established, SynReceived),
-			s(fPSHACK, 5001, 1101).data(200).want(RoleData, Established, SynReceived),
+			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1101).want(RoleSYNACK, SynSent, SynReceived),
+			s(fPSHACK, 5001, 1101).data(200).want(RoleData, SynSent, SynReceived),
 			c(fACK, 1101, 5201).want(RoleFinalACK, Established, Established),
 		},
 		verdict: Complete, // the final ACK may acknowledge the server's early data: SEG.ACK =< SND.NXT
@@ -620,8 +620,8 @@ var scenarios = []scenario{
 		name:   "fast_open_accepted_clean",
 		reason: "RFC 7413 §4.2.2: cookie and data, SYN-ACK ack = ISN+1+len, final ACK seq = ISN+1+len",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 5000, 1101).want(RoleSYNACK, Established, SynReceived),
+			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1101).want(RoleSYNACK, SynSent, SynReceived),
 			c(fACK, 1101, 5001).want(RoleFinalACK, Established, Established),
 		},
 		verdict: Complete,
@@ -635,8 +635,8 @@ var scenarios = []scenario{
 		name:   "fast_open_rejected",
 		reason: "RFC 7413 §3: the server may ignore SYN data and ack only the SYN; the client resends it (Suricata 3whs_synack_tfo_data_ignored)",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 5000, 1001).want(RoleSYNACK, Established, SynReceived, SynAckTFODataIgnored),
+			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACK, SynSent, SynReceived, SynAckTFODataIgnored),
 			c(fPSHACK, 1001, 5001).data(100).want(RoleFinalACK, Established, Established),
 		},
 		verdict: Complete,
@@ -650,8 +650,8 @@ var scenarios = []scenario{
 		name:   "fast_open_cookie_request",
 		reason: "RFC 7413 §4.1.1: an empty Fast Open option requests a cookie; the handshake is ordinary",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(tfo(0)).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 5000, 1001).opts(tfo(8)).want(RoleSYNACK, Established, SynReceived),
+			c(fSYN, 1000, 0).opts(tfo(0)).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1001).opts(tfo(8)).want(RoleSYNACK, SynSent, SynReceived),
 			hsACK,
 		},
 		verdict: Complete,
@@ -665,7 +665,7 @@ var scenarios = []scenario{
 		name:   "fast_open_cookie_no_synack",
 		reason: "RFC 7413 §4.2.1: a cookie was sent; without a SYN-ACK its fate is unknown",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(tfo(8)).want(RoleSYN, SynSent, SynReceived),
+			c(fSYN, 1000, 0).opts(tfo(8)).want(RoleSYN, SynSent, Listen),
 		},
 		verdict: HalfOpen,
 		check: func(t *testing.T, r Result) {
@@ -678,8 +678,8 @@ var scenarios = []scenario{
 		name:   "syn_data_without_fastopen",
 		reason: "RFC 9293 §3.10.7.2: SYN data is legal, queued until ESTABLISHED, acked later",
 		steps: []step{
-			c(fSYN, 1000, 0).data(10).want(RoleSYN, SynSent, SynReceived, SynDataWithoutFastOpen),
-			s(fSYNACK, 5000, 1001).want(RoleSYNACK, Established, SynReceived, SynAckTFODataIgnored),
+			c(fSYN, 1000, 0).data(10).want(RoleSYN, SynSent, Listen, SynDataWithoutFastOpen),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACK, SynSent, SynReceived, SynAckTFODataIgnored),
 			c(fACK, 1011, 5001).want(RoleFinalACK, Established, Established),
 		},
 		verdict: Complete,
@@ -721,7 +721,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.4: a SYN opens a new sequence space, so it starts a new attempt after midstream traffic",
 		steps: []step{
 			c(fACK, 7000, 9000).want(RoleACK, Established, Established),
-			c(fSYN, 1000, 0).newAttempt().want(RoleSYN, SynSent, SynReceived),
+			c(fSYN, 1000, 0).newAttempt().want(RoleSYN, SynSent, Listen),
 		},
 		earlier: []Verdict{Midstream},
 		verdict: HalfOpen,
@@ -731,7 +731,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.4: a SYN with a new ISN is a new connection attempt; the first stays half_open",
 		steps: []step{
 			hsSYN,
-			c(fSYN, 2000, 0).newAttempt().want(RoleSYN, SynSent, SynReceived),
+			c(fSYN, 2000, 0).newAttempt().want(RoleSYN, SynSent, Listen),
 		},
 		earlier: []Verdict{HalfOpen},
 		verdict: HalfOpen,
@@ -741,7 +741,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.4: the client abandoned the attempt answered by a SYN-ACK and tries a new ISN",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			c(fSYN, 2000, 0).newAttempt().want(RoleSYN, SynSent, SynReceived),
+			c(fSYN, 2000, 0).newAttempt().want(RoleSYN, SynSent, Listen),
 		},
 		earlier: []Verdict{HalfOpen},
 		verdict: HalfOpen,
@@ -753,8 +753,8 @@ var scenarios = []scenario{
 			c(fFINACK, 1001, 5001).want(RoleFIN, FinWait1, CloseWait),
 			s(fFINACK, 5001, 1002).want(RoleFIN, TimeWait, LastAck),
 			c(fACK, 1002, 5002).want(RoleACK, TimeWait, Closed),
-			c(fSYN, 90000, 0).newAttempt().want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 70000, 90001).want(RoleSYNACK, Established, SynReceived),
+			c(fSYN, 90000, 0).newAttempt().want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 70000, 90001).want(RoleSYNACK, SynSent, SynReceived),
 			c(fACK, 90001, 70001).want(RoleFinalACK, Established, Established),
 		),
 		earlier: []Verdict{Complete},
@@ -767,8 +767,8 @@ var scenarios = []scenario{
 			hsSYN,
 			s(fRSTACK, 0, 1001).want(RoleRST, Closed, Closed),
 			c(fSYN, 1000, 0).want(RoleSYNRetransmit, Closed, Closed),
-			s(fSYN, 8000, 0).newAttempt().want(RoleSYN, SynSent, SynReceived),
-			c(fSYNACK, 1, 8001).want(RoleSYNACK, Established, SynReceived),
+			s(fSYN, 8000, 0).newAttempt().want(RoleSYN, SynSent, Listen),
+			c(fSYNACK, 1, 8001).want(RoleSYNACK, SynSent, SynReceived),
 		},
 		earlier: []Verdict{Refused},
 		verdict: HalfOpen,
@@ -777,8 +777,8 @@ var scenarios = []scenario{
 		name:   "ecn_setup",
 		reason: "RFC 3168 §6.1.1: ECN-setup SYN (ECE+CWR) and SYN-ACK (ECE) are legal; CONTRACT.md",
 		steps: []step{
-			c(fSYN|decode.ECE|decode.CWR, 1000, 0).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK|decode.ECE, 5000, 1001).want(RoleSYNACK, Established, SynReceived),
+			c(fSYN|decode.ECE|decode.CWR, 1000, 0).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK|decode.ECE, 5000, 1001).want(RoleSYNACK, SynSent, SynReceived),
 			hsACK,
 		},
 		verdict: Complete,
@@ -816,7 +816,7 @@ var scenarios = []scenario{
 		reason: "RFC 5961 §3.2: an RST whose seq is not RCV.NXT is not acceptable (blind reset); informational",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			c(fRST, 1234, 0).want(RoleRST, Established, SynReceived, RstWrongSeq),
+			c(fRST, 1234, 0).want(RoleRST, SynSent, SynReceived, RstWrongSeq),
 		},
 		verdict: HalfOpen,
 	},
@@ -844,8 +844,8 @@ var scenarios = []scenario{
 			"SYN-ACK is remembered, so the server's <SEQ=SEG.ACK><CTL=RST> after its SYN-ACK is the prescribed reply",
 		steps: []step{
 			hsSYN,
-			c(fACK, 1001, 9001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
-			s(fSYNACK, 5000, 1001).want(RoleSYNACK, Established, SynReceived),
+			c(fACK, 1001, 9001).want(RoleACK, SynSent, Listen, AckWithoutSynAck),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACK, SynSent, SynReceived),
 			s(fRST, 9001, 0).want(RoleRST, Closed, Closed),
 		},
 		verdict: HalfOpen,
@@ -867,7 +867,7 @@ var scenarios = []scenario{
 			"is a resent SYN-ACK with another ack",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			s(fSYNACK, 5000, 1007).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedAck),
+			s(fSYNACK, 5000, 1007).want(RoleSYNACKRetransmit, SynSent, SynReceived, SynAckChangedAck),
 			c(fRST, 1007, 0).want(RoleRST, Closed, Closed),
 		},
 		verdict: Malformed,
@@ -878,7 +878,7 @@ var scenarios = []scenario{
 			"handshake with an unacceptable ack gets <SEQ=SEG.ACK><CTL=RST> from the client",
 		steps: []step{
 			hsSYN,
-			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
+			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynSent, SynSent),
 			c(fSYNACK, 1000, 3001).want(RoleSYNACK, SynReceived, Established),
 			s(fACK, 3001, 1500).want(RoleACK, SynReceived, Established, AckWrongAck),
 			c(fRST, 1500, 0).want(RoleRST, Closed, Closed),
@@ -892,8 +892,8 @@ var scenarios = []scenario{
 			"rst_without_ack (§3.10.7.3)",
 		steps: []step{
 			hsSYN,
-			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
-			c(fSYNACK, 1000, 3500).want(RoleSYNACK, SynReceived, SynReceived, SynAckWrongAck),
+			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynSent, SynSent),
+			c(fSYNACK, 1000, 3500).want(RoleSYNACK, SynReceived, SynSent, SynAckWrongAck),
 			s(fRST, 3500, 0).want(RoleRST, Closed, Closed),
 		},
 		verdict: Malformed,
@@ -932,7 +932,7 @@ var scenarios = []scenario{
 		reason: "CONTRACT.md / RFC 9293 §3.9.1 MUST-56: an ICMP error is a soft error in SYN-SENT, not a refusal",
 		steps: []step{
 			hsSYN,
-			c(fSYN, 1000, 0).asICMP().want(RoleICMP, SynSent, SynReceived, ICMPError),
+			c(fSYN, 1000, 0).asICMP().want(RoleICMP, SynSent, Listen, ICMPError),
 		},
 		verdict: HalfOpen,
 	},
@@ -940,7 +940,7 @@ var scenarios = []scenario{
 		name:   "ack_field_without_ack_flag",
 		reason: "RFC 9293 §3.1: the ack field is meaningful only with ACK; CONTRACT.md: not an error",
 		steps: []step{
-			c(fSYN, 1000, 12345).want(RoleSYN, SynSent, SynReceived, AckSetWithoutFlag),
+			c(fSYN, 1000, 12345).want(RoleSYN, SynSent, Listen, AckSetWithoutFlag),
 			hsSYNACK, hsACK,
 		},
 		verdict: Complete,
@@ -949,7 +949,7 @@ var scenarios = []scenario{
 		name:   "mss_zero",
 		reason: "RFC 9293 §3.7.1 / RFC 6691: an MSS of 0 is useless but not a handshake error",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(decode.Options{Present: decode.OptMSS}).want(RoleSYN, SynSent, SynReceived, MSSZero),
+			c(fSYN, 1000, 0).opts(decode.Options{Present: decode.OptMSS}).want(RoleSYN, SynSent, Listen, MSSZero),
 			hsSYNACK, hsACK,
 		},
 		verdict: Complete,
@@ -958,8 +958,8 @@ var scenarios = []scenario{
 		name:   "window_scale_15",
 		reason: "RFC 7323 §2.3: a shift above 14 is logged and used as 14",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(ws(15)).want(RoleSYN, SynSent, SynReceived, WindowScaleTooLarge),
-			s(fSYNACK, 5000, 1001).opts(ws(7)).want(RoleSYNACK, Established, SynReceived),
+			c(fSYN, 1000, 0).opts(ws(15)).want(RoleSYN, SynSent, Listen, WindowScaleTooLarge),
+			s(fSYNACK, 5000, 1001).opts(ws(7)).want(RoleSYNACK, SynSent, SynReceived),
 			hsACK,
 		},
 		verdict: Complete,
@@ -970,7 +970,7 @@ var scenarios = []scenario{
 		steps: []step{
 			hsSYN,
 			s(fSYNACK, 5000, 1001).opts(decode.Options{Present: decode.OptWindowScale | decode.OptTimestamps, WindowScale: 7}).
-				want(RoleSYNACK, Established, SynReceived, SynAckUnsolicitedOption, SynAckUnsolicitedOption),
+				want(RoleSYNACK, SynSent, SynReceived, SynAckUnsolicitedOption, SynAckUnsolicitedOption),
 			hsACK,
 		},
 		verdict: Complete,
@@ -979,8 +979,8 @@ var scenarios = []scenario{
 		name:   "ts_echo_mismatch",
 		reason: "RFC 7323 §4.3: the SYN-ACK's TSecr echoes the SYN's TSval",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(ts(100, 0)).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 5000, 1001).opts(ts(900, 99)).want(RoleSYNACK, Established, SynReceived, TSEchoMismatch),
+			c(fSYN, 1000, 0).opts(ts(100, 0)).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1001).opts(ts(900, 99)).want(RoleSYNACK, SynSent, SynReceived, TSEchoMismatch),
 			hsACK,
 		},
 		verdict: Complete,
@@ -990,7 +990,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.4: a resent SYN-ACK keeps its ISN (Suricata 3whs_synack_resend_with_diff_seq)",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			s(fSYNACK, 6000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedSeq),
+			s(fSYNACK, 6000, 1001).want(RoleSYNACKRetransmit, SynSent, SynReceived, SynAckChangedSeq),
 		},
 		verdict: Malformed,
 	},
@@ -998,9 +998,9 @@ var scenarios = []scenario{
 		name:   "synack_resent_different_ack",
 		reason: "RFC 9293 §3.10.7.4: a resent SYN-ACK acknowledges the same SYN (Suricata 3whs_synack_resend_with_diff_ack)",
 		steps: []step{
-			c(fSYN, 1000, 0).data(5).want(RoleSYN, SynSent, SynReceived, SynDataWithoutFastOpen),
-			s(fSYNACK, 5000, 1006).want(RoleSYNACK, Established, SynReceived),
-			s(fSYNACK, 5000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedAck),
+			c(fSYN, 1000, 0).data(5).want(RoleSYN, SynSent, Listen, SynDataWithoutFastOpen),
+			s(fSYNACK, 5000, 1006).want(RoleSYNACK, SynSent, SynReceived),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACKRetransmit, SynSent, SynReceived, SynAckChangedAck),
 		},
 		verdict: Malformed,
 	},
@@ -1009,9 +1009,9 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.5 Figure 6: the ACK answers a SYN-ACK; none captured, so the attempt stays half_open",
 		steps: []step{
 			hsSYN,
-			c(fACK, 1001, 5001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
-			c(fPSHACK, 1001, 5001).data(100).want(RoleData, SynSent, SynReceived),
-			c(fPSHACK, 1101, 5001).data(100).want(RoleData, SynSent, SynReceived),
+			c(fACK, 1001, 5001).want(RoleACK, SynSent, Listen, AckWithoutSynAck),
+			c(fPSHACK, 1001, 5001).data(100).want(RoleData, SynSent, Listen),
+			c(fPSHACK, 1101, 5001).data(100).want(RoleData, SynSent, Listen),
 		},
 		verdict: HalfOpen,
 	},
@@ -1020,7 +1020,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.10.7.1: an RST answering the client's ACK segment carries no ACK; it is not an answer to the SYN",
 		steps: []step{
 			hsSYN,
-			c(fACK, 1001, 5001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
+			c(fACK, 1001, 5001).want(RoleACK, SynSent, Listen, AckWithoutSynAck),
 			s(fRST, 5001, 0).want(RoleRST, Closed, Closed),
 		},
 		verdict: HalfOpen,
@@ -1030,7 +1030,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.10.7.4 first check, RFC 7323 §2.2: without a captured SYN-ACK the client's first ACK lies within ISN+1 … ISN+1+65535, the largest window a SYN-ACK can offer",
 		steps: []step{
 			hsSYN,
-			c(fACK, 67537, 5001).want(RoleACK, SynSent, SynReceived, AckWrongSeq, AckWithoutSynAck),
+			c(fACK, 67537, 5001).want(RoleACK, SynSent, Listen, AckWrongSeq, AckWithoutSynAck),
 		},
 		verdict: Malformed,
 	},
@@ -1039,7 +1039,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.10.7.4 first check: SYN-ACK and final ACK not captured, the client's data at ISN+1+2506 is in any window the SYN-ACK offered",
 		steps: []step{
 			hsSYN,
-			c(fPSHACK, 3507, 5001).data(100).want(RoleData, SynSent, SynReceived, DataNotCaptured, AckWithoutSynAck),
+			c(fPSHACK, 3507, 5001).data(100).want(RoleData, SynSent, Listen, DataNotCaptured, AckWithoutSynAck),
 		},
 		verdict: HalfOpen,
 	},
@@ -1048,10 +1048,10 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.10.7.3: the client's ACK of 5001 shows it processed a SYN-ACK the capture lacks; the server's data is that connection's, not a final ACK in the wrong direction (synack-not-captured.pcap)",
 		steps: []step{
 			hsSYN,
-			c(fACK, 1001, 5001).want(RoleACK, SynSent, SynReceived, AckWithoutSynAck),
-			s(fPSHACK, 5001, 1001).data(200).want(RoleData, SynSent, SynReceived),
-			c(fPSHACK, 1001, 5201).data(50).want(RoleData, SynSent, SynReceived),
-			s(fACK, 5201, 1051).want(RoleACK, SynSent, SynReceived),
+			c(fACK, 1001, 5001).want(RoleACK, SynSent, Listen, AckWithoutSynAck),
+			s(fPSHACK, 5001, 1001).data(200).want(RoleData, SynSent, Listen),
+			c(fPSHACK, 1001, 5201).data(50).want(RoleData, SynSent, Listen),
+			s(fACK, 5201, 1051).want(RoleACK, SynSent, Listen),
 			s(fRSTACK, 5201, 1051).want(RoleRST, Closed, Closed),
 		},
 		verdict: HalfOpen,
@@ -1061,7 +1061,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.10.7.3 fourth: with neither a SYN-ACK nor a client ACK captured, a server ACK is still a final ACK in the wrong direction",
 		steps: []step{
 			hsSYN,
-			s(fPSHACK, 5001, 1001).data(20).want(RoleData, SynSent, SynReceived, AckFromServer),
+			s(fPSHACK, 5001, 1001).data(20).want(RoleData, SynSent, Listen, AckFromServer),
 		},
 		verdict: Malformed,
 	},
@@ -1069,7 +1069,7 @@ var scenarios = []scenario{
 		name:   "invalid_option_length",
 		reason: "RFC 9293 §3.2 MUST-7: an illegal option length should reset the connection",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(decode.Options{Present: decode.OptBad, BadKind: 8}).want(RoleSYN, SynSent, SynReceived, InvalidOptionLength),
+			c(fSYN, 1000, 0).opts(decode.Options{Present: decode.OptBad, BadKind: 8}).want(RoleSYN, SynSent, Listen, InvalidOptionLength),
 			hsSYNACK, hsACK,
 		},
 		verdict: Malformed,
@@ -1078,7 +1078,7 @@ var scenarios = []scenario{
 		name:   "checksum_bad",
 		reason: "CONTRACT.md: wrong checksums (offload) do not change a verdict",
 		steps: []step{
-			hsSYN.badSum().want(RoleSYN, SynSent, SynReceived, ChecksumBad),
+			hsSYN.badSum().want(RoleSYN, SynSent, Listen, ChecksumBad),
 			hsSYNACK, hsACK,
 		},
 		verdict: Complete,
@@ -1087,7 +1087,7 @@ var scenarios = []scenario{
 		name:   "capture_reordered",
 		reason: "RFC 9293 §3.5: replayed in protocol order, a SYN-ACK captured before its SYN still completes",
 		steps: []step{
-			hsSYN.atUS(300).reordered().want(RoleSYN, SynSent, SynReceived, CaptureReordered),
+			hsSYN.atUS(300).reordered().want(RoleSYN, SynSent, Listen, CaptureReordered),
 			hsSYNACK.atUS(1),
 			hsACK.atUS(400),
 		},
@@ -1145,9 +1145,9 @@ var scenarios = []scenario{
 		name:   "server_data_before_final_ack",
 		reason: "RFC 7413 §4.2.2: a server in SYN-RECEIVED may send data after accepting Fast Open data",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 5000, 1101).want(RoleSYNACK, Established, SynReceived),
-			s(fPSHACK, 5001, 1101).data(200).want(RoleData, Established, SynReceived),
+			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1101).want(RoleSYNACK, SynSent, SynReceived),
+			s(fPSHACK, 5001, 1101).data(200).want(RoleData, SynSent, SynReceived),
 			c(fACK, 1101, 5001).want(RoleFinalACK, Established, Established),
 		},
 		verdict: Complete,
@@ -1158,9 +1158,9 @@ var scenarios = []scenario{
 			"§3.10.7.4 ESTABLISHED rules; the server's handshake segment is its SYN-ACK, so its ACKs and data are never judged as a final ACK",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			s(fACK, 5001, 1500).want(RoleACK, Established, SynReceived),
-			s(fPSHACK, 7000, 1001).data(20).want(RoleData, Established, SynReceived),
-			s(fPSHACK, 5001, 1001).data(20).want(RoleData, Established, SynReceived),
+			s(fACK, 5001, 1500).want(RoleACK, SynSent, SynReceived),
+			s(fPSHACK, 7000, 1001).data(20).want(RoleData, SynSent, SynReceived),
+			s(fPSHACK, 5001, 1001).data(20).want(RoleData, SynSent, SynReceived),
 			c(fACK, 1001, 5021).want(RoleFinalACK, Established, Established),
 		},
 		verdict: Complete,
@@ -1171,12 +1171,12 @@ var scenarios = []scenario{
 			"SYN-ACK it processes and acknowledges IRS+1, so its ACK completes the handshake against that ISN and what follows is " +
 			"not a handshake segment (suricata-verify tcp-fastopen-10-syn-data-ignore)",
 		steps: []step{
-			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, SynReceived),
-			s(fSYNACK, 5000, 1001).want(RoleSYNACK, Established, SynReceived, SynAckTFODataIgnored),
-			c(fSYN, 1000, 0).want(RoleSYNRetransmit, Established, SynReceived),
-			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedSeq),
-			s(fSYNACK, 5000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived),
-			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedSeq),
+			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACK, SynSent, SynReceived, SynAckTFODataIgnored),
+			c(fSYN, 1000, 0).want(RoleSYNRetransmit, SynSent, SynReceived),
+			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, SynSent, SynReceived, SynAckChangedSeq),
+			s(fSYNACK, 5000, 1001).want(RoleSYNACKRetransmit, SynSent, SynReceived),
+			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, SynSent, SynReceived, SynAckChangedSeq),
 			c(fPSHACK, 1001, 9001).data(100).want(RoleFinalACK, Established, Established),
 			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, Established, Established),
 			c(fACK, 1101, 9001).want(RoleACK, Established, Established),
@@ -1205,7 +1205,7 @@ var scenarios = []scenario{
 			"completes against it, and an ack of neither is wrong (§3.10.7.4 fifth check)",
 		steps: []step{
 			hsSYN, hsSYNACK,
-			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, Established, SynReceived, SynAckChangedSeq),
+			s(fSYNACK, 9000, 1001).want(RoleSYNACKRetransmit, SynSent, SynReceived, SynAckChangedSeq),
 			c(fACK, 1001, 7777).want(RoleACK, Established, SynReceived, AckWrongAck),
 			c(fACK, 1001, 5001).want(RoleFinalACK, Established, Established),
 		},
@@ -1221,7 +1221,7 @@ var scenarios = []scenario{
 		reason: "RFC 9293 §3.10.7.4 first check: the server's ACK in a split handshake must carry its ISN+1",
 		steps: []step{
 			hsSYN,
-			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynReceived, SynReceived),
+			s(fSYN, 3000, 0).want(RoleSimultaneousSYN, SynSent, SynSent),
 			c(fSYNACK, 1000, 3001).want(RoleSYNACK, SynReceived, Established),
 			s(fACK, 3005, 1001).want(RoleACK, SynReceived, Established, AckWrongSeq),
 			c(fSYNACK, 1000, 3001).want(RoleSYNACKRetransmit, SynReceived, Established),

@@ -60,8 +60,7 @@ type Event struct {
 }
 
 // Result summarises an attempt. Fields whose name has a Has twin are valid
-// iff that flag is set. Fields are ordered to keep the struct small (112
-// bytes on 64-bit platforms).
+// iff that flag is set. Fields are ordered to keep the struct small.
 type Result struct {
 	// Evidence lists every anomaly occurrence in the order raised, nil if
 	// none. It aliases the Machine's storage; the Machine only appends.
@@ -106,6 +105,8 @@ type Result struct {
 	Close    Close
 	// ClientState and ServerState are the final endpoint states.
 	ClientState, ServerState State
+	// Tale is what AppendReason tells the reason from.
+	Tale Tale
 }
 
 // Has reports whether a at least one occurrence of code was raised.
@@ -147,5 +148,6 @@ func (m *Machine) Result() Result {
 		ServerOptions:     m.sOpts,
 	}
 	r.ClientState, r.ServerState = m.states()
+	r.Tale = m.taleResult()
 	return r
 }

@@ -344,6 +344,9 @@ type Tracker struct {
 	waitSwap   uint8 // Tracker.swap of waiting
 	hasWaiting bool
 
+	ending      handshake.Ending // of the flows finish emits (set by Flush)
+	interrupted bool             // Interrupt was called
+
 	held      []held // FIFO of held segments, from heldHead
 	heldHead  int
 	heldCount map[FlowKey]int
@@ -681,6 +684,11 @@ func (t *Tracker) finish(e *entry) {
 		f.Tunnel = &tun
 		t.unref(e.key)
 	}
+	if t.ending != handshake.EndedNormally {
+		// Still open when the input ended or was interrupted: the
+		// reason says so, and how long after its last segment.
+		f.EndAt(t.ending, t.now-e.lastTS)
+	}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
 		f.Conn.OrigIsA = !f.Conn.OrigIsA
@@ -848,7 +856,16 @@ func (t *Tracker) Flush() {
 		rest = append(rest, e)
 	}
 	slices.SortFunc(rest, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
+	t.ending = handshake.EndedWithInput
+	if t.interrupted {
+		t.ending = handshake.EndedInterrupted
+	}
 	for _, e := range rest {
 		t.finish(e)
 	}
+	t.ending = handshake.EndedNormally
 }
+
+// Interrupt makes the next Flush judge the attempts it emits unfinished
+// (their reason says so): reading stopped before the input ended.
+func (t *Tracker) Interrupt() { t.interrupted = true }

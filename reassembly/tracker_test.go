@@ -325,12 +325,14 @@ func TestICMP(t *testing.T) {
 }
 
 func TestFlowSize(t *testing.T) {
-	// Target: under 200 bytes per Flow, not counting the Anomalies,
+	// Target: under 240 bytes per Flow, not counting the Anomalies,
 	// Evidence and ConnPrior slices and the Zeek conn.log view (Conn,
-	// about 100 bytes).
+	// about 100 bytes): 200 before handshake.Tale, the 40 bytes the
+	// reason is told from (frame and delay of the closing segment, the
+	// ICMP sender's address).
 	var f Flow
 	size := unsafe.Sizeof(f) - unsafe.Sizeof(f.Anomalies) - unsafe.Sizeof(f.Evidence) - unsafe.Sizeof(f.ConnPrior) - unsafe.Sizeof(f.Conn)
-	if size >= 200 {
+	if size >= 240 {
 		t.Errorf("Flow is %d bytes without its slices", size)
 	}
 	t.Logf("Flow %d bytes (%d without slices), table entry %d bytes", unsafe.Sizeof(f), size, unsafe.Sizeof(entry{}))

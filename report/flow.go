@@ -28,6 +28,7 @@ var columns = []string{
 	"fast_open", "ecn", "close", "client_state", "server_state",
 	"community_id",
 	"tunnel",
+	"reason",
 }
 
 // AppendFlowJSON appends f as one JSON object with the Columns as keys; its
@@ -110,6 +111,7 @@ func appendFields(dst []byte, f *reassembly.Flow, s sink, seed uint16) []byte {
 	text(append(b, f.ServerState.String()...))
 	text(appendCommunityID(b, f, seed))
 	num(appendTunnel(b, f.Tunnel))
+	text(f.AppendReason(b))
 	return s.end(dst)
 }
 

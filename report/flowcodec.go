@@ -67,6 +67,7 @@ func appendFlowRecord(dst []byte, f *reassembly.Flow) []byte {
 	for i := range f.ConnPrior {
 		e.conn(&f.ConnPrior[i], f.FirstTS)
 	}
+	e.b = r.Tale.AppendBinary(e.b)
 	return e.b
 }
 
@@ -140,6 +141,11 @@ func decodeFlowRecord(b []byte, f *reassembly.Flow) error {
 		for i := range f.ConnPrior {
 			d.conn(&f.ConnPrior[i], f.FirstTS)
 		}
+	}
+	if n, err := r.Tale.DecodeBinary(d.b); err != nil {
+		d.fail()
+	} else {
+		d.b = d.b[n:]
 	}
 	if d.err != nil || len(d.b) != 0 {
 		return errBadRecord

@@ -56,6 +56,19 @@ func fill(t *testing.T, rng *rand.Rand, v reflect.Value) {
 		}
 		v.Set(reflect.ValueOf(tun))
 		return
+	case handshake.Tale:
+		// Unexported fields: decode one from random bytes, with the
+		// ICMP part (bits 0x04) present or not.
+		b := make([]byte, 40)
+		for i := range b {
+			b[i] = byte(1 + rng.IntN(127)) // single-byte varints
+		}
+		var tale handshake.Tale
+		if _, err := tale.DecodeBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		v.Set(reflect.ValueOf(tale))
+		return
 	}
 	switch v.Kind() {
 	case reflect.Struct:

@@ -79,6 +79,15 @@ func appendSummaryJSON(dst []byte, c *Capture, s *Stats) []byte {
 		dst = appendString(dst, f)
 	}
 	dst = append(dst, ']')
+	dst = appendKey(dst, "filters", false)
+	dst = append(dst, '[')
+	for i, f := range c.Filters {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, f)
+	}
+	dst = append(dst, ']')
 	dst = appendKey(dst, "first_ts", false)
 	dst = appendOptTime(dst, c.FirstTS, c.Packets > 0)
 	dst = appendKey(dst, "last_ts", false)

@@ -52,6 +52,9 @@ type Capture struct {
 	FirstTS, LastTS int64
 	// Early is what the attempt table's memory bound did.
 	Early reassembly.EarlyStats
+	// Filters names the active filters ("port 80,443"), nil for none: the
+	// counts of the summary cover only the flows they select.
+	Filters []string
 }
 
 // Options configures the human-readable formats.
@@ -107,7 +110,7 @@ type Stats struct {
 	// Failed counts half-open, refused and malformed attempts per server.
 	Failed map[netip.Addr]uint64
 	// synToSynAck counts the SYN→SYN-ACK times (ns) of the flows with one.
-	synToSynAck histogram
+	synToSynAck Histogram
 }
 
 // Add counts f.
@@ -116,7 +119,7 @@ func (s *Stats) Add(f *reassembly.Flow) {
 	s.ByVerdict[verdictIndex(f.Verdict)]++
 	s.SYNRetransmits += uint64(f.SYNRetransmits)
 	if f.HasSYNToSYNACK {
-		s.synToSynAck.add(f.SYNToSYNACK)
+		s.synToSynAck.Add(f.SYNToSYNACK)
 	}
 	for _, c := range f.Anomalies {
 		if s.Anomalies == nil {
@@ -153,7 +156,7 @@ func (s *Stats) Latency(p ...float64) ([]int64, bool) {
 	}
 	out := make([]int64, len(p))
 	for i, q := range p {
-		out[i] = s.synToSynAck.quantile(q)
+		out[i] = s.synToSynAck.Quantile(q)
 	}
 	return out, true
 }

@@ -75,13 +75,13 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 func (t *tableWriter) cells(f *reassembly.Flow) [7]string {
 	return [7]string{
 		f.Client.String() + tunnelNote(f.Tunnel), f.Server.String(), t.verdict(f.Verdict),
-		anomalyLines(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
+		why(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
 		retransmits(f),
 	}
 }
 
 // tableHeader is the header of the flow list.
-var tableHeader = [8]string{"time", "client", "server", "verdict", "anomalies", "syn→synack", "synack→ack", "retransmits"}
+var tableHeader = [8]string{"time", "client", "server", "verdict", "anomalies / reason", "syn→synack", "synack→ack", "retransmits"}
 
 // tunnelNote is the compact form of a flow's tunnel for a table cell,
 // "\nvia vxlan=42" under the address, or "" for plain traffic.
@@ -126,6 +126,15 @@ func (t *tableWriter) verdict(v handshake.Verdict) string {
 	return verdictColor[v] + v.String() + "\x1b[0m"
 }
 
+// why is a row's explanation: its anomalies with their evidence, or, when
+// it has none, its reason.
+func why(f *reassembly.Flow, files []string) string {
+	if len(f.Anomalies) > 0 {
+		return anomalyLines(f, files)
+	}
+	return string(f.AppendReason(nil))
+}
+
 // anomalyLines describes each anomaly code of f once, with the numbers of
 // its first occurrence: "synack_wrong_ack: ack 1002, expected 1001 (frame 2)",
 // naming the file too when there are several.
@@ -142,7 +151,8 @@ func anomalyLines(f *reassembly.Flow, files []string) string {
 				continue
 			}
 			if a.HasValues {
-				b.WriteString(": " + evidenceValues(a))
+				b.WriteString(": ")
+				b.Write(a.AppendValues(nil))
 			}
 			if len(files) > 1 && a.File < len(files) {
 				fmt.Fprintf(&b, " (%s frame %d)", files[a.File], a.Frame)
@@ -153,14 +163,6 @@ func anomalyLines(f *reassembly.Flow, files []string) string {
 		}
 	}
 	return b.String()
-}
-
-// evidenceValues describes what was seen and expected; flag sets by name.
-func evidenceValues(a *handshake.Anomaly) string {
-	if a.Field == handshake.FieldFlags {
-		return fmt.Sprintf("flags %s, expected %s", decode.Flags(a.Seen), decode.Flags(a.Expected))
-	}
-	return fmt.Sprintf("%s %d, expected %d", a.Field, a.Seen, a.Expected)
 }
 
 func millis(ns int64, ok bool) string {
@@ -253,6 +255,9 @@ func notAnalysedLine(c *Capture) string {
 func (t *tableWriter) summary(c *Capture, s *Stats) {
 	w := t.w
 	fmt.Fprintf(w, "Files:         %s\n", strings.Join(c.Files, ", "))
+	if len(c.Filters) > 0 {
+		fmt.Fprintf(w, "Filters:       %s (flow counts below are of the selected flows)\n", strings.Join(c.Filters, "; "))
+	}
 	fmt.Fprintf(w, "Packets:       %d (%d TCP segments)", c.Packets, c.TCPPackets)
 	if c.Warnings > 0 {
 		fmt.Fprintf(w, ", %d damage warning(s)", c.Warnings)

@@ -76,6 +76,10 @@ func (t *tableWriter) addAll(f *reassembly.Flow) error {
 		for line := range strings.SplitSeq(anomalyLines(f, t.opts.Files), "\n") {
 			w[4] = max(w[4], displayWidth(line))
 		}
+	} else {
+		t.scratch = f.AppendReason(b) // ASCII: its length is its width
+		w[4] = max(w[4], len(t.scratch))
+		b = t.scratch[:0]
 	}
 	ms := func(ns int64, ok bool) int {
 		if !ok {

@@ -39,9 +39,28 @@ type segLine struct {
 	window     uint16
 	payload    int
 	opts       string
-	icmp       string
+	icmp       *icmpLine // set for an ICMP error quoting a segment
 	ev         handshake.Event
 	anomalies  []handshake.Anomaly
+}
+
+// icmpLine is what a timeline shows of an ICMP error: who sent it, what it
+// says, and which segment it quotes (the segLine's fields describe that
+// quoted segment, as far as the message carried it).
+type icmpLine struct {
+	from      netip.Addr
+	typ, code uint8
+	v6        bool
+	quotedLen int // bytes of the quoted TCP header
+}
+
+// what names the error in words: "ICMP port unreachable".
+func (i *icmpLine) what() string {
+	p := "ICMP "
+	if i.v6 {
+		p = "ICMPv6 "
+	}
+	return p + handshake.ICMPText(i.typ, i.code, i.v6)
 }
 
 // NewTimeline returns a Timeline of the attempts between a and b, in either
@@ -72,11 +91,8 @@ func (t *Timeline) Trace(tr *reassembly.Trace) {
 		opts: optionSummary(&s.Options), ev: tr.Event,
 		anomalies: append([]handshake.Anomaly(nil), tr.Event.Anomalies...),
 	}
-	if tr.ICMP != nil {
-		l.icmp = fmt.Sprintf("ICMP type %d code %d from %s", tr.ICMP.Type, tr.ICMP.Code, tr.ICMP.From)
-		if tr.ICMP.V6 {
-			l.icmp = "ICMPv6" + l.icmp[4:]
-		}
+	if i := tr.ICMP; i != nil {
+		l.icmp = &icmpLine{from: i.From, typ: i.Type, code: i.Code, v6: i.V6, quotedLen: i.Quoted}
 	}
 	a := t.attempt(tr.Attempt)
 	if tr.Event.Flipped {
@@ -173,6 +189,7 @@ func (t *Timeline) WriteTable(w io.Writer, color bool) error {
 			fmt.Fprintf(w, "  server ISN %d", uint32(f.ServerISN))
 		}
 		fmt.Fprintln(w)
+		fmt.Fprintf(w, "Reason: %s\n", f.AppendReason(nil))
 		tbl := newTableWriter(w, []string{"t (ms)", "frame", "dir", "flags", "seq (rel/raw)", "ack (rel/raw)", "win", "len", "options", "client", "server", "anomaly"})
 		start := a.segs[0].ts
 		for _, s := range a.segs {
@@ -184,14 +201,11 @@ func (t *Timeline) WriteTable(w io.Writer, color bool) error {
 			if s.flags.Has(decode.ACK) {
 				ack = relative(s.ack, ackISN, ackOK) + " / " + strconv.FormatUint(uint64(s.ack), 10)
 			}
-			if s.icmp != "" {
-				flags = s.icmp
-			}
 			var anom []string
 			for _, an := range s.anomalies {
 				line := an.Code.String()
 				if an.HasValues {
-					line += ": " + evidenceValues(&an)
+					line += ": " + string(an.AppendValues(nil))
 				}
 				anom = append(anom, line+"\n  "+an.Code.RFC())
 			}
@@ -200,6 +214,18 @@ func (t *Timeline) WriteTable(w io.Writer, color bool) error {
 				relative(s.seq, seqISN, seqOK) + " / " + strconv.FormatUint(uint64(s.seq), 10), ack,
 				strconv.Itoa(int(s.window)), strconv.Itoa(s.payload), s.opts,
 				s.ev.Client.String(), s.ev.Server.String(), strings.Join(anom, "\n"),
+			}
+			if s.icmp != nil {
+				// Its own row: the router's message back to the sender
+				// of the segment it quotes, no seq/ack of its own.
+				to := "C"
+				if !s.fromClient {
+					to = "S"
+				}
+				cells[2] = "R → " + to
+				cells[3] = s.icmp.what() + "\nfrom " + s.icmp.from.String()
+				cells[4], cells[5], cells[6], cells[7] = "-", "-", "-", "-"
+				cells[8] = "quotes " + quotedSummary(&s, dir, relative(s.seq, seqISN, seqOK))
 			}
 			if err := tbl.Append(cells); err != nil {
 				return err
@@ -238,26 +264,35 @@ func (t *Timeline) WriteJSON(w io.Writer) error {
 			b = appendKey(b, "frame", false)
 			b = strconv.AppendUint(b, s.frame, 10)
 			b = appendKey(b, "direction", false)
-			if s.fromClient {
+			switch {
+			case s.icmp != nil && s.fromClient:
+				b = appendString(b, "router_to_client")
+			case s.icmp != nil:
+				b = appendString(b, "router_to_server")
+			case s.fromClient:
 				b = appendString(b, "client_to_server")
-			} else {
+			default:
 				b = appendString(b, "server_to_client")
 			}
-			b = appendKey(b, "flags", false)
-			b = appendString(b, s.flags.String())
-			b = appendKey(b, "seq", false)
-			b = strconv.AppendUint(b, uint64(s.seq), 10)
-			b = appendKey(b, "ack", false)
-			b = strconv.AppendUint(b, uint64(s.ack), 10)
-			b = appendKey(b, "window", false)
-			b = strconv.AppendUint(b, uint64(s.window), 10)
-			b = appendKey(b, "payload_len", false)
-			b = strconv.AppendInt(b, int64(s.payload), 10)
+			if s.icmp != nil {
+				// No TCP header of its own: the quoted one is in "quoted".
+				b = append(b, `,"flags":null,"seq":null,"ack":null,"window":null,"payload_len":null`...)
+			} else {
+				b = appendKey(b, "flags", false)
+				b = appendString(b, s.flags.String())
+				b = appendKey(b, "seq", false)
+				b = strconv.AppendUint(b, uint64(s.seq), 10)
+				b = appendKey(b, "ack", false)
+				b = strconv.AppendUint(b, uint64(s.ack), 10)
+				b = appendKey(b, "window", false)
+				b = strconv.AppendUint(b, uint64(s.window), 10)
+				b = appendKey(b, "payload_len", false)
+				b = strconv.AppendInt(b, int64(s.payload), 10)
+			}
 			b = appendKey(b, "options", false)
 			b = appendString(b, s.opts)
-			if s.icmp != "" {
-				b = appendKey(b, "icmp", false)
-				b = appendString(b, s.icmp)
+			if s.icmp != nil {
+				b = appendICMPJSON(b, &s)
 			}
 			b = appendKey(b, "role", false)
 			b = appendString(b, s.ev.Role.String())
@@ -274,4 +309,47 @@ func (t *Timeline) WriteJSON(w io.Writer) error {
 	b = append(b, "\n]}\n"...)
 	_, err := w.Write(b)
 	return err
+}
+
+// quotedSummary describes the segment an ICMP error quotes, as far as the
+// message carried its header: "C → S SYN seq 0 / 1000".
+func quotedSummary(s *segLine, dir, rel string) string {
+	q := dir
+	if s.icmp.quotedLen >= 14 {
+		q += " " + s.flags.String()
+	}
+	return q + " seq " + rel + " / " + strconv.FormatUint(uint64(s.seq), 10)
+}
+
+// appendICMPJSON appends the fields of an ICMP row: what the error says, who
+// sent it, and the quoted segment (flags and ack only when it carried them).
+func appendICMPJSON(b []byte, s *segLine) []byte {
+	i := s.icmp
+	b = appendKey(b, "icmp", false)
+	b = appendString(b, i.what())
+	b = appendKey(b, "icmp_type", false)
+	b = strconv.AppendUint(b, uint64(i.typ), 10)
+	b = appendKey(b, "icmp_code", false)
+	b = strconv.AppendUint(b, uint64(i.code), 10)
+	b = appendKey(b, "icmp_from", false)
+	b = appendString(b, i.from.String())
+	b = appendKey(b, "quoted", false)
+	b = append(b, '{')
+	b = appendKey(b, "direction", true)
+	if s.fromClient {
+		b = appendString(b, "client_to_server")
+	} else {
+		b = appendString(b, "server_to_client")
+	}
+	b = appendKey(b, "seq", false)
+	b = strconv.AppendUint(b, uint64(s.seq), 10)
+	if i.quotedLen >= 12 {
+		b = appendKey(b, "ack", false)
+		b = strconv.AppendUint(b, uint64(s.ack), 10)
+	}
+	if i.quotedLen >= 14 {
+		b = appendKey(b, "flags", false)
+		b = appendString(b, s.flags.String())
+	}
+	return append(b, '}')
 }

@@ -43,30 +43,80 @@ type config struct {
 	seed uint16
 }
 
-// timeBound is a --since or --until value: an absolute time, or an offset
-// from the capture's first packet.
+// timeBound is a --since or --until value: an absolute time, a time of day
+// on the capture's first day, or an offset from the capture's first packet.
 type timeBound struct {
 	set      bool
+	text     string // as given, for the summary
 	abs      time.Time
 	relative bool
 	offset   time.Duration
+	// ofDay: offset is a time of day (from midnight) in zone, on the
+	// capture's first day in that zone.
+	ofDay bool
+	zone  *time.Location
 }
 
 func (b *timeBound) String() string { return "" }
 
-// Set accepts RFC 3339 (with or without fractional seconds) or a Go
-// duration such as 90s or 2m30s, taken relative to the capture's start.
+// Set accepts RFC 3339 (with or without fractional seconds), a time of
+// day as the table prints it (10:00:00.007, 10:00, 10:00:00+02:00; UTC
+// unless an offset is given) on the capture's first day, or a Go duration
+// such as 150ms, 90s or 2m30s, taken from the capture's start.
 func (b *timeBound) Set(s string) error {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		*b = timeBound{set: true, abs: t}
+		*b = timeBound{set: true, text: s, abs: t}
+		return nil
+	}
+	if tod, zone, ok := parseTimeOfDay(s); ok {
+		*b = timeBound{set: true, text: s, ofDay: true, offset: tod, zone: zone}
 		return nil
 	}
 	d, err := time.ParseDuration(strings.TrimPrefix(s, "+"))
 	if err != nil || d < 0 {
-		return fmt.Errorf("%q is neither an RFC 3339 time (2026-11-24T10:00:00Z) nor an offset from the capture start (90s, 2m)", s)
+		return fmt.Errorf("%q is neither a time of day (10:00:00.1), an RFC 3339 time (2026-11-24T10:00:00Z) nor an offset from the capture start (150ms, 90s, 2m)", s)
 	}
-	*b = timeBound{set: true, relative: true, offset: d}
+	*b = timeBound{set: true, text: s, relative: true, offset: d}
 	return nil
+}
+
+// parseTimeOfDay parses HH:MM[:SS[.fraction]] with an optional Z or
+// ±HH:MM offset, returning the time since midnight and its zone.
+func parseTimeOfDay(s string) (time.Duration, *time.Location, bool) {
+	zone := time.UTC
+	clock := s
+	if i := strings.LastIndexAny(s, "+-Z"); i > 0 {
+		clock = s[:i]
+		if s[i:] != "Z" {
+			off, err := time.Parse("-07:00", s[i:])
+			if err != nil {
+				return 0, nil, false
+			}
+			_, secs := off.Zone()
+			zone = time.FixedZone(s[i:], secs)
+		}
+	}
+	for _, layout := range []string{"15:04:05.999999999", "15:04:05", "15:04"} {
+		t, err := time.Parse(layout, clock)
+		if err == nil {
+			return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
+				time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond()), zone, true
+		}
+	}
+	return 0, nil, false
+}
+
+// resolve returns the bound in ns since the Unix epoch, for a capture
+// whose first packet is at start.
+func (b *timeBound) resolve(start int64) int64 {
+	switch {
+	case b.relative:
+		return start + int64(b.offset)
+	case b.ofDay:
+		y, m, d := time.Unix(0, start).In(b.zone).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, b.zone).Add(b.offset).UnixNano()
+	}
+	return b.abs.UnixNano()
 }
 
 // listFlag collects comma-separated values from one or more uses of a flag.
@@ -80,6 +130,21 @@ func (l listFlag) Set(s string) error {
 		}
 	}
 	return nil
+}
+
+// commaFlag adapts a parse function of one value to a flag.Value that
+// takes a comma-separated list (and may be repeated).
+func commaFlag(parse func(string) error) funcFlag {
+	return func(s string) error {
+		for _, v := range strings.Split(s, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				if err := parse(v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 }
 
 // funcFlag adapts a parse function to flag.Value.
@@ -116,7 +181,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&cfg.output, "output", "", "")
 	fs.Var(listFlag{&cfg.failOn}, "fail-on", "")
 	fs.Var(listFlag{&cfg.verdicts}, "verdict", "")
-	fs.Var(funcFlag(func(s string) error {
+	fs.Var(commaFlag(func(s string) error {
 		a, err := netip.ParseAddr(strings.Trim(s, "[]"))
 		if err != nil {
 			return fmt.Errorf("%q is not an IP address", s)
@@ -124,7 +189,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		cfg.hosts = append(cfg.hosts, a.Unmap())
 		return nil
 	}), "host", "")
-	fs.Var(funcFlag(func(s string) error {
+	fs.Var(commaFlag(func(s string) error {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return fmt.Errorf("%q is not a CIDR prefix such as 10.0.0.0/8", s)
@@ -132,7 +197,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		cfg.nets = append(cfg.nets, p.Masked())
 		return nil
 	}), "net", "")
-	fs.Var(funcFlag(func(s string) error {
+	fs.Var(commaFlag(func(s string) error {
 		n, err := strconv.ParseUint(s, 10, 16)
 		if err != nil || n == 0 {
 			return fmt.Errorf("%q is not a port number (1-65535)", s)
@@ -203,9 +268,9 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 
 func (cfg *config) validate() error {
 	switch cfg.format {
-	case "table", "json", "ndjson", "csv", "zeek", "zeek-json":
+	case "table", "json", "ndjson", "csv", "zeek", "zeek-json", "html":
 	default:
-		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv, zeek or zeek-json"}
+		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv, zeek, zeek-json or html"}
 	}
 	for _, list := range [][]string{cfg.failOn, cfg.verdicts} {
 		for _, v := range list {
@@ -225,6 +290,9 @@ func (cfg *config) validate() error {
 	if cfg.workers < 0 {
 		return &usageError{msg: "--workers must be 0 (automatic) or more", hint: "e.g. --workers 2"}
 	}
+	if cfg.since.set && cfg.until.set && comparable(&cfg.since, &cfg.until) && cfg.since.resolve(0) >= cfg.until.resolve(0) {
+		return emptyWindow(&cfg.since, &cfg.until)
+	}
 	if cfg.flow != "" {
 		a, b, ok := strings.Cut(cfg.flow, "-")
 		var errA, errB error
@@ -233,7 +301,7 @@ func (cfg *config) validate() error {
 		if !ok || errA != nil || errB != nil {
 			return &usageError{msg: fmt.Sprintf("--flow %q is not CLIENT-SERVER", cfg.flow), hint: "e.g. --flow 10.0.0.1:51234-10.0.0.2:443 or --flow [2001:db8::1]:5000-[2001:db8::2]:80"}
 		}
-		if cfg.format == "csv" || cfg.format == "ndjson" {
+		if cfg.format == "csv" || cfg.format == "ndjson" || cfg.format == "html" {
 			return &usageError{msg: "--flow prints a timeline as a table or JSON", hint: "use --flow with --format table or --format json"}
 		}
 	}
@@ -250,6 +318,27 @@ func (cfg *config) validate() error {
 		return &usageError{msg: "standard input (-) given more than once", hint: "name - at most once"}
 	}
 	return nil
+}
+
+// comparable reports whether two bounds can be ordered before the capture
+// is read: both offsets, both absolute, or both times of day in one zone.
+// Others are ordered once the capture's start is known.
+func comparable(a, b *timeBound) bool {
+	switch {
+	case a.relative && b.relative:
+		return true
+	case a.ofDay && b.ofDay:
+		return a.zone.String() == b.zone.String()
+	}
+	return !a.relative && !a.ofDay && !b.relative && !b.ofDay
+}
+
+// emptyWindow is the usage error for --since at or after --until.
+func emptyWindow(since, until *timeBound) error {
+	return &usageError{
+		msg:  fmt.Sprintf("--since %s is not before --until %s: no flow can start in that window", since.text, until.text),
+		hint: "give --since an earlier time than --until (e.g. --since 100ms --until 150ms)",
+	}
 }
 
 func isVerdict(s string) bool {

@@ -88,7 +88,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{"bad host", []string{"--host", "example", "x"}, "not an IP address"},
 		{"bad net", []string{"--net", "10.0.0.0", "x"}, "not a CIDR prefix"},
 		{"bad port", []string{"--port", "70000", "x"}, "not a port number"},
-		{"bad since", []string{"--since", "yesterday", "x"}, "neither an RFC 3339 time"},
+		{"bad since", []string{"--since", "yesterday", "x"}, "neither a time of day"},
 		{"stdin twice", []string{"-", "-"}, "standard input (-) given more than once"},
 		{"negative workers", []string{"--workers", "-1", "x"}, "--workers"},
 		{"bad community-id seed", []string{"--community-id-seed", "65536", "x"}, "not a Community ID seed"},

@@ -29,6 +29,7 @@ import (
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 	"github.com/hsanalyze/hsanalyze/report"
+	"github.com/hsanalyze/hsanalyze/report/html"
 )
 
 func main() {
@@ -86,6 +87,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 // analyzeAndReport runs the analysis and writes the report; it returns the
 // exit status.
 func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writer) (status int) {
+	if cfg.format == "html" && isTerminal(stdout) && (cfg.output == "" || cfg.output == "-") {
+		fmt.Fprintf(stderr, "hsanalyze: --format html writes a whole HTML page, not for a terminal\nuse -o report.html (or redirect standard output to a file)\n")
+		return exitError
+	}
 	dst, done, err := openOutput(cfg.output, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
@@ -101,18 +106,27 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	}()
 	out := bufio.NewWriterSize(dst, 64<<10)
 	color := !cfg.noColor && isTerminal(dst)
-	w, err := report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
-	if err != nil {
-		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
-		return exitError
+	var w report.Writer
+	var hw *html.Writer
+	var trace func(*reassembly.Trace)
+	if cfg.format == "html" {
+		hw = html.New(out, html.Options{Version: version()})
+		w, trace = hw, hw.Trace
+	} else {
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
+		if err != nil {
+			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
+			return exitError
+		}
 	}
 	var tl *report.Timeline
-	var trace func(*reassembly.Trace)
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
 		trace = tl.Trace
 	}
 	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
+	sel.setStart(0) // absolute bounds hold without a capture start; others are resolved by Start
+	var windowErr error
 	var prog *progress
 	if cfg.progress == "always" || (cfg.progress == "auto" && !cfg.quiet && isTerminal(stderr)) {
 		prog = startProgress(stderr, files)
@@ -132,7 +146,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		Workers:         cfg.workers,
 		Packets:         progressCounter(prog),
 		Start: func(ts int64) {
-			sel.start = ts
+			windowErr = sel.setStart(ts)
 			if s, ok := w.(report.Starter); ok {
 				s.Start(ts)
 			}
@@ -160,7 +174,14 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	if prog != nil {
 		prog.stop()
 	}
+	if windowErr != nil {
+		var ue *usageError
+		errors.As(windowErr, &ue)
+		fmt.Fprintf(stderr, "hsanalyze: %s\n%s\n", ue.msg, ue.hint)
+		return exitError
+	}
 	c := &report.Capture{
+		Filters:    sel.describe(),
 		Files:      cfg.files,
 		Packets:    sum.Packets,
 		TCPPackets: sum.TCPPackets,
@@ -179,6 +200,9 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	}
 	if notice := report.NothingAnalysed(c); notice != "" {
 		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
+	}
+	if hw != nil {
+		hw.SetFiles(htmlFiles(cfg.files, files)) // pcapng metadata is complete once read
 	}
 	switch {
 	case writeErr != nil:
@@ -230,4 +254,14 @@ func version() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
+}
+
+// htmlFiles describes the inputs for the HTML report's summary.
+func htmlFiles(names []string, files []*capture.File) []html.File {
+	out := make([]html.File, len(names))
+	for i, name := range names {
+		m := files[i].Metadata()
+		out[i] = html.File{Name: name, Comments: m.Comments, Interfaces: m.Interfaces}
+	}
+	return out
 }

@@ -16,15 +16,16 @@ import (
 // jsonReport is the CONTRACT.md JSON shape, as a consumer would read it.
 type jsonReport struct {
 	Summary struct {
-		Packets    uint64 `json:"packets"`
-		TCPPackets uint64 `json:"tcp_packets"`
-		Flows      uint64 `json:"flows"`
-		Complete   uint64 `json:"complete"`
-		HalfOpen   uint64 `json:"half_open"`
-		Refused    uint64 `json:"refused"`
-		Malformed  uint64 `json:"malformed"`
-		Midstream  uint64 `json:"midstream"`
-		Warnings   uint64 `json:"warnings"`
+		Packets    uint64   `json:"packets"`
+		TCPPackets uint64   `json:"tcp_packets"`
+		Flows      uint64   `json:"flows"`
+		Complete   uint64   `json:"complete"`
+		HalfOpen   uint64   `json:"half_open"`
+		Refused    uint64   `json:"refused"`
+		Malformed  uint64   `json:"malformed"`
+		Midstream  uint64   `json:"midstream"`
+		Warnings   uint64   `json:"warnings"`
+		Filters    []string `json:"filters"`
 	} `json:"summary"`
 	Flows []jsonFlow `json:"flows"`
 }

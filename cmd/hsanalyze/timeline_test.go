@@ -42,8 +42,8 @@ func TestTimelineJSON(t *testing.T) {
 			continue
 		}
 		want := []struct{ dir, role, client, server string }{
-			{"client_to_server", "syn", "SYN_SENT", "SYN_RCVD"},
-			{"server_to_client", "synack", "ESTABLISHED", "SYN_RCVD"},
+			{"client_to_server", "syn", "SYN_SENT", "LISTEN"},
+			{"server_to_client", "synack", "SYN_SENT", "SYN_RCVD"},
 			{"client_to_server", "final_ack", "ESTABLISHED", "ESTABLISHED"},
 		}
 		for j, w := range want {

@@ -11,7 +11,8 @@ Usage:
 
 Output:
   --format F            report format: table (default), json, ndjson, csv,
-                        zeek (Zeek conn.log TSV), zeek-json
+                        zeek (Zeek conn.log TSV), zeek-json, html (one
+                        self-contained page: use -o or redirect)
   -o, --output FILE     write the report to FILE (replaced only once the
                         report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows
@@ -27,11 +28,15 @@ Output:
 
 Selecting flows:
   --verdict LIST        only these verdicts (comma-separated)
-  --host ADDR           only flows with this endpoint address
-  --net CIDR            only flows with an endpoint in this network
-  --port N              only flows with this port on either side
-  --since T, --until T  only flows starting in this window; T is RFC 3339
-                        or an offset from the capture start (90s, 5m)
+  --host LIST           only flows with one of these endpoint addresses
+  --net LIST            only flows with an endpoint in one of these networks
+  --port LIST           only flows with one of these ports on either side
+                        (lists are comma-separated: --port 80,443)
+  --since T, --until T  only flows starting in this window; T is a time of
+                        day as the table prints it (10:00:00.1, on the
+                        capture's first day, UTC unless +02:00 is given),
+                        RFC 3339, or an offset from the capture start
+                        (150ms, 90s, 5m); an empty window is an error
 
 CI:
   --fail-on LIST        exit 1 when a selected flow (with --flow: an attempt
