@@ -5,11 +5,13 @@
 package analyze
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -38,6 +40,11 @@ type Options struct {
 	// far, updated once per batch: for a progress display in another
 	// goroutine.
 	Packets *atomic.Uint64
+	// DedupWindow drops exact duplicate frames (same bytes, less than this
+	// far apart in capture time; capture.Dedup) before decoding, counting
+	// them in Summary.Duplicates: capture.DefaultDedupWindow if 0;
+	// negative: keep every frame.
+	DedupWindow time.Duration
 }
 
 // Summary counts what a run read.
@@ -58,6 +65,10 @@ type Summary struct {
 	// Early is what the tracker's memory bound (reassembly
 	// Options.MaxMemory) did.
 	Early reassembly.EarlyStats
+	// Duplicates counts the records dropped as exact duplicates of a frame
+	// just before (Options.DedupWindow); they are among Packets, not
+	// decoded, and no flow sees them.
+	Duplicates uint64
 }
 
 // UnsupportedLinkError reports a file none of whose records has a link
@@ -93,6 +104,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		packets: opts.Packets,
 		dec:     decode.NewDecoder(decode.DecoderOptions{VerifyChecksums: opts.VerifyChecksums}),
 		perFile: make([]fileStats, len(files)),
+		dedup:   capture.NewDedup(cmp.Or(opts.DedupWindow, capture.DefaultDedupWindow)),
 	}
 	var flows uint64
 	tr := reassembly.New(opts.Tracker, func(f *reassembly.Flow) {
@@ -182,6 +194,7 @@ type reader struct {
 	perFile []fileStats
 	err     error
 	packets *atomic.Uint64 // Options.Packets
+	dedup   *capture.Dedup
 }
 
 // fill refills b; it returns false once the input has ended.
@@ -223,6 +236,10 @@ func (r *reader) add(b *batch) {
 	}
 	sum.FirstTS = min(sum.FirstTS, rec.Timestamp)
 	sum.LastTS = max(sum.LastTS, rec.Timestamp)
+	if r.dedup.Duplicate(rec) {
+		sum.Duplicates++
+		return
+	}
 	b.pkts = append(b.pkts, decode.Packet{})
 	pkt := &b.pkts[len(b.pkts)-1]
 	r.dec.Decode(rec.LinkType, rec.Data, rec.OrigLen, pkt)

@@ -70,6 +70,7 @@ func appendSummaryJSON(dst []byte, c *Capture, s *Stats) []byte {
 		u(v.String(), s.ByVerdict[i], false)
 	}
 	u("warnings", uint64(c.Warnings), false)
+	u("duplicates", c.Duplicates, false)
 	dst = appendKey(dst, "files", false)
 	dst = append(dst, '[')
 	for i, f := range c.Files {

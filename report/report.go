@@ -48,6 +48,9 @@ type Capture struct {
 	Decoded decode.Counters
 	// Warnings is the number of damage warnings.
 	Warnings int
+	// Duplicates counts the records dropped as exact duplicate frames
+	// (analyze.Summary.Duplicates); they are among Packets.
+	Duplicates uint64
 	// FirstTS and LastTS bound the capture (ns since the Unix epoch).
 	FirstTS, LastTS int64
 	// Early is what the attempt table's memory bound did.

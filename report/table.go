@@ -259,6 +259,9 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 		fmt.Fprintf(w, "Filters:       %s (flow counts below are of the selected flows)\n", strings.Join(c.Filters, "; "))
 	}
 	fmt.Fprintf(w, "Packets:       %d (%d TCP segments)", c.Packets, c.TCPPackets)
+	if c.Duplicates > 0 {
+		fmt.Fprintf(w, ", %d duplicate frame(s) dropped", c.Duplicates)
+	}
 	if c.Warnings > 0 {
 		fmt.Fprintf(w, ", %d damage warning(s)", c.Warnings)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
@@ -35,6 +36,7 @@ type config struct {
 	checksum bool
 	idle     time.Duration
 	reorder  time.Duration
+	dedup    time.Duration
 	linger   time.Duration
 	workers  int
 	maxMem   int64
@@ -170,6 +172,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		format:   "table",
 		idle:     reassembly.DefaultIdleTimeout,
 		reorder:  reassembly.DefaultReorderWindow,
+		dedup:    capture.DefaultDedupWindow,
 		linger:   reassembly.DefaultCloseLinger,
 		progress: "auto",
 		maxMem:   reassembly.DefaultMaxMemory,
@@ -217,6 +220,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&cfg.idle, "idle-timeout", cfg.idle, "")
 	fs.DurationVar(&cfg.reorder, "reorder-window", cfg.reorder, "")
 	fs.DurationVar(&cfg.linger, "close-linger", cfg.linger, "")
+	fs.DurationVar(&cfg.dedup, "dedup-window", cfg.dedup, "")
 	fs.IntVar(&cfg.workers, "workers", 0, "")
 	fs.Var(funcFlag(func(s string) (err error) {
 		cfg.maxMem, err = parseSize(s)
@@ -284,7 +288,7 @@ func (cfg *config) validate() error {
 	default:
 		return &usageError{msg: fmt.Sprintf("unknown --progress %q", cfg.progress), hint: "use --progress auto, always or never"}
 	}
-	if cfg.idle <= 0 || cfg.linger < 0 || cfg.reorder < 0 {
+	if cfg.idle <= 0 || cfg.linger < 0 || cfg.reorder < 0 || cfg.dedup < 0 {
 		return &usageError{msg: "timeouts must be positive", hint: "e.g. --idle-timeout 2m --close-linger 4s --reorder-window 1ms"}
 	}
 	if cfg.workers < 0 {

@@ -17,6 +17,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -143,6 +144,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			MaxMemory:     cfg.maxMem,
 		},
 		VerifyChecksums: cfg.checksum,
+		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
 		Workers:         cfg.workers,
 		Packets:         progressCounter(prog),
 		Start: func(ts int64) {
@@ -187,6 +189,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		TCPPackets: sum.TCPPackets,
 		Decoded:    sum.Decoded,
 		Warnings:   len(sum.Warnings),
+		Duplicates: sum.Duplicates,
 		FirstTS:    sum.FirstTS,
 		LastTS:     sum.LastTS,
 		Early:      sum.Early,

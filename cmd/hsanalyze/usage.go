@@ -52,6 +52,9 @@ Analysis:
                         retransmissions (default 5s)
   --reorder-window D    a SYN-ACK captured up to D before its SYN is put back
                         in order (default 1ms)
+  --dedup-window D      a frame equal byte for byte to one captured less than
+                        D before is a duplicate (SPAN port): dropped, counted
+                        (default 1ms; 0: keep every frame)
   --workers N           1: read, decode and track in one goroutine; 0
                         (default): read and decode in a goroutine of their own
   --max-memory SIZE     bound the attempt table (default 96MiB; 0: none); past

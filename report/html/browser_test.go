@@ -23,8 +23,9 @@ import (
 // chromium-headless-shell.
 //
 // HSANALYZE_CHROME names the browser binary to use. HSANALYZE_SCREENSHOTS
-// names a directory to copy the screenshots to (the README's come from
-// HSANALYZE_SCREENSHOTS=docs go test ./report/html -run TestBrowserMix).
+// names a directory to copy the README's screenshots to: from the
+// repository root, HSANALYZE_SCREENSHOTS=$PWD/docs go test ./report/html
+// -run TestBrowserMix -count=1 regenerates docs/report-*.png.
 
 // chromeNames are the browser binaries looked for on PATH, best first.
 var chromeNames = []string{"chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "headless_shell"}
@@ -126,7 +127,7 @@ func open(t *testing.T, pageHTML []byte) *session {
 			}
 		}
 	}()
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url), chromedp.WaitVisible("#flow-rows tr")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url), chromedp.WaitReady(`html[data-ready="true"]`)); err != nil {
 		t.Fatalf("load %s: %v", s.url, err)
 	}
 	return s
@@ -180,15 +181,21 @@ func eval[T any](s *session, js string) T {
 	return v
 }
 
-// screenshot saves a PNG of the whole page, or of the element sel, under
-// the test's directory (and HSANALYZE_SCREENSHOTS, if set).
-func (s *session) screenshot(name, sel string) {
+// screenshot saves a PNG under the test's directory: of the whole page,
+// of the element sel, or (upTo) of the page from its top to the end of
+// sel. The README's (export) are also copied to HSANALYZE_SCREENSHOTS, if
+// set.
+func (s *session) screenshot(name, sel string, upTo, export bool) {
 	s.t.Helper()
 	params := cdppage.CaptureScreenshotParams{Format: cdppage.CaptureScreenshotFormatPng, CaptureBeyondViewport: ptr(true), FromSurface: ptr(true)}
 	if sel != "" {
 		r := eval[[4]float64](s, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect();
 			return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()`, sel))
 		params.Clip = &cdppage.Viewport{X: r[0], Y: r[1], Width: r[2], Height: r[3], Scale: 1}
+		if upTo {
+			w := eval[float64](s, `document.documentElement.scrollWidth`)
+			params.Clip = &cdppage.Viewport{Width: w, Height: r[1] + r[3] + 8, Scale: 1}
+		}
 	} else {
 		w, h := eval[float64](s, `document.documentElement.scrollWidth`), eval[float64](s, `document.documentElement.scrollHeight`)
 		params.Clip = &cdppage.Viewport{Width: w, Height: h, Scale: 1}
@@ -203,7 +210,7 @@ func (s *session) screenshot(name, sel string) {
 		s.t.Fatal(err)
 	}
 	s.t.Logf("screenshot %s", path)
-	if d := os.Getenv("HSANALYZE_SCREENSHOTS"); d != "" {
+	if d := os.Getenv("HSANALYZE_SCREENSHOTS"); d != "" && export {
 		if err := os.WriteFile(filepath.Join(d, name), png, 0o644); err != nil {
 			s.t.Fatal(err)
 		}
@@ -214,7 +221,8 @@ func (s *session) screenshot(name, sel string) {
 // verdict counts, a click on a malformed flow draws its ladder with the
 // anomaly, keyboard users reach the rows, and nothing is fetched.
 func TestBrowserMix(t *testing.T) {
-	pageHTML, st := buildReport(t, Options{Version: "test"}, mixPcap)
+	// Named as from the repository root, as the README's command runs.
+	pageHTML, st := buildReport(t, Options{Version: "test", Files: []File{{Name: "testdata/pcaps/mix-200.pcap"}}}, mixPcap)
 	s := open(t, pageHTML)
 
 	// The counts shown are the analysis's.
@@ -227,7 +235,8 @@ func TestBrowserMix(t *testing.T) {
 	if got, want := eval[string](s, `document.getElementById("flow-count").textContent`), fmt.Sprintf("of all %d embedded flows", st.Flows); !strings.Contains(got, want) {
 		t.Errorf("flow count %q lacks %q", got, want)
 	}
-	s.screenshot("report.png", "")
+	s.screenshot("report.png", "", false, false)
+	s.screenshot("report-summary.png", "#over-time", true, true)
 
 	// Filter to malformed flows with the form, as a user would.
 	s.do(chromedp.SetValue("#f-verdict", "malformed"))
@@ -271,7 +280,7 @@ func TestBrowserMix(t *testing.T) {
 			t.Errorf("ladder text lacks %q (relative and raw numbers): %q", want, labels)
 		}
 	}
-	s.screenshot("ladder.png", "#ladder")
+	s.screenshot("report-ladder.png", "#ladder", false, true)
 
 	// Keyboard: the second row is focusable and Enter opens its ladder.
 	s.do(chromedp.Focus("#flow-rows tr:nth-child(2)"), chromedp.KeyEvent("\r"))
@@ -309,7 +318,7 @@ func TestBrowserHostile(t *testing.T) {
 	}
 	// Its malformed flow still opens.
 	s.do(chromedp.Click("#flow-rows tr:first-child"), chromedp.WaitVisible("#ladder svg.ladder"))
-	s.screenshot("hostile.png", "")
+	s.screenshot("hostile.png", "", false, false)
 	s.clean()
 }
 

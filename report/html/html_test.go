@@ -2,6 +2,7 @@ package html
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -224,6 +225,7 @@ type pageData struct {
 	Verdicts []string          `json:"verdicts"`
 	Addrs    []string          `json:"addrs"`
 	Problems int               `json:"problems"`
+	Packed   []byte            `json:"packed"` // base64 gzip of Flows and Ladders
 	Flows    [][]any           `json:"flows"`
 	Ladders  []json.RawMessage `json:"ladders"`
 }
@@ -237,6 +239,13 @@ func embedded(t *testing.T, doc *html.Node) pageData {
 	var d pageData
 	if err := json.Unmarshal([]byte(n.FirstChild.Data), &d); err != nil {
 		t.Fatalf("embedded data: %v", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(d.Packed))
+	if err != nil {
+		t.Fatalf("packed data: %v", err)
+	}
+	if err := json.NewDecoder(zr).Decode(&d); err != nil {
+		t.Fatalf("packed data: %v", err)
 	}
 	return d
 }
