@@ -2,7 +2,10 @@ package html
 
 import (
 	"context"
+
 	"fmt"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -62,7 +66,10 @@ type session struct {
 
 // open writes page to a temporary file and loads it in a fresh headless
 // Chromium whose network is off.
-func open(t *testing.T, pageHTML []byte) *session {
+func open(t *testing.T, pageHTML []byte) *session { return openWith(t, pageHTML, true) }
+
+// openWith is open with JavaScript on or off.
+func openWith(t *testing.T, pageHTML []byte, js bool) *session {
 	t.Helper()
 	chrome := findChrome(t)
 	dir := t.TempDir()
@@ -127,7 +134,14 @@ func open(t *testing.T, pageHTML []byte) *session {
 			}
 		}
 	}()
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url), chromedp.WaitReady(`html[data-ready="true"]`)); err != nil {
+	ready := `html[data-ready="true"]`
+	if !js {
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			t.Fatal(err)
+		}
+		ready = "#flow-rows tr"
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url), chromedp.WaitReady(ready)); err != nil {
 		t.Fatalf("load %s: %v", s.url, err)
 	}
 	return s
@@ -323,3 +337,57 @@ func TestBrowserHostile(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestBrowserWithoutJS loads the mix's report with JavaScript off: the
+// summary, the charts, the anomaly evidence and the earliest problem flows
+// are there all the same, and it prints to PDF.
+func TestBrowserWithoutJS(t *testing.T) {
+	pageHTML, st := buildReport(t, Options{}, mixPcap)
+	s := openWith(t, pageHTML, false)
+	outer, err := chromedp.Run(s.ctx, chromedp.OuterHTML("html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := parse(t, []byte(outer))
+	for _, v := range verdicts {
+		var cell string
+		walk(doc, func(n *html.Node) {
+			if a, ok := attr(n, "data-verdict"); ok && a == v.String() {
+				cell = textOf(n)
+			}
+		})
+		if want := fmt.Sprint(st.ByVerdict[verdictIndex(v)]); cell != want {
+			t.Errorf("%s: shows %q without JavaScript, want %s", v, cell, want)
+		}
+	}
+	charts := 0
+	walk(doc, func(n *html.Node) {
+		if n.DataAtom == atom.Svg {
+			charts++
+		}
+	})
+	rows := 0
+	walk(byID(doc, "flow-rows"), func(n *html.Node) {
+		if n.DataAtom == atom.Tr {
+			rows++
+		}
+	})
+	if charts < 5 || rows != pageSize {
+		t.Errorf("without JavaScript: %d charts, %d flow rows; want the charts and %d rows", charts, rows, pageSize)
+	}
+	if byID(doc, "filters") == nil || !hasAttr(byID(doc, "filters"), "hidden") {
+		t.Error("the filter form shows without JavaScript, where it cannot work")
+	}
+	s.screenshot("nojs.png", "", false, false)
+	pdf, err := chromedp.Call(s.ctx, cdppage.PrintToPDF, cdppage.PrintToPDFParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(pdf.Data), "%PDF-") || len(pdf.Data) < 20000 {
+		t.Errorf("PDF of %d bytes", len(pdf.Data))
+	}
+	os.WriteFile(filepath.Join(s.dir, "report.pdf"), pdf.Data, 0o644)
+	s.clean()
+}
+
+func hasAttr(n *html.Node, key string) bool { _, ok := attr(n, key); return ok }

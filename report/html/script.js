@@ -244,7 +244,9 @@
       body.appendChild(ul);
     }
     if (!L) {
-      body.appendChild(el("p", null, "No segments were kept for this flow (the page's ladder budget was spent); hsanalyze --flow " +
+      var why = r[V] === 0 ? "The page keeps segments only for problem flows, not for complete ones"
+        : "No segments were kept for this flow (the page's ladder budget was spent)";
+      body.appendChild(el("p", null, why + "; hsanalyze --flow " +
         endpoint(r[C], r[CP]) + "-" + endpoint(r[S], r[SP]) + " prints its timeline."));
       head.focus();
       return;
