@@ -222,6 +222,9 @@ type Flow struct {
 	// Attempt numbers attempts in the order they started; Trace.Attempt
 	// carries the same number.
 	Attempt uint64
+	// File is the index of the input file of the attempt's first segment
+	// (Segment.File).
+	File int
 	// Anomalies lists the distinct codes of Evidence in order of first
 	// occurrence, nil when there are none.
 	Anomalies []handshake.Code
@@ -248,6 +251,7 @@ type entry struct {
 	// for a refuted outlier (see Time). The lists are ordered by it.
 	expTS int64
 	seq   uint64 // creation order
+	file  int32  // the first segment's File
 	// swap orients the canonical tunnel context as the client sends
 	// (decode.Tunnel.Orient).
 	swap       uint8
@@ -620,6 +624,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 		e.swap ^= tun.Levels()
 	}
 	e.firstTS, e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp, seg.Timestamp
+	e.file = int32(seg.File)
 	t.seq++
 	e.seq = t.seq
 	t.table[key] = e
@@ -662,7 +667,7 @@ func (t *Tracker) finish(e *entry) {
 	if server == e.client {
 		server = hi
 	}
-	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, Result: r}
+	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, File: int(e.file), Result: r}
 	f.Conn, f.ConnPrior = e.zeek.Summary(), e.zeekPrior
 	if e.key.tun != 0 {
 		swap := e.swap

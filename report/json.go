@@ -123,6 +123,17 @@ func appendSummaryJSON(dst []byte, c *Capture, s *Stats) []byte {
 		dst = strconv.AppendUint(dst, n, 10)
 	}
 	dst = append(dst, '}')
+	f := &c.Fragments
+	dst = appendKey(dst, "fragments", false)
+	dst = append(dst, '{')
+	u("fragments", f.Fragments, true)
+	u("reassembled", f.Reassembled, false)
+	u("incomplete", f.Incomplete, false)
+	u("incomplete_fragments", f.IncompleteFragments, false)
+	u("evicted", f.Evicted, false)
+	u("overlaps", f.Overlaps, false)
+	u("tiny", f.Tiny, false)
+	dst = append(dst, '}')
 	dst = appendKey(dst, "decoded", false)
 	dst = append(dst, '{')
 	for k, n := range c.Decoded.ByKind {

@@ -269,6 +269,16 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 	if line := notAnalysedLine(c); line != "" {
 		fmt.Fprintf(w, "Not analysed:  %s\n", line)
 	}
+	if f := &c.Fragments; f.Fragments > 0 {
+		fmt.Fprintf(w, "IP fragments:  %d: %d datagrams reassembled, %d incomplete (%d fragments)", f.Fragments, f.Reassembled, f.Incomplete, f.IncompleteFragments)
+		if f.Overlaps > 0 {
+			fmt.Fprintf(w, ", %d overlapping", f.Overlaps)
+		}
+		if f.Tiny > 0 {
+			fmt.Fprintf(w, ", %d tiny", f.Tiny)
+		}
+		fmt.Fprintln(w)
+	}
 	if c.Packets > 0 {
 		span := time.Duration(c.LastTS - c.FirstTS)
 		fmt.Fprintf(w, "Capture:       %s to %s (%s)\n",

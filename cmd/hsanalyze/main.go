@@ -23,7 +23,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 	"sync/atomic"
 
 	"github.com/hsanalyze/hsanalyze/analyze"
@@ -113,7 +112,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		hw = html.New(out, html.Options{Version: version()})
 		w, trace = hw, hw.Trace
 	} else {
-		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -123,6 +122,12 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
 		trace = tl.Trace
+	} else if t, ok := w.(report.Tracer); ok {
+		trace = t.Trace
+	}
+	var gh *report.GitHub
+	if cfg.github {
+		gh = report.NewGitHub(cfg.policy, cfg.files)
 	}
 	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
 	sel.setStart(0) // absolute bounds hold without a capture start; others are resolved by Start
@@ -132,7 +137,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		prog = startProgress(stderr, files)
 	}
 	var stats report.Stats
-	failed := false
+	var judged [5]uint64 // flows --fail-on judges, by handshake.Verdict
 	var writeErr error
 	sum, runErr := analyze.Run(files, analyze.Options{
 		Tracker: reassembly.Options{
@@ -160,8 +165,9 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		if tl != nil && !tl.Flow(f) || tl == nil && !sel.match(f) {
 			return
 		}
-		if slices.Contains(cfg.failOn, f.Verdict.String()) {
-			failed = true
+		judged[f.Verdict]++
+		if gh != nil {
+			gh.Flow(f)
 		}
 		if tl != nil {
 			return
@@ -181,15 +187,17 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		return exitError
 	}
 	c := &report.Capture{
-		Filters:    sel.describe(),
-		Files:      cfg.files,
-		Packets:    sum.Packets,
-		TCPPackets: sum.TCPPackets,
-		Decoded:    sum.Decoded,
-		Warnings:   len(sum.Warnings),
-		Duplicates: sum.Duplicates,
-		FirstTS:    sum.FirstTS,
-		LastTS:     sum.LastTS,
+		Filters:     sel.describe(),
+		Files:       cfg.files,
+		Packets:     sum.Packets,
+		TCPPackets:  sum.TCPPackets,
+		Decoded:     sum.Decoded,
+		Fragments:   sum.Fragments,
+		Reassembled: sum.Reassembled,
+		Warnings:    len(sum.Warnings),
+		Duplicates:  sum.Duplicates,
+		FirstTS:     sum.FirstTS,
+		LastTS:      sum.LastTS,
 	}
 	if notice := report.NothingAnalysed(c); notice != "" {
 		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
@@ -218,10 +226,38 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", runErr)
 		return exitError
 	}
-	if failed {
+	if gh != nil {
+		if err := writeGitHub(gh, c, &stats, &judged, stderr, cfg.stepSummary); err != nil {
+			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
+			return exitError
+		}
+	}
+	if m := cfg.policy.Matches(&judged); len(m) > 0 {
+		fmt.Fprintf(stderr, "hsanalyze: %s\n", report.FailMessage(m))
 		return exitFailOn
 	}
 	return exitOK
+}
+
+// writeGitHub prints the workflow-command annotations on stderr (the
+// runner reads commands from both streams; stdout keeps the report) and
+// appends the job summary to the $GITHUB_STEP_SUMMARY file, if set.
+func writeGitHub(gh *report.GitHub, c *report.Capture, stats *report.Stats, judged *[5]uint64, stderr io.Writer, summaryPath string) error {
+	if _, err := io.WriteString(stderr, gh.Annotations(judged)); err != nil {
+		return fmt.Errorf("write annotations: %w", err)
+	}
+	if summaryPath == "" {
+		return nil
+	}
+	f, err := os.OpenFile(summaryPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	if _, err := io.WriteString(f, gh.Summary(c, stats, judged)); err != nil {
+		f.Close()
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	return f.Close()
 }
 
 func progressCounter(p *progress) *atomic.Uint64 {
@@ -241,12 +277,38 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// version reports the module version the binary was built from.
+// version reports the module version the binary was built from and, when
+// the build recorded them, the VCS revision and commit date.
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
 	}
-	return "(devel)"
+	return versionOf(bi)
+}
+
+func versionOf(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	set := map[string]string{}
+	for _, s := range bi.Settings {
+		set[s.Key] = s.Value
+	}
+	if rev := set["vcs.revision"]; rev != "" {
+		v += " " + set["vcs"] + " " + rev
+		if t := set["vcs.time"]; t != "" {
+			v += " " + t
+		}
+		if set["vcs.modified"] == "true" {
+			v += " (modified)"
+		}
+	}
+	if bi.GoVersion != "" {
+		v += ", " + bi.GoVersion
+	}
+	return v
 }
 
 // htmlFiles describes the inputs for the HTML report's summary.
