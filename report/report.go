@@ -59,6 +59,8 @@ type Capture struct {
 	Duplicates uint64
 	// FirstTS and LastTS bound the capture (ns since the Unix epoch).
 	FirstTS, LastTS int64
+	// Early is what the attempt table's memory bound did.
+	Early reassembly.EarlyStats
 	// Filters names the active filters ("port 80,443"), nil for none: the
 	// counts of the summary cover only the flows they select.
 	Filters []string

@@ -299,6 +299,9 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 		fmt.Fprintf(w, "SYN→SYN-ACK:   p50 %s  p95 %s  p99 %s  max %s\n", millis(l[0], true), millis(l[1], true), millis(l[2], true), millis(l[3], true))
 	}
 	fmt.Fprintf(w, "SYN retransmissions: %d\n", s.SYNRetransmits)
+	if e := c.Early; e.Decided > 0 {
+		fmt.Fprintf(w, "Decided early: %d (attempt table full, --max-memory); %d later segments absorbed\n", e.Decided, e.Absorbed)
+	}
 	if tops := s.TopAnomalies(5); len(tops) > 0 {
 		fmt.Fprintf(w, "Top anomalies: ")
 		for i, a := range tops {

@@ -40,6 +40,7 @@ type config struct {
 	dedup    time.Duration
 	linger   time.Duration
 	workers  int
+	maxMem   int64
 	progress string
 	// seed is the Community ID seed (--community-id-seed).
 	seed uint16
@@ -181,6 +182,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		dedup:    capture.DefaultDedupWindow,
 		linger:   reassembly.DefaultCloseLinger,
 		progress: "auto",
+		maxMem:   reassembly.DefaultMaxMemory,
 	}
 	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -228,6 +230,10 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&cfg.linger, "close-linger", cfg.linger, "")
 	fs.DurationVar(&cfg.dedup, "dedup-window", cfg.dedup, "")
 	fs.IntVar(&cfg.workers, "workers", 0, "")
+	fs.Var(funcFlag(func(s string) (err error) {
+		cfg.maxMem, err = parseSize(s)
+		return err
+	}), "max-memory", "")
 	fs.StringVar(&cfg.progress, "progress", cfg.progress, "")
 	fs.Var(funcFlag(func(s string) error {
 		n, err := strconv.ParseUint(s, 0, 16)

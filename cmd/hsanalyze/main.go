@@ -64,6 +64,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		fmt.Fprintf(stdout, "hsanalyze %s\n", version())
 		return exitOK
 	}
+	limitMemory(cfg.maxMem)
 
 	files := make([]*capture.File, 0, len(cfg.files))
 	defer func() {
@@ -145,6 +146,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			CloseLinger:   cfg.linger,
 			ReorderWindow: cfg.reorder,
 			Trace:         trace,
+			MaxMemory:     cfg.maxMem,
 		},
 		VerifyChecksums: cfg.checksum,
 		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
@@ -198,6 +200,14 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		Duplicates:  sum.Duplicates,
 		FirstTS:     sum.FirstTS,
 		LastTS:      sum.LastTS,
+		Early:       sum.Early,
+	}
+	if e := sum.Early; e.Decided > 0 {
+		fmt.Fprintf(stderr, "hsanalyze: warning: %d attempts were decided early (anomaly decided_early): the attempt table reached --max-memory %s (%d attempts); %d later segments of them were absorbed; raise the bound with --max-memory SIZE, 0 for none\n",
+			e.Decided, formatSize(cfg.maxMem), e.MaxAttempts, e.Absorbed)
+		if e.TombstonesDropped > 0 {
+			fmt.Fprintf(stderr, "hsanalyze: warning: %d tombstones of early-decided attempts were dropped at their bound: later segments of those attempts were analysed as new traffic\n", e.TombstonesDropped)
+		}
 	}
 	if notice := report.NothingAnalysed(c); notice != "" {
 		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)

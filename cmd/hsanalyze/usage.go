@@ -63,6 +63,9 @@ Analysis:
                         (default 1ms; 0: keep every frame)
   --workers N           1: read, decode and track in one goroutine; 0
                         (default): read and decode in a goroutine of their own
+  --max-memory SIZE     bound the attempt table (default 96MiB; 0: none); past
+                        it the least recently active attempts are decided
+                        early (anomaly decided_early), never dropped
 
 Other:
   -h, --help            this help
