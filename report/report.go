@@ -17,6 +17,7 @@ import (
 	"slices"
 
 	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/defrag"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -46,10 +47,20 @@ type Capture struct {
 	Packets, TCPPackets uint64
 	// Decoded counts records by what they decoded as.
 	Decoded decode.Counters
+	// Fragments counts IP fragment reassembly; Reassembled counts the
+	// fragments of reassembled datagrams by the kind the datagram decoded
+	// as (analyze.Summary).
+	Fragments   defrag.Stats
+	Reassembled decode.Counters
 	// Warnings is the number of damage warnings.
 	Warnings int
+	// Duplicates counts the records dropped as exact duplicate frames
+	// (analyze.Summary.Duplicates); they are among Packets.
+	Duplicates uint64
 	// FirstTS and LastTS bound the capture (ns since the Unix epoch).
 	FirstTS, LastTS int64
+	// Early is what the attempt table's memory bound did.
+	Early reassembly.EarlyStats
 	// Filters names the active filters ("port 80,443"), nil for none: the
 	// counts of the summary cover only the flows they select.
 	Filters []string
@@ -72,6 +83,9 @@ type Options struct {
 	// CommunityIDSeed seeds the community_id of every flow (Community ID
 	// v1; 0 is the default every tool uses unless configured otherwise).
 	CommunityIDSeed uint16
+	// FailOn is the --fail-on policy junit judges test cases by; without
+	// rules, malformed fails.
+	FailOn FailOn
 	// Width is the terminal width the table and timeline must fit (0: no
 	// limit, for pipes and files). At or below CompactWidth they use the
 	// compact layout.
@@ -81,6 +95,12 @@ type Options struct {
 // New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
 // (Zeek's conn.log TSV) or "zeek-json" (Zeek's JSON conn.log).
 func New(format string, w io.Writer, opts Options) (Writer, error) {
+	if opts.Quiet {
+		switch format {
+		case "json", "ndjson", "csv":
+			return &summaryWriter{w: w, format: format}, nil
+		}
+	}
 	switch format {
 	case "json":
 		return newJSON(w, opts.CommunityIDSeed)
@@ -94,6 +114,8 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 		return newZeek(w, opts.CommunityIDSeed), nil
 	case "zeek-json":
 		return newZeekJSON(w, opts.CommunityIDSeed), nil
+	case "junit":
+		return newJUnit(w, opts), nil
 	}
 	return nil, fmt.Errorf("report: unknown format %q", format)
 }

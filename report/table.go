@@ -442,12 +442,25 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 		fmt.Fprintf(w, "Filters:       %s (flow counts below are of the selected flows)\n", strings.Join(c.Filters, "; "))
 	}
 	fmt.Fprintf(w, "Packets:       %d (%d TCP segments)", c.Packets, c.TCPPackets)
+	if c.Duplicates > 0 {
+		fmt.Fprintf(w, ", %d duplicate frame(s) dropped", c.Duplicates)
+	}
 	if c.Warnings > 0 {
 		fmt.Fprintf(w, ", %d damage warning(s)", c.Warnings)
 	}
 	fmt.Fprintln(w)
 	if line := notAnalysedLine(c); line != "" {
 		fmt.Fprintf(w, "Not analysed:  %s\n", line)
+	}
+	if f := &c.Fragments; f.Fragments > 0 {
+		fmt.Fprintf(w, "IP fragments:  %d: %d datagrams reassembled, %d incomplete (%d fragments)", f.Fragments, f.Reassembled, f.Incomplete, f.IncompleteFragments)
+		if f.Overlaps > 0 {
+			fmt.Fprintf(w, ", %d overlapping", f.Overlaps)
+		}
+		if f.Tiny > 0 {
+			fmt.Fprintf(w, ", %d tiny", f.Tiny)
+		}
+		fmt.Fprintln(w)
 	}
 	if c.Packets > 0 {
 		span := time.Duration(c.LastTS - c.FirstTS)
@@ -469,6 +482,9 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 		fmt.Fprintf(w, "SYN→SYN-ACK:   p50 %s  p95 %s  p99 %s  max %s\n", millis(l[0], true), millis(l[1], true), millis(l[2], true), millis(l[3], true))
 	}
 	fmt.Fprintf(w, "SYN retransmissions: %d\n", s.SYNRetransmits)
+	if e := c.Early; e.Decided > 0 {
+		fmt.Fprintf(w, "Decided early: %d (attempt table full, --max-memory); %d later segments absorbed\n", e.Decided, e.Absorbed)
+	}
 	if tops := s.TopAnomalies(5); len(tops) > 0 {
 		fmt.Fprintf(w, "Top anomalies: ")
 		for i, a := range tops {

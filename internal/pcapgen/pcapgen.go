@@ -53,6 +53,9 @@ type Seg struct {
 	BadChecksum bool
 	// Encap lists tunnel levels to wrap the frame in, outermost first.
 	Encap []Encap
+	// Fragments, if set, sends the frame's outermost IP packet as these
+	// IP fragments instead, one record each, the i-th i µs after Time.
+	Fragments []Frag
 }
 
 // Writer writes Ethernet frames to a pcap stream. It is not safe for
@@ -77,13 +80,27 @@ func NewWriter(w io.Writer, nano bool) (*Writer, error) {
 	return &Writer{w: pw, buf: make([]byte, 0, 2048)}, nil
 }
 
-// Write appends one segment as an Ethernet frame.
+// Write appends one segment as an Ethernet frame, or as the fragments
+// s.Fragments asks for.
 func (w *Writer) Write(s Seg) error {
 	frame, err := AppendFrame(w.buf[:0], s)
 	if err != nil {
 		return err
 	}
 	w.buf = frame
+	if len(s.Fragments) > 0 {
+		frames, err := fragment(frame, s.Fragments)
+		if err != nil {
+			return err
+		}
+		for i, f := range frames {
+			ci := gopacket.CaptureInfo{Timestamp: s.Time.Add(time.Duration(i) * time.Microsecond), CaptureLength: len(f), Length: len(f)}
+			if err := w.w.WritePacket(ci, f); err != nil {
+				return fmt.Errorf("pcapgen: write packet: %w", err)
+			}
+		}
+		return nil
+	}
 	ci := gopacket.CaptureInfo{Timestamp: s.Time, CaptureLength: len(frame), Length: len(frame)}
 	if err := w.w.WritePacket(ci, frame); err != nil {
 		return fmt.Errorf("pcapgen: write packet: %w", err)
