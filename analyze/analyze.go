@@ -65,6 +65,9 @@ type Summary struct {
 	FirstTS, LastTS int64
 	// Flows is the number of connection attempts emitted.
 	Flows uint64
+	// Early is what the tracker's memory bound (reassembly
+	// Options.MaxMemory) did.
+	Early reassembly.EarlyStats
 	// Fragments counts IP fragment reassembly (Decoded.ByKind[KindFragment]
 	// counts the fragment frames).
 	Fragments defrag.Stats
@@ -164,6 +167,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 
 	sum := rd.sum
 	sum.Flows = flows
+	sum.Early = tr.Early()
 	sum.Decoded = rd.dec.Counters()
 	sum.Fragments = rd.frag.Stats()
 	errs := []error{rd.err}

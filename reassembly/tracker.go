@@ -151,6 +151,10 @@ type Options struct {
 	// attempt, right after the attempt's Machine consumed it: what a
 	// per-connection timeline shows. The Trace is only valid during the call.
 	Trace func(*Trace)
+	// MaxMemory bounds the memory of the attempt table, in bytes (0:
+	// unlimited): past it, attempts are decided early (see early.go and
+	// Tracker.Early).
+	MaxMemory int64
 }
 
 // Trace is one segment as an attempt's Machine saw it.
@@ -360,6 +364,8 @@ type Tracker struct {
 	// swap is what decode.Tunnel.Canonical swapped in the context of the
 	// segment being handled (held segments keep their own).
 	swap uint8
+
+	early early // Options.MaxMemory (early.go)
 }
 
 // tunnelRef is an interned tunnel context. Its id, never reused, is the
@@ -396,6 +402,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 	}
 	t.open.init(t.idle)
 	t.closed.init(t.linger)
+	t.initEarly(opts.MaxMemory)
 	return t
 }
 
@@ -567,6 +574,9 @@ func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 		t.step(e, seg)
 		return
 	}
+	if t.absorb(key, seg) {
+		return
+	}
 	if t.window > 0 && !isBareSYN(seg) {
 		t.hold(key, seg)
 		return
@@ -610,6 +620,7 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 
 // start creates the attempt that seg opens.
 func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
+	t.makeRoom(seg)
 	e := t.free
 	if e != nil {
 		t.free = e.next
@@ -690,7 +701,10 @@ func (t *Tracker) finish(e *entry) {
 			f.ConnPrior[i].OrigIsA = !f.ConnPrior[i].OrigIsA
 		}
 	}
-	for _, a := range r.Evidence {
+	if t.early.by != nil {
+		f.Evidence = append(f.Evidence, t.earlyDecided(e, &r))
+	}
+	for _, a := range f.Evidence {
 		if !slices.Contains(f.Anomalies, a.Code) {
 			f.Anomalies = append(f.Anomalies, a.Code)
 		}
@@ -707,6 +721,9 @@ func (t *Tracker) advance(ts int64) {
 		return
 	}
 	t.now = ts
+	if len(t.early.queue) > 0 {
+		t.expireTombs()
+	}
 	for t.heldHead < len(t.held) {
 		h := &t.held[t.heldHead]
 		if !h.done && t.now-h.at <= t.window {

@@ -28,6 +28,8 @@ type config struct {
 	since    timeBound
 	until    timeBound
 	all      bool
+	width    int // --width; -1: from the terminal
+	getenv   func(string) string
 	flow     string
 	flowA    netip.AddrPort
 	flowB    netip.AddrPort
@@ -40,6 +42,7 @@ type config struct {
 	dedup    time.Duration
 	linger   time.Duration
 	workers  int
+	maxMem   int64
 	progress string
 	// seed is the Community ID seed (--community-id-seed).
 	seed uint16
@@ -181,6 +184,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		dedup:    capture.DefaultDedupWindow,
 		linger:   reassembly.DefaultCloseLinger,
 		progress: "auto",
+		maxMem:   reassembly.DefaultMaxMemory,
 	}
 	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -216,6 +220,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&cfg.since, "since", "")
 	fs.Var(&cfg.until, "until", "")
 	fs.BoolVar(&cfg.all, "all", false, "")
+	fs.IntVar(&cfg.width, "width", -1, "")
 	fs.StringVar(&cfg.flow, "flow", "", "")
 	fs.BoolVar(&cfg.quiet, "q", false, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
@@ -228,6 +233,10 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&cfg.linger, "close-linger", cfg.linger, "")
 	fs.DurationVar(&cfg.dedup, "dedup-window", cfg.dedup, "")
 	fs.IntVar(&cfg.workers, "workers", 0, "")
+	fs.Var(funcFlag(func(s string) (err error) {
+		cfg.maxMem, err = parseSize(s)
+		return err
+	}), "max-memory", "")
 	fs.StringVar(&cfg.progress, "progress", cfg.progress, "")
 	fs.Var(funcFlag(func(s string) error {
 		n, err := strconv.ParseUint(s, 0, 16)
@@ -307,6 +316,9 @@ func (cfg *config) validate() error {
 	}
 	if cfg.idle <= 0 || cfg.linger < 0 || cfg.reorder < 0 || cfg.dedup < 0 {
 		return &usageError{msg: "timeouts must be positive", hint: "e.g. --idle-timeout 2m --close-linger 4s --reorder-window 1ms"}
+	}
+	if cfg.width < -1 {
+		return &usageError{msg: "--width must be 0 (no limit) or a column count", hint: "e.g. --width 80"}
 	}
 	if cfg.workers < 0 {
 		return &usageError{msg: "--workers must be 0 (automatic) or more", hint: "e.g. --workers 2"}

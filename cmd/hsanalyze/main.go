@@ -64,6 +64,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		fmt.Fprintf(stdout, "hsanalyze %s\n", version())
 		return exitOK
 	}
+	limitMemory(cfg.maxMem)
 
 	files := make([]*capture.File, 0, len(cfg.files))
 	defer func() {
@@ -80,6 +81,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		files = append(files, f)
 	}
 
+	cfg.getenv = getenv
 	return analyzeAndReport(cfg, files, stdout, stderr)
 }
 
@@ -105,6 +107,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	}()
 	out := bufio.NewWriterSize(dst, 64<<10)
 	color := !cfg.noColor && isTerminal(dst)
+	width := outputWidth(cfg.width, dst, cfg.getenv)
 	var w report.Writer
 	var hw *html.Writer
 	var trace func(*reassembly.Trace)
@@ -112,7 +115,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		hw = html.New(out, html.Options{Version: version()})
 		w, trace = hw, hw.Trace
 	} else {
-		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy})
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -121,6 +124,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	var tl *report.Timeline
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
+		tl.Width = width
 		trace = tl.Trace
 	} else if t, ok := w.(report.Tracer); ok {
 		trace = t.Trace
@@ -145,6 +149,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			CloseLinger:   cfg.linger,
 			ReorderWindow: cfg.reorder,
 			Trace:         trace,
+			MaxMemory:     cfg.maxMem,
 		},
 		VerifyChecksums: cfg.checksum,
 		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
@@ -198,6 +203,14 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		Duplicates:  sum.Duplicates,
 		FirstTS:     sum.FirstTS,
 		LastTS:      sum.LastTS,
+		Early:       sum.Early,
+	}
+	if e := sum.Early; e.Decided > 0 {
+		fmt.Fprintf(stderr, "hsanalyze: warning: %d attempts were decided early (anomaly decided_early): the attempt table reached --max-memory %s (%d attempts); %d later segments of them were absorbed; raise the bound with --max-memory SIZE, 0 for none\n",
+			e.Decided, formatSize(cfg.maxMem), e.MaxAttempts, e.Absorbed)
+		if e.TombstonesDropped > 0 {
+			fmt.Fprintf(stderr, "hsanalyze: warning: %d tombstones of early-decided attempts were dropped at their bound: later segments of those attempts were analysed as new traffic\n", e.TombstonesDropped)
+		}
 	}
 	if notice := report.NothingAnalysed(c); notice != "" {
 		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)

@@ -19,6 +19,10 @@ Output:
                         that need attention)
   --flow C-S            timeline of one connection, e.g.
                         10.0.0.1:51234-10.0.0.2:443 or [2001:db8::1]:5000-[2001:db8::2]:80
+  --width N             fit the table and timeline to N columns (default:
+                        the terminal's width, then $COLUMNS; pipes and
+                        files: no limit; 0: no limit); 100 or fewer get
+                        the compact layout
   -q, --quiet           summary only (json, ndjson, csv: the summary object)
   --no-color            no colour (also when NO_COLOR is set or stdout is
                         not a terminal)
@@ -63,6 +67,9 @@ Analysis:
                         (default 1ms; 0: keep every frame)
   --workers N           1: read, decode and track in one goroutine; 0
                         (default): read and decode in a goroutine of their own
+  --max-memory SIZE     bound the attempt table (default 96MiB; 0: none); past
+                        it the least recently active attempts are decided
+                        early (anomaly decided_early), never dropped
 
 Other:
   -h, --help            this help

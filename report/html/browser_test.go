@@ -305,6 +305,27 @@ func TestBrowserMix(t *testing.T) {
 		t.Errorf("Enter on row 2 (client %s): selected %v, ladder heading %q", second, sel, head)
 	}
 
+	// The top server's link filters the table to its flows.
+	server := eval[string](s, `document.querySelector("#top-servers-table a").dataset.filterAddr`)
+	s.do(chromedp.Click("#top-servers-table a"))
+	servers := eval[[]string](s, `[...document.querySelectorAll("#flow-rows tr")].map(r => r.cells[2].textContent)`)
+	if len(servers) == 0 {
+		t.Errorf("no flow of %s after following its link", server)
+	}
+	for _, sv := range servers {
+		if !strings.HasPrefix(sv, server+":") {
+			t.Fatalf("after following %s's link the table holds %s", server, sv)
+		}
+	}
+	// An anomaly section's link filters to the flows raising it.
+	s.do(chromedp.Click(`#anomalies [data-filter-code="` + anomaly + `"]`))
+	codes := eval[[]string](s, `[...document.querySelectorAll("#flow-rows tr")].map(r => r.cells[4].textContent)`)
+	for _, c := range codes {
+		if !strings.Contains(c, anomaly) {
+			t.Fatalf("after following the %s link the table holds a flow with %q", anomaly, c)
+		}
+	}
+
 	// Sorting by server, descending after a second click.
 	s.do(chromedp.Click(`#flow-table th[data-key="server"] button`), chromedp.Click(`#flow-table th[data-key="server"] button`))
 	if got := eval[string](s, `document.querySelector('#flow-table th[data-key="server"]').getAttribute("aria-sort")`); got != "descending" {

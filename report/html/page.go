@@ -57,6 +57,7 @@ type page struct {
 	Version  string
 	Summary  summaryView
 	Timeline scene
+	Failures scene
 	Bins     []binView
 	Latency  []latencyView
 	Servers  []latencyView // per busiest server
@@ -198,7 +199,10 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) (*page, error) {
 
 	// Verdicts over time.
 	bins := w.bins.display(min(100, max(20, int(st.Flows/5))))
-	p.Timeline = timelineScene(bins, firstFail, hasFail)
+	p.Timeline = timelineScene("chart-time", "Connection attempts over capture time, by verdict", stackOrder, 280, bins, firstFail, hasFail)
+	// Failures alone on their own scale: a few among many complete flows
+	// still show when they begin.
+	p.Failures = timelineScene("chart-fail", "Failed attempts (malformed, refused, half-open) over capture time", failedOrder[:], 200, bins, firstFail, hasFail)
 	for _, b := range bins {
 		p.Bins = append(p.Bins, binView{Start: when(b.start), End: when(b.end), Counts: b.counts})
 	}
