@@ -86,6 +86,10 @@ type Options struct {
 	// FailOn is the --fail-on policy junit judges test cases by; without
 	// rules, malformed fails.
 	FailOn FailOn
+	// Width is the terminal width the table and timeline must fit (0: no
+	// limit, for pipes and files). At or below CompactWidth they use the
+	// compact layout.
+	Width int
 }
 
 // New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
@@ -129,6 +133,9 @@ type Stats struct {
 	Anomalies map[handshake.Code]uint64
 	// Failed counts half-open, refused and malformed attempts per server.
 	Failed map[netip.Addr]uint64
+	// failedClients counts them per client, in bounded memory (a
+	// spoofed flood has as many clients as SYNs).
+	failedClients *heavy[netip.Addr]
 	// synToSynAck counts the SYN→SYN-ACK times (ns) of the flows with one.
 	synToSynAck Histogram
 }
@@ -153,6 +160,10 @@ func (s *Stats) Add(f *reassembly.Flow) {
 			s.Failed = make(map[netip.Addr]uint64)
 		}
 		s.Failed[f.Server.Addr()]++
+		if s.failedClients == nil {
+			s.failedClients = newHeavy[netip.Addr](4096)
+		}
+		s.failedClients.add(f.Client.Addr())
 	}
 }
 
@@ -205,6 +216,18 @@ func top[K comparable](m map[K]uint64, n int, less func(a, b K) int) []Counted[K
 // TopAnomalies returns the n most frequent anomaly codes.
 func (s *Stats) TopAnomalies(n int) []Counted[handshake.Code] {
 	return top(s.Anomalies, n, func(a, b handshake.Code) int { return cmp.Compare(a.String(), b.String()) })
+}
+
+// TopFailedClients returns up to n clients with most failed attempts and
+// whether the counts are exact. They are counted in bounded memory: when
+// more than 4096 clients failed, a count may be short by at most the
+// number of failed attempts over 4097, and clients whose count is not
+// above that are left out.
+func (s *Stats) TopFailedClients(n int) ([]Counted[netip.Addr], bool) {
+	if s.failedClients == nil {
+		return nil, true
+	}
+	return s.failedClients.top(n, func(a, b netip.Addr) int { return a.Compare(b) }), s.failedClients.exact()
 }
 
 // TopFailedServers returns the n servers with most failed attempts.

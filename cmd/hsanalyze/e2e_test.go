@@ -443,7 +443,7 @@ func TestInfo(t *testing.T) {
 		if r.code != exitOK || r.stderr != "" {
 			t.Fatalf("exit %d stderr %q", r.code, r.stderr)
 		}
-		if !strings.Contains(r.stdout, "Flows:") || strings.Contains(r.stdout, "┌") || strings.Contains(r.stdout, "192.0.2.") {
+		if !strings.Contains(r.stdout, "Flows:") || strings.Contains(r.stdout, "┌") || strings.Contains(r.stdout, "192.0.2.1:") {
 			t.Errorf("-q prints more than the summary:\n%s", r.stdout)
 		}
 		if !strings.Contains(full.stdout, "┌") || !strings.HasPrefix(full.stdout, r.stdout) {

@@ -28,6 +28,8 @@ type config struct {
 	since    timeBound
 	until    timeBound
 	all      bool
+	width    int // --width; -1: from the terminal
+	getenv   func(string) string
 	flow     string
 	flowA    netip.AddrPort
 	flowB    netip.AddrPort
@@ -218,6 +220,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&cfg.since, "since", "")
 	fs.Var(&cfg.until, "until", "")
 	fs.BoolVar(&cfg.all, "all", false, "")
+	fs.IntVar(&cfg.width, "width", -1, "")
 	fs.StringVar(&cfg.flow, "flow", "", "")
 	fs.BoolVar(&cfg.quiet, "q", false, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
@@ -313,6 +316,9 @@ func (cfg *config) validate() error {
 	}
 	if cfg.idle <= 0 || cfg.linger < 0 || cfg.reorder < 0 || cfg.dedup < 0 {
 		return &usageError{msg: "timeouts must be positive", hint: "e.g. --idle-timeout 2m --close-linger 4s --reorder-window 1ms"}
+	}
+	if cfg.width < -1 {
+		return &usageError{msg: "--width must be 0 (no limit) or a column count", hint: "e.g. --width 80"}
 	}
 	if cfg.workers < 0 {
 		return &usageError{msg: "--workers must be 0 (automatic) or more", hint: "e.g. --workers 2"}

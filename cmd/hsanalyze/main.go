@@ -81,6 +81,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		files = append(files, f)
 	}
 
+	cfg.getenv = getenv
 	return analyzeAndReport(cfg, files, stdout, stderr)
 }
 
@@ -106,6 +107,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	}()
 	out := bufio.NewWriterSize(dst, 64<<10)
 	color := !cfg.noColor && isTerminal(dst)
+	width := outputWidth(cfg.width, dst, cfg.getenv)
 	var w report.Writer
 	var hw *html.Writer
 	var trace func(*reassembly.Trace)
@@ -113,7 +115,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		hw = html.New(out, html.Options{Version: version()})
 		w, trace = hw, hw.Trace
 	} else {
-		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy})
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -122,6 +124,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	var tl *report.Timeline
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
+		tl.Width = width
 		trace = tl.Trace
 	} else if t, ok := w.(report.Tracer); ok {
 		trace = t.Trace

@@ -19,6 +19,10 @@ Output:
                         that need attention)
   --flow C-S            timeline of one connection, e.g.
                         10.0.0.1:51234-10.0.0.2:443 or [2001:db8::1]:5000-[2001:db8::2]:80
+  --width N             fit the table and timeline to N columns (default:
+                        the terminal's width, then $COLUMNS; pipes and
+                        files: no limit; 0: no limit); 100 or fewer get
+                        the compact layout
   -q, --quiet           summary only (json, ndjson, csv: the summary object)
   --no-color            no colour (also when NO_COLOR is set or stdout is
                         not a terminal)
