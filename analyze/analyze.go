@@ -5,14 +5,17 @@
 package analyze
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/defrag"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
@@ -29,19 +32,28 @@ type Options struct {
 	// Warn, if set, is called for each part-way damage warning as it
 	// happens (the warning is counted in Summary either way).
 	Warn func(*capture.FileError)
-	// Workers is 1 to read, decode and track in one goroutine; 0 (the
-	// default) or more runs reading and decoding in a goroutine of its own,
-	// beside tracking, when more than one CPU is available. The output is
-	// the same either way.
+	// Workers is 1 to read, decode, track and emit in one goroutine; 0
+	// (the default) or more runs, when more than one CPU is available,
+	// reading and decoding, tracking, and emit (on Run's goroutine) as a
+	// pipeline of three goroutines (two with Tracker.Trace set: tracking
+	// and emit then share Run's). The output is the same either way.
 	Workers int
 	// Packets, if set, is kept at the number of packet records read so
 	// far, updated once per batch: for a progress display in another
 	// goroutine.
 	Packets *atomic.Uint64
+	// Defrag configures IP fragment reassembly.
+	Defrag defrag.Options
+	// DedupWindow drops exact duplicate frames (same bytes, less than this
+	// far apart in capture time; capture.Dedup) before decoding, counting
+	// them in Summary.Duplicates: capture.DefaultDedupWindow if 0;
+	// negative: keep every frame.
+	DedupWindow time.Duration
 	// Packet, if set, is called with every TCP segment and ICMP error, in
 	// capture order, just before the tracker gets it: what a partial
 	// result keeps of the start of its input. p is only valid during the
-	// call.
+	// call. Like End, it is called on the tracking goroutine, which is
+	// Run's when Tracker.Trace is set.
 	Packet func(p *decode.Packet)
 	// End, if set, is called once the input has ended, before the
 	// attempts still open are flushed, with the tracker's state: what a
@@ -65,6 +77,19 @@ type Summary struct {
 	FirstTS, LastTS int64
 	// Flows is the number of connection attempts emitted.
 	Flows uint64
+	// Early is what the tracker's memory bound (reassembly
+	// Options.MaxMemory) did.
+	Early reassembly.EarlyStats
+	// Fragments counts IP fragment reassembly (Decoded.ByKind[KindFragment]
+	// counts the fragment frames).
+	Fragments defrag.Stats
+	// Reassembled counts the fragments of reassembled datagrams by the
+	// kind the datagram decoded as (ByKind; IP is unused).
+	Reassembled decode.Counters
+	// Duplicates counts the records dropped as exact duplicates of a frame
+	// just before (Options.DedupWindow); they are among Packets, not
+	// decoded, and no flow sees them.
+	Duplicates uint64
 }
 
 // UnsupportedLinkError reports a file none of whose records has a link
@@ -99,20 +124,42 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		merger:  capture.NewMerger(files),
 		packets: opts.Packets,
 		dec:     decode.NewDecoder(decode.DecoderOptions{VerifyChecksums: opts.VerifyChecksums}),
+		frag:    defrag.New(opts.Defrag),
 		perFile: make([]fileStats, len(files)),
+		dedup:   capture.NewDedup(cmp.Or(opts.DedupWindow, capture.DefaultDedupWindow)),
 	}
+	// Flows, the start and warnings reach the caller as events, in
+	// capture order: delivered at once, or queued by the tracking stage of
+	// the pipeline for Run's goroutine.
+	deliver := func(e *event) {
+		switch {
+		case e.flow != nil:
+			emit(e.flow)
+		case e.warn != nil:
+			if opts.Warn != nil {
+				opts.Warn(e.warn)
+			}
+		case opts.Start != nil:
+			opts.Start(e.ts)
+		}
+	}
+	post := func(e event) { deliver(&e) }
 	var flows uint64
 	tr := reassembly.New(opts.Tracker, func(f *reassembly.Flow) {
 		flows++
-		emit(f)
+		post(event{flow: f})
 	})
+	flush := func() {
+		if opts.End != nil {
+			opts.End(tr.Snapshot())
+		}
+		tr.Flush()
+	}
 	started := false
 	consume := func(b *batch) {
 		if b.started && !started {
 			started = true
-			if opts.Start != nil {
-				opts.Start(b.startTS)
-			}
+			post(event{ts: b.startTS})
 		}
 		for i := range b.pkts {
 			if opts.Packet != nil {
@@ -120,45 +167,64 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 			}
 			tr.Add(&b.pkts[i])
 		}
-		if b.warning != nil && opts.Warn != nil {
-			opts.Warn(b.warning)
+		if b.warning != nil {
+			post(event{warn: b.warning})
 		}
 	}
 
-	if opts.Workers == 1 || runtime.GOMAXPROCS(0) == 1 {
+	switch {
+	case opts.Workers == 1 || runtime.GOMAXPROCS(0) == 1:
 		var b batch
 		for more := true; more; {
 			more = rd.fill(&b)
 			consume(&b)
 		}
-	} else {
-		// Two batches in flight and one being filled: enough to keep both
-		// goroutines busy, little enough to stay cache-friendly.
-		full, free := make(chan *batch, 2), make(chan *batch, 3)
-		for range 3 {
-			free <- new(batch)
-		}
-		go func() {
-			for more := true; more; {
-				b := <-free
-				more = rd.fill(b)
-				full <- b
-			}
-			close(full)
-		}()
-		for b := range full {
+		flush()
+	case opts.Tracker.Trace != nil:
+		// The trace and emit share the caller's state (a timeline):
+		// tracking stays on Run's goroutine.
+		for b := range rd.start() {
 			consume(b)
-			free <- b
+			rd.free <- b
+		}
+		flush()
+	default:
+		// Three stages: reading and decoding, tracking, and the caller's
+		// emit (formatting the report), each on a goroutine, handing
+		// batches on. A flood is tracking and formatting in equal parts.
+		evs, evFree := make(chan []event, 4), make(chan []event, 5)
+		for range cap(evFree) {
+			evFree <- make([]event, 0, 256)
+		}
+		cur := <-evFree
+		post = func(e event) { cur = append(cur, e) }
+		go func() {
+			for b := range rd.start() {
+				consume(b)
+				rd.free <- b
+				if len(cur) > 0 {
+					evs <- cur
+					cur = (<-evFree)[:0]
+				}
+			}
+			flush()
+			evs <- cur
+			close(evs)
+		}()
+		for ev := range evs {
+			for i := range ev {
+				deliver(&ev[i])
+			}
+			clear(ev) // drop the flows: they belong to emit
+			evFree <- ev[:0]
 		}
 	}
-	if opts.End != nil {
-		opts.End(tr.Snapshot())
-	}
-	tr.Flush()
 
 	sum := rd.sum
 	sum.Flows = flows
+	sum.Early = tr.Early()
 	sum.Decoded = rd.dec.Counters()
+	sum.Fragments = rd.frag.Stats()
 	errs := []error{rd.err}
 	for i, fs := range rd.perFile {
 		if fs.records > 0 && fs.unsupported == fs.records {
@@ -166,6 +232,35 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		}
 	}
 	return sum, errors.Join(errs...)
+}
+
+// event is one thing for the caller's goroutine: a flow, a damage
+// warning, or (neither) the capture's start at ts.
+type event struct {
+	flow *reassembly.Flow
+	warn *capture.FileError
+	ts   int64
+}
+
+// start runs reading and decoding on a goroutine of its own and returns
+// the filled batches, in order; each must go back to r.free once used.
+// Two batches in flight and one being filled: enough to keep both sides
+// busy, little enough to stay cache-friendly.
+func (r *reader) start() <-chan *batch {
+	full := make(chan *batch, 2)
+	r.free = make(chan *batch, 3)
+	for range cap(r.free) {
+		r.free <- new(batch)
+	}
+	go func() {
+		for more := true; more; {
+			b := <-r.free
+			more = r.fill(b)
+			full <- b
+		}
+		close(full)
+	}()
+	return full
 }
 
 // batchSize is how many packets a batch carries between the reading and
@@ -189,11 +284,14 @@ type batch struct {
 type reader struct {
 	merger  *capture.Merger
 	dec     *decode.Decoder
+	frag    *defrag.Defragmenter
 	rec     capture.Record
 	sum     Summary
 	perFile []fileStats
 	err     error
 	packets *atomic.Uint64 // Options.Packets
+	free    chan *batch    // batches back from the consumer (start)
+	dedup   *capture.Dedup
 }
 
 // fill refills b; it returns false once the input has ended.
@@ -208,6 +306,7 @@ func (r *reader) fill(b *batch) bool {
 	for len(b.pkts) < batchSize {
 		err := r.merger.Next(&r.rec)
 		if err == io.EOF {
+			r.frag.Flush()
 			return false
 		}
 		if err != nil {
@@ -235,11 +334,20 @@ func (r *reader) add(b *batch) {
 	}
 	sum.FirstTS = min(sum.FirstTS, rec.Timestamp)
 	sum.LastTS = max(sum.LastTS, rec.Timestamp)
+	if r.dedup.Duplicate(rec) {
+		sum.Duplicates++
+		return
+	}
 	b.pkts = append(b.pkts, decode.Packet{})
 	pkt := &b.pkts[len(b.pkts)-1]
 	r.dec.Decode(rec.LinkType, rec.Data, rec.OrigLen, pkt)
 	fs := &r.perFile[rec.File]
 	fs.records++
+	if pkt.Kind == decode.KindFragment {
+		r.reassemble(pkt)
+	} else if r.frag.Pending() > 0 {
+		r.frag.Advance(rec.Timestamp)
+	}
 	switch pkt.Kind {
 	case decode.KindTCP:
 		sum.TCPPackets++

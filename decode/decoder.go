@@ -42,7 +42,8 @@ func Supported(linkType uint32) bool {
 	switch linkType {
 	case LinkTypeNull, LinkTypeEthernet, LinkTypePPP, LinkTypeRawAlt12,
 		LinkTypeRawAlt14, LinkTypeRaw, LinkTypeLoop, LinkTypeLinuxSLL,
-		LinkTypeIPv4, LinkTypeIPv6, LinkTypeLinuxSLL2:
+		LinkTypeIPv4, LinkTypeIPv6, LinkTypeLinuxSLL2, LinkTypeCiscoHDLC,
+		LinkTypeIEEE80211, LinkTypeRadiotap, LinkTypeNFLOG, LinkTypeIPoIB:
 		return true
 	}
 	return false
@@ -104,6 +105,8 @@ type Decoder struct {
 	nest int
 	// sawIP is set once the current frame reached an IP header.
 	sawIP bool
+	// fragData is the captured payload of the last KindFragment.
+	fragData []byte
 
 	counters Counters
 }
@@ -146,20 +149,83 @@ func (d *Decoder) Counters() Counters { return d.counters }
 // not allocate. Every call adds one to Counters().ByKind[p.Kind].
 func (d *Decoder) Decode(linkType uint32, data []byte, origLen int, p *Packet) {
 	*p = Packet{}
-	d.nest, d.sawIP = 0, false
+	d.nest, d.sawIP, d.fragData = 0, false, nil
 	wire := max(origLen, len(data))
 	p.Kind = d.decodeLink(linkType, data, wire, p)
 	if d.sawIP {
 		d.counters.IP++
 	}
+	d.tidy(p)
+	d.counters.ByKind[p.Kind]++
+}
+
+// tidy clears the fields of p that its Kind does not use, so that no
+// half-filled field is left behind.
+func (d *Decoder) tidy(p *Packet) {
 	if p.Kind != KindTCP && p.Kind != KindICMPError {
-		// Segment and Tunnel are only valid for these kinds: do not leave
-		// half-filled fields behind.
 		p.Segment = Segment{}
 		p.ICMP = ICMPError{}
+	}
+	if p.Kind != KindFragment {
+		p.Frag = Fragment{}
+		d.fragData = nil
+	}
+	if p.Kind != KindTCP && p.Kind != KindICMPError && p.Kind != KindFragment {
 		p.Tunnel = Tunnel{}
 	}
-	d.counters.ByKind[p.Kind]++
+}
+
+// FragmentData returns what was captured of the payload of the fragment
+// the last Decode or DecodeReassembled call returned as KindFragment (nil
+// after any other kind). It aliases that call's data: copy it before the
+// data is reused.
+func (d *Decoder) FragmentData() []byte { return d.fragData }
+
+// DecodeReassembled decodes a reassembled IP datagram into p, overwriting
+// all of p: f is its fragment at offset 0 (addresses, protocol, version),
+// tun the tunnel context its fragments came in, payload what was captured
+// of the datagram's payload (IPv6: its fragmentable part) from its start,
+// and wire the payload's length on the wire (≥ len(payload)). Nothing in p
+// points into payload. The result is not added to Counters, which count
+// frames: the datagram's fragments were counted as KindFragment.
+//
+// A fragment inside the datagram (a fragmented packet in a tunnel that was
+// itself fragmented) is KindFragment again; an IPv6 fragment header in
+// the fragmentable part is KindBadPacket (RFC 8200 §4.5: it belongs to
+// the unfragmentable part).
+//
+// f and tun may point into p: they are read before p is overwritten.
+func (d *Decoder) DecodeReassembled(f *Fragment, tun *Tunnel, payload []byte, wire int, p *Packet) {
+	fr := *f
+	f = &fr
+	*p = Packet{Tunnel: *tun}
+	d.nest, d.sawIP, d.fragData = tun.Len(), false, nil
+	wire = max(wire, len(payload))
+	// The datagram's IP length: its header (IPv6: the unfragmentable
+	// part) and the reassembled payload.
+	p.Segment.IPLen = f.HdrLen + wire
+	p.Kind = d.decodeReassembled(f, payload, wire, p)
+	d.tidy(p)
+}
+
+func (d *Decoder) decodeReassembled(f *Fragment, b []byte, wire int, p *Packet) Kind {
+	// The addresses must be of the fragment's IP version.
+	if f.V6 != (f.Src.Is6() && f.Dst.Is6()) || !f.V6 && !(f.Src.Is4() && f.Dst.Is4()) {
+		return KindBadPacket
+	}
+	if !f.V6 {
+		src, dst := f.Src.As4(), f.Dst.As4()
+		return d.decodeUpper(f.Proto, false, b, wire, src[:], dst[:], p)
+	}
+	src, dst := f.Src.As16(), f.Dst.As16()
+	proto, off, _, k := walkIPv6Ext(b, 0, f.Proto)
+	switch k {
+	case kindContinue:
+		return d.decodeUpper(proto, true, b[off:], wire-off, src[:], dst[:], p)
+	case KindFragment:
+		return KindBadPacket
+	}
+	return k
 }
 
 // Ethernet types and PPP protocols that Decode follows by hand.
@@ -201,6 +267,16 @@ func (d *Decoder) decodeLink(linkType uint32, data []byte, wire int, p *Packet) 
 		return d.decodeSLL(data, wire, p)
 	case LinkTypeLinuxSLL2:
 		return d.decodeSLL2(data, wire, p)
+	case LinkTypeCiscoHDLC:
+		return d.decodeCiscoHDLC(data, wire, p)
+	case LinkTypeIEEE80211:
+		return d.decode80211(data, wire, p)
+	case LinkTypeRadiotap:
+		return d.decodeRadiotap(data, wire, p)
+	case LinkTypeNFLOG:
+		return d.decodeNFLOG(data, wire, p)
+	case LinkTypeIPoIB:
+		return d.decodeIPoIB(data, wire, p)
 	}
 	return KindUnsupportedLink
 }
@@ -309,7 +385,23 @@ func (d *Decoder) decodeSLL(data []byte, wire int, p *Packet) Kind {
 		return KindBadPacket
 	}
 	proto := binary.BigEndian.Uint16(data[14:16])
-	return d.decodeEtherType(proto, data[hdr:], wire-hdr, p)
+	return d.decodeCooked(binary.BigEndian.Uint16(data[2:4]), proto, data[hdr:], wire-hdr, p)
+}
+
+// decodeCooked decodes the payload of a Linux cooked header by its ARPHRD
+// type and protocol: 802.11 frames (with or without radiotap) on a
+// monitor-mode interface, an 802.2 LLC header (ETH_P_802_2), else the
+// protocol as an EtherType.
+func (d *Decoder) decodeCooked(arphrd, proto uint16, data []byte, wire int, p *Packet) Kind {
+	switch {
+	case arphrd == arphrdIEEE80211:
+		return d.decode80211(data, wire, p)
+	case arphrd == arphrdIEEE80211Radiotap:
+		return d.decodeRadiotap(data, wire, p)
+	case proto == etherTypeLLC:
+		return d.decodeLLC(data, wire, p)
+	}
+	return d.decodeEtherType(proto, data, wire, p)
 }
 
 // decodeSLL2 decodes a Linux cooked v2 header: protocol (2), reserved (2),
@@ -326,7 +418,7 @@ func (d *Decoder) decodeSLL2(data []byte, wire int, p *Packet) Kind {
 		return d.decodeEthernet(data[hdr:], wire-hdr, p)
 	}
 	proto := binary.BigEndian.Uint16(data[0:2])
-	return d.decodeEtherType(proto, data[hdr:], wire-hdr, p)
+	return d.decodeCooked(binary.BigEndian.Uint16(data[8:10]), proto, data[hdr:], wire-hdr, p)
 }
 
 // decodeEtherType dispatches on an EtherType. Ethernet padding stays in
@@ -440,6 +532,9 @@ func (d *Decoder) decodePPPoE(data []byte, wire int, p *Packet) Kind {
 // decodePPP decodes a LINKTYPE_PPP frame (RFC 1661): optional HDLC-like
 // address 0xFF and control 0x03 bytes, then a 1- or 2-byte protocol.
 func (d *Decoder) decodePPP(data []byte, wire int, p *Packet) Kind {
+	if isCiscoHDLC(data) {
+		return d.decodeCiscoHDLC(data, wire, p)
+	}
 	off := 0
 	// Address and control bytes are present iff the frame starts with
 	// 0xFF 0x03 (RFC 1662 §3.1); two bytes must be there to look.

@@ -14,6 +14,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/defrag"
 	"github.com/hsanalyze/hsanalyze/internal/wire"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -49,6 +50,8 @@ type Options struct {
 	CloseLinger   time.Duration `json:"close_linger_ns"`
 	ReorderWindow time.Duration `json:"reorder_window_ns"`
 	Checksums     bool          `json:"verify_checksums"`
+	DedupWindow   time.Duration `json:"dedup_window_ns"`
+	MaxMemory     int64         `json:"max_memory"`
 }
 
 // String names the options as command-line flags.
@@ -57,7 +60,7 @@ func (o Options) String() string {
 	if o.Checksums {
 		s += " --checksum"
 	}
-	return s
+	return s + fmt.Sprintf(" --dedup-window %v --max-memory %d", o.DedupWindow, o.MaxMemory)
 }
 
 // Summary is what a part read, beside its flows.
@@ -74,6 +77,11 @@ type Summary struct {
 	HasTrack   bool
 	// Flows is the number of flow records.
 	Flows uint64
+	// Early, Fragments, Reassembled and Duplicates are analyze.Summary's.
+	Early       reassembly.EarlyStats
+	Fragments   defrag.Stats
+	Reassembled decode.Counters
+	Duplicates  uint64
 	// Warnings are the part-way damage warnings, as printed.
 	Warnings []string
 }

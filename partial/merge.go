@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/defrag"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
@@ -56,8 +57,13 @@ type Merged struct {
 	HasStart                 bool
 	// Warnings are the parts' damage warnings (each names its file).
 	Warnings []string
-	// Decoded counts records by what they decoded as.
-	Decoded decode.Counters
+	// Decoded counts records by what they decoded as; Early, Fragments,
+	// Reassembled and Duplicates are as in analyze.Summary, added up.
+	Decoded     decode.Counters
+	Early       reassembly.EarlyStats
+	Fragments   defrag.Stats
+	Reassembled decode.Counters
+	Duplicates  uint64
 }
 
 // Open reads every partial of paths completely, checking it, and returns
@@ -112,6 +118,10 @@ func Open(paths []string, want *Options) (*Plan, error) {
 		m.Packets += s.Packets
 		m.TCPPackets += s.TCPPackets
 		addCounters(&m.Decoded, &s.Decoded)
+		addCounters(&m.Early, &s.Early)
+		addCounters(&m.Fragments, &s.Fragments)
+		addCounters(&m.Reassembled, &s.Reassembled)
+		m.Duplicates += s.Duplicates
 		m.Warnings = append(m.Warnings, s.Warnings...)
 		if s.Packets > 0 {
 			if first {
@@ -316,6 +326,7 @@ func (m *merger) flow(r *flowRecord, emit func(*reassembly.Flow)) error {
 		return errShared(ck)
 	}
 	f := r.Flow
+	f.File += m.base
 	if m.base != 0 {
 		f.Evidence = slices.Clone(f.Evidence)
 		for i := range f.Evidence {
@@ -357,6 +368,7 @@ func (m *merger) tail() error {
 		}
 		a.Machine.DetachEvidence()
 		a.Machine.ShiftFiles(m.base)
+		a.File += m.base
 	}
 	for _, a := range m.t.Restore(&st) {
 		m.warn(fmt.Sprintf("connection %s: the attempt %s left open does not follow on from an earlier part's, which is kept instead", connKey{a.Key, a.Tunnel}, m.pt.path))
@@ -391,20 +403,27 @@ func (k connKey) String() string {
 	return s
 }
 
-// addCounters adds every counter of b to a, whatever counters
-// decode.Counters gains: they are all unsigned integers, alone or in
-// arrays.
-func addCounters(a, b *decode.Counters) {
-	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
-	for i := range va.NumField() {
-		fa, fb := va.Field(i), vb.Field(i)
-		switch fa.Kind() {
-		case reflect.Array:
-			for j := range fa.Len() {
-				fa.Index(j).SetUint(fa.Index(j).Uint() + fb.Index(j).Uint())
-			}
-		default:
-			fa.SetUint(fa.Uint() + fb.Uint())
+// addCounters adds the counters of b to a, whatever fields their struct
+// gains: unsigned integers (alone or in arrays) are counts and add up;
+// signed ones are high-water marks (EarlyStats.MaxAttempts) and take the
+// larger.
+func addCounters[T any](a, b *T) {
+	addValues(reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem())
+}
+
+func addValues(a, b reflect.Value) {
+	switch a.Kind() {
+	case reflect.Struct:
+		for i := range a.NumField() {
+			addValues(a.Field(i), b.Field(i))
 		}
+	case reflect.Array:
+		for i := range a.Len() {
+			addValues(a.Index(i), b.Index(i))
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		a.SetUint(a.Uint() + b.Uint())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		a.SetInt(max(a.Int(), b.Int()))
 	}
 }

@@ -196,6 +196,7 @@ func (r *Recorder) Finish(sum *analyze.Summary, startTS int64, hasStart bool) er
 		Packets: sum.Packets, TCPPackets: sum.TCPPackets, Decoded: sum.Decoded,
 		FirstTS: sum.FirstTS, LastTS: sum.LastTS, StartTS: startTS, HasStart: hasStart,
 		Flows: r.flows,
+		Early: sum.Early, Fragments: sum.Fragments, Reassembled: sum.Reassembled, Duplicates: sum.Duplicates,
 	}
 	if r.started {
 		s.HasTrack = true
@@ -242,6 +243,8 @@ func ResolveOptions(ao analyze.Options) Options {
 		CloseLinger:   pick(ao.Tracker.CloseLinger, reassembly.DefaultCloseLinger),
 		ReorderWindow: pick(ao.Tracker.ReorderWindow, reassembly.DefaultReorderWindow),
 		Checksums:     ao.VerifyChecksums,
+		DedupWindow:   pick(ao.DedupWindow, capture.DefaultDedupWindow),
+		MaxMemory:     ao.Tracker.MaxMemory,
 	}
 }
 
@@ -265,5 +268,5 @@ func (o Options) trackerOptions() reassembly.Options {
 		}
 		return d
 	}
-	return reassembly.Options{IdleTimeout: o.IdleTimeout, CloseLinger: off(o.CloseLinger), ReorderWindow: off(o.ReorderWindow)}
+	return reassembly.Options{IdleTimeout: o.IdleTimeout, CloseLinger: off(o.CloseLinger), ReorderWindow: off(o.ReorderWindow), MaxMemory: o.MaxMemory}
 }

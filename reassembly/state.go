@@ -47,8 +47,10 @@ type Attempt struct {
 	// FirstTS and LastTS are its first and last segment's time; ExpTS is
 	// when it was last active for expiry.
 	FirstTS, LastTS, ExpTS int64
-	// Seq orders attempts by creation.
+	// Seq orders attempts by creation; File is the input file of its
+	// first segment.
 	Seq       uint64
+	File      int
 	Machine   handshake.Machine
 	Zeek      connstate.Conn
 	ZeekPrior []connstate.Summary
@@ -85,7 +87,7 @@ func (t *Tracker) Snapshot() *State {
 		}
 	}
 	for _, e := range t.table {
-		a := Attempt{Client: e.client, FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq,
+		a := Attempt{Client: e.client, FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
 			Swap: e.swap, Machine: e.m, Zeek: e.zeek, ZeekPrior: slices.Clone(e.zeekPrior)}
 		a.Key, a.Tunnel = t.tunnelOf(e.key)
 		a.Machine.DetachEvidence()
@@ -133,6 +135,7 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 		e := t.newEntry()
 		e.key, e.client, e.firstTS, e.lastTS, e.expTS = key, a.Client, a.FirstTS, a.LastTS, a.ExpTS
 		e.swap, e.m, e.zeek, e.zeekPrior = a.Swap, a.Machine, a.Zeek, slices.Clone(a.ZeekPrior)
+		e.file = int32(a.File)
 		e.m.DetachEvidence()
 		t.seq++
 		e.seq = t.seq

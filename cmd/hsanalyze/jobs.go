@@ -71,6 +71,7 @@ func runJobs(cfg *config, files []*capture.File, h *hooks, emit func(*reassembly
 	}
 	var merged []string // inexact merges, see partial.Plan.Run
 	runErr := plan.Run(func(f *reassembly.Flow) {
+		f.File = order[f.File]
 		for i := range f.Evidence {
 			f.Evidence[i].File = order[f.Evidence[i].File]
 		}
@@ -83,6 +84,7 @@ func runJobs(cfg *config, files []*capture.File, h *hooks, emit func(*reassembly
 		return sum, &abortError{runErr}, true
 	}
 	sum.Packets, sum.TCPPackets, sum.Decoded = m.Packets, m.TCPPackets, m.Decoded
+	sum.Early, sum.Fragments, sum.Reassembled, sum.Duplicates = m.Early, m.Fragments, m.Reassembled, m.Duplicates
 	sum.FirstTS, sum.LastTS = m.FirstTS, m.LastTS
 	return sum, errors.Join(errs...), true
 }

@@ -17,12 +17,12 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 	"sync/atomic"
 
 	"github.com/hsanalyze/hsanalyze/analyze"
@@ -64,6 +64,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		fmt.Fprintf(stdout, "hsanalyze %s\n", version())
 		return exitOK
 	}
+	limitMemory(cfg.maxMem)
 
 	if cfg.merge {
 		return mergeAndReport(cfg, stdout, stderr)
@@ -84,8 +85,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		files = append(files, f)
 	}
 
+	cfg.getenv = getenv
 	if cfg.partial != "" {
-		return writePartial(cfg, files, stderr)
+		return writePartial(cfg, files, stdout, stderr)
 	}
 	return analyzeAndReport(cfg, files, stdout, stderr)
 }
@@ -98,7 +100,7 @@ type produce func(h *hooks, emit func(*reassembly.Flow)) (*report.Capture, error
 
 // hooks are what the report needs to see while its source runs.
 type hooks struct {
-	trace func(*reassembly.Trace) // nil unless --flow
+	trace func(*reassembly.Trace) // nil unless the report needs segments
 	start func(ts int64)          // the capture's first packet time
 	warn  func(msg string)        // a damage warning, printed at once
 }
@@ -114,13 +116,17 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	return writeReport(cfg, files, stdout, stderr, func(h *hooks, emit func(*reassembly.Flow)) (*report.Capture, error) {
 		sum, err := runAnalysis(cfg, files, h, stderr, emit)
 		return &report.Capture{
-			Files:      cfg.files,
-			Packets:    sum.Packets,
-			TCPPackets: sum.TCPPackets,
-			Decoded:    sum.Decoded,
-			Warnings:   len(sum.Warnings),
-			FirstTS:    sum.FirstTS,
-			LastTS:     sum.LastTS,
+			Files:       cfg.files,
+			Packets:     sum.Packets,
+			TCPPackets:  sum.TCPPackets,
+			Decoded:     sum.Decoded,
+			Fragments:   sum.Fragments,
+			Reassembled: sum.Reassembled,
+			Warnings:    len(sum.Warnings),
+			Duplicates:  sum.Duplicates,
+			FirstTS:     sum.FirstTS,
+			LastTS:      sum.LastTS,
+			Early:       sum.Early,
 		}, err
 	})
 }
@@ -132,8 +138,10 @@ func analysisOptions(cfg *config, h *hooks) analyze.Options {
 			IdleTimeout:   cfg.idle,
 			CloseLinger:   cfg.linger,
 			ReorderWindow: cfg.reorder,
+			MaxMemory:     cfg.maxMem,
 		},
 		VerifyChecksums: cfg.checksum,
+		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
 		Workers:         cfg.workers,
 	}
 	if h != nil {
@@ -168,13 +176,12 @@ func runAnalysis(cfg *config, files []*capture.File, h *hooks, stderr io.Writer,
 // files are the captures read, for the HTML report's file metadata (nil
 // when merging partials).
 func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, src produce) (status int) {
-	if cfg.format == "html" && isTerminal(stdout) && (cfg.output == "" || cfg.output == "-") {
-		fmt.Fprintf(stderr, "hsanalyze: --format html writes a whole HTML page, not for a terminal\nuse -o report.html (or redirect standard output to a file)\n")
-		return exitError
-	}
-	if cfg.format == "parquet" && isTerminal(stdout) && (cfg.output == "" || cfg.output == "-") {
-		fmt.Fprintf(stderr, "hsanalyze: --format parquet writes a binary Parquet file, not for a terminal\nuse -o flows.parquet (or redirect standard output to a file)\n")
-		return exitError
+	for _, f := range []string{"html", "parquet"} {
+		if cfg.format == f && isTerminal(stdout) && (cfg.output == "" || cfg.output == "-") {
+			fmt.Fprintf(stderr, "hsanalyze: --format %s writes a %s, not for a terminal\nuse -o %s (or redirect standard output to a file)\n",
+				f, map[string]string{"html": "whole HTML page", "parquet": "binary Parquet file"}[f], map[string]string{"html": "report.html", "parquet": "flows.parquet"}[f])
+			return exitError
+		}
 	}
 	dst, done, err := openOutput(cfg.output, stdout)
 	if err != nil {
@@ -191,6 +198,7 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 	}()
 	out := bufio.NewWriterSize(dst, 64<<10)
 	color := !cfg.noColor && isTerminal(dst)
+	width := outputWidth(cfg.width, dst, cfg.getenv)
 	var w report.Writer
 	var hw *html.Writer
 	h := &hooks{
@@ -202,7 +210,7 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		hw = html.New(out, html.Options{Version: version()})
 		w, h.trace = hw, hw.Trace
 	} else {
-		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -211,7 +219,14 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 	var tl *report.Timeline
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
+		tl.Width = width
 		h.trace = tl.Trace
+	} else if t, ok := w.(report.Tracer); ok {
+		h.trace = t.Trace
+	}
+	var gh *report.GitHub
+	if cfg.github {
+		gh = report.NewGitHub(cfg.policy, cfg.files)
 	}
 	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
 	sel.setStart(0) // absolute bounds hold without a capture start; others are resolved by Start
@@ -223,7 +238,7 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		}
 	}
 	var stats report.Stats
-	failed := false
+	var judged [5]uint64 // flows --fail-on judges, by handshake.Verdict
 	var writeErr error
 	c, runErr := src(h, func(f *reassembly.Flow) {
 		// --flow selects the attempts of one connection; otherwise the
@@ -231,8 +246,9 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		if tl != nil && !tl.Flow(f) || tl == nil && !sel.match(f) {
 			return
 		}
-		if slices.Contains(cfg.failOn, f.Verdict.String()) {
-			failed = true
+		judged[f.Verdict]++
+		if gh != nil {
+			gh.Flow(f)
 		}
 		if tl != nil {
 			return
@@ -254,6 +270,13 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		return exitError
 	}
 	c.Filters = sel.describe()
+	if e := c.Early; e.Decided > 0 {
+		fmt.Fprintf(stderr, "hsanalyze: warning: %d attempts were decided early (anomaly decided_early): the attempt table reached --max-memory %s (%d attempts); %d later segments of them were absorbed; raise the bound with --max-memory SIZE, 0 for none\n",
+			e.Decided, formatSize(cfg.maxMem), e.MaxAttempts, e.Absorbed)
+		if e.TombstonesDropped > 0 {
+			fmt.Fprintf(stderr, "hsanalyze: warning: %d tombstones of early-decided attempts were dropped at their bound: later segments of those attempts were analysed as new traffic\n", e.TombstonesDropped)
+		}
+	}
 	if notice := report.NothingAnalysed(c); notice != "" {
 		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
 	}
@@ -281,10 +304,38 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", runErr)
 		return exitError
 	}
-	if failed {
+	if gh != nil {
+		if err := writeGitHub(gh, c, &stats, &judged, stderr, cfg.stepSummary); err != nil {
+			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
+			return exitError
+		}
+	}
+	if m := cfg.policy.Matches(&judged); len(m) > 0 {
+		fmt.Fprintf(stderr, "hsanalyze: %s\n", report.FailMessage(m))
 		return exitFailOn
 	}
 	return exitOK
+}
+
+// writeGitHub prints the workflow-command annotations on stderr (the
+// runner reads commands from both streams; stdout keeps the report) and
+// appends the job summary to the $GITHUB_STEP_SUMMARY file, if set.
+func writeGitHub(gh *report.GitHub, c *report.Capture, stats *report.Stats, judged *[5]uint64, stderr io.Writer, summaryPath string) error {
+	if _, err := io.WriteString(stderr, gh.Annotations(judged)); err != nil {
+		return fmt.Errorf("write annotations: %w", err)
+	}
+	if summaryPath == "" {
+		return nil
+	}
+	f, err := os.OpenFile(summaryPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	if _, err := io.WriteString(f, gh.Summary(c, stats, judged)); err != nil {
+		f.Close()
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	return f.Close()
 }
 
 func progressCounter(p *progress) *atomic.Uint64 {
@@ -304,12 +355,38 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// version reports the module version the binary was built from.
+// version reports the module version the binary was built from and, when
+// the build recorded them, the VCS revision and commit date.
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
 	}
-	return "(devel)"
+	return versionOf(bi)
+}
+
+func versionOf(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	set := map[string]string{}
+	for _, s := range bi.Settings {
+		set[s.Key] = s.Value
+	}
+	if rev := set["vcs.revision"]; rev != "" {
+		v += " " + set["vcs"] + " " + rev
+		if t := set["vcs.time"]; t != "" {
+			v += " " + t
+		}
+		if set["vcs.modified"] == "true" {
+			v += " (modified)"
+		}
+	}
+	if bi.GoVersion != "" {
+		v += ", " + bi.GoVersion
+	}
+	return v
 }
 
 // htmlFiles describes the inputs for the HTML report's summary; without

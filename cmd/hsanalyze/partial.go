@@ -14,8 +14,8 @@ import (
 // writePartial analyses the captures as one and writes a partial result
 // to --partial OUT (replaced only once complete); it returns the exit
 // status: 0, or 2 when nothing could be analysed or OUT not written.
-func writePartial(cfg *config, files []*capture.File, stderr io.Writer) (status int) {
-	dst, done, err := openOutput(cfg.partial, nil)
+func writePartial(cfg *config, files []*capture.File, stdout, stderr io.Writer) (status int) {
+	dst, done, err := openOutput(cfg.partial, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 		return exitError
@@ -49,7 +49,8 @@ func writePartial(cfg *config, files []*capture.File, stderr io.Writer) (status 
 // the report as an analysis of their captures would.
 func mergeAndReport(cfg *config, stdout, stderr io.Writer) int {
 	var want *partial.Options
-	if cfg.set["idle-timeout"] || cfg.set["close-linger"] || cfg.set["reorder-window"] || cfg.set["checksum"] {
+	if cfg.set["idle-timeout"] || cfg.set["close-linger"] || cfg.set["reorder-window"] || cfg.set["checksum"] ||
+		cfg.set["dedup-window"] || cfg.set["max-memory"] {
 		o := partial.ResolveOptions(analysisOptions(cfg, nil))
 		want = &o
 	}
@@ -75,13 +76,17 @@ func mergeAndReport(cfg *config, stdout, stderr io.Writer) int {
 			return nil, &abortError{err}
 		}
 		return &report.Capture{
-			Files:      m.Files,
-			Packets:    m.Packets,
-			TCPPackets: m.TCPPackets,
-			Decoded:    m.Decoded,
-			Warnings:   warnings,
-			FirstTS:    m.FirstTS,
-			LastTS:     m.LastTS,
+			Files:       m.Files,
+			Packets:     m.Packets,
+			TCPPackets:  m.TCPPackets,
+			Decoded:     m.Decoded,
+			Fragments:   m.Fragments,
+			Reassembled: m.Reassembled,
+			Warnings:    warnings,
+			Duplicates:  m.Duplicates,
+			FirstTS:     m.FirstTS,
+			LastTS:      m.LastTS,
+			Early:       m.Early,
 		}, nil
 	})
 }

@@ -41,12 +41,19 @@ type Scenario struct {
 	Expect []Expect
 	// Segments builds the capture's segments.
 	Segments func() []pcapgen.Seg
+	// Link is the capture's LINKTYPE_ (pcapgen.Link*); 0 is Ethernet.
+	Link uint32
 }
 
-// Pcap renders the scenario as a pcap file (Ethernet, microseconds).
+// Pcap renders the scenario as a pcap file (Ethernet unless Link says
+// otherwise, microseconds).
 func (s Scenario) Pcap() ([]byte, error) {
 	var buf bytes.Buffer
-	w, err := pcapgen.NewWriter(&buf, false)
+	link := s.Link
+	if link == 0 {
+		link = 1 // LINKTYPE_ETHERNET
+	}
+	w, err := pcapgen.NewLinkWriter(&buf, false, link)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +147,7 @@ func one(client, verdict string, anomalies ...string) []Expect {
 
 // All returns the catalogue, in file-name order.
 func All() []Scenario {
-	all := append(plain(), tunnelScenarios()...)
+	all := append(append(append(plain(), tunnelScenarios()...), fragmentScenarios()...), linkScenarios()...)
 	slices.SortFunc(all, func(a, b Scenario) int { return strings.Compare(a.File, b.File) })
 	return all
 }
@@ -337,6 +344,24 @@ func plain() []Scenario {
 			Expect: one(client4, "complete"),
 			Segments: func() []pcapgen.Seg {
 				return newConv(client4, server4, 0).cs(S, 1000, 0).sc(S, 5000, 0).cs(S|A, 1000, 5001).sc(S|A, 5000, 1001).segs
+			},
+		},
+		{
+			File:   "span-duplicates.pcap",
+			About:  "A SPAN port mirroring both directions: every frame of a complete connection (data, FIN close) and of a refused one is captured twice, 2 µs apart, byte for byte the same. The 10 copies are dropped and counted (summary.duplicates), so the flows carry no retransmissions or duplicate ACKs they never had; two flows.",
+			Expect: []Expect{{Client: client4, Verdict: "complete"}, {Client: "192.0.2.1:40001", Verdict: "refused"}},
+			Segments: func() []pcapgen.Seg {
+				a := newConv(client4, server4, 0).handshake(1000, 5000).cs(P|A, 1001, 5001).data(100).sc(A, 5001, 1101).closeFIN(1100, 5000)
+				b := newConv("192.0.2.1:40001", server4, 50*time.Microsecond).cs(S, 3000, 0).sc(R|A, 0, 3001)
+				segs := append(a.segs, b.segs...)
+				slices.SortStableFunc(segs, func(x, y pcapgen.Seg) int { return x.Time.Compare(y.Time) })
+				var out []pcapgen.Seg
+				for _, seg := range segs {
+					dup := seg
+					dup.Time = seg.Time.Add(2 * time.Microsecond)
+					out = append(out, seg, dup)
+				}
+				return out
 			},
 		},
 		{
