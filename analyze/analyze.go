@@ -48,6 +48,14 @@ type Options struct {
 	// them in Summary.Duplicates: capture.DefaultDedupWindow if 0;
 	// negative: keep every frame.
 	DedupWindow time.Duration
+	// Stop, if set, ends reading when it becomes true (checked before
+	// every record): the attempts still open are then judged unfinished
+	// (reassembly.Tracker.Interrupt), as after an interruption.
+	Stop *atomic.Bool
+	// BatchSize is how many packets a batch carries to the tracker (0:
+	// 1024). A live input wants 1, so that each packet is tracked as soon
+	// as it is read, not when a batch fills.
+	BatchSize int
 }
 
 // Summary counts what a run read.
@@ -115,6 +123,8 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		frag:    defrag.New(opts.Defrag),
 		perFile: make([]fileStats, len(files)),
 		dedup:   capture.NewDedup(cmp.Or(opts.DedupWindow, capture.DefaultDedupWindow)),
+		stop:    opts.Stop,
+		size:    cmp.Or(opts.BatchSize, batchSize),
 	}
 	var flows uint64
 	tr := reassembly.New(opts.Tracker, func(f *reassembly.Flow) {
@@ -163,6 +173,9 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 			free <- b
 		}
 	}
+	if rd.stopped {
+		tr.Interrupt()
+	}
 	tr.Flush()
 
 	sum := rd.sum
@@ -207,6 +220,9 @@ type reader struct {
 	err     error
 	packets *atomic.Uint64 // Options.Packets
 	dedup   *capture.Dedup
+	stop    *atomic.Bool // Options.Stop
+	stopped bool         // reading ended at stop
+	size    int          // packets per batch
 }
 
 // fill refills b; it returns false once the input has ended.
@@ -215,11 +231,23 @@ func (r *reader) fill(b *batch) bool {
 		defer func() { r.packets.Store(r.sum.Packets) }()
 	}
 	if b.pkts == nil {
-		b.pkts = make([]decode.Packet, 0, batchSize)
+		b.pkts = make([]decode.Packet, 0, r.size)
 	}
 	b.pkts, b.started, b.warning = b.pkts[:0], false, nil
-	for len(b.pkts) < batchSize {
+	for len(b.pkts) < r.size {
+		if r.stop != nil && r.stop.Load() {
+			r.stopped = true
+			r.frag.Flush()
+			return false
+		}
 		err := r.merger.Next(&r.rec)
+		if err != nil && r.stop != nil && r.stop.Load() {
+			// The input ended because reading was stopped (its reader
+			// returns EOF then): what is open is unfinished.
+			r.stopped = true
+			r.frag.Flush()
+			return false
+		}
 		if err == io.EOF {
 			r.frag.Flush()
 			return false

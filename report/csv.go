@@ -46,9 +46,10 @@ func appendCSVCell(dst, v []byte) []byte {
 // csvWriter streams one row per flow as flows finish, after a header row of
 // Columns.
 type csvWriter struct {
-	w    io.Writer
-	buf  []byte
-	seed uint16
+	w     io.Writer
+	buf   []byte
+	seed  uint16
+	batch int // bytes gathered before a write (batchFor)
 }
 
 func newCSV(w io.Writer, seed uint16) *csvWriter {
@@ -59,7 +60,7 @@ func newCSV(w io.Writer, seed uint16) *csvWriter {
 		}
 		buf = append(buf, c...)
 	}
-	return &csvWriter{w: w, buf: append(buf, '\n'), seed: seed}
+	return &csvWriter{w: w, buf: append(buf, '\n'), seed: seed, batch: 64 << 10}
 }
 
 func (c *csvWriter) Flow(f *reassembly.Flow) error {
@@ -68,7 +69,7 @@ func (c *csvWriter) Flow(f *reassembly.Flow) error {
 }
 
 func (c *csvWriter) flushIfFull() error {
-	if len(c.buf) < 64<<10 {
+	if len(c.buf) < c.batch {
 		return nil
 	}
 	return c.flush()

@@ -90,6 +90,10 @@ type Options struct {
 	// limit, for pipes and files). At or below CompactWidth they use the
 	// compact layout.
 	Width int
+	// Flush makes NDJSON and CSV hand each record to the io.Writer as its
+	// flow is decided instead of in 64 KiB batches, for a live pipeline
+	// (the caller flushes its own buffering).
+	Flush bool
 }
 
 // New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
@@ -105,9 +109,11 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 	case "json":
 		return newJSON(w, opts.CommunityIDSeed)
 	case "ndjson":
-		return &ndjsonWriter{w: w, seed: opts.CommunityIDSeed}, nil
+		return &ndjsonWriter{w: w, seed: opts.CommunityIDSeed, batch: batchFor(opts)}, nil
 	case "csv":
-		return newCSV(w, opts.CommunityIDSeed), nil
+		c := newCSV(w, opts.CommunityIDSeed)
+		c.batch = batchFor(opts)
+		return c, nil
 	case "table":
 		return newTable(w, opts), nil
 	case "zeek":
@@ -235,16 +241,26 @@ func (s *Stats) TopFailedServers(n int) []Counted[netip.Addr] {
 	return top(s.Failed, n, func(a, b netip.Addr) int { return a.Compare(b) })
 }
 
+// batchFor is how many bytes NDJSON and CSV gather before writing: 64 KiB,
+// or nothing with Options.Flush.
+func batchFor(opts Options) int {
+	if opts.Flush {
+		return 0
+	}
+	return 64 << 10
+}
+
 // ndjsonWriter prints one flow object per line as flows finish.
 type ndjsonWriter struct {
-	w    io.Writer
-	buf  []byte
-	seed uint16
+	w     io.Writer
+	buf   []byte
+	seed  uint16
+	batch int // bytes gathered before a write (batchFor)
 }
 
 func (n *ndjsonWriter) Flow(f *reassembly.Flow) error {
 	n.buf = append(appendFields(n.buf, f, jsonSink{}, n.seed), '\n')
-	if len(n.buf) < 64<<10 {
+	if len(n.buf) < n.batch {
 		return nil
 	}
 	return n.flush()

@@ -30,6 +30,9 @@ type config struct {
 	all      bool
 	width    int // --width; -1: from the terminal
 	getenv   func(string) string
+	flush    bool          // --flush
+	intr     *interruption // signals of this run
+	live     bool          // standard input is a pipe or terminal
 	flow     string
 	flowA    netip.AddrPort
 	flowB    netip.AddrPort
@@ -221,6 +224,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&cfg.until, "until", "")
 	fs.BoolVar(&cfg.all, "all", false, "")
 	fs.IntVar(&cfg.width, "width", -1, "")
+	fs.BoolVar(&cfg.flush, "flush", false, "")
 	fs.StringVar(&cfg.flow, "flow", "", "")
 	fs.BoolVar(&cfg.quiet, "q", false, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")

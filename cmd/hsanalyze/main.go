@@ -22,8 +22,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/hsanalyze/hsanalyze/analyze"
 	"github.com/hsanalyze/hsanalyze/capture"
@@ -33,7 +35,11 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	// SIGINT (Ctrl-C reaches every program of a pipeline) and SIGTERM:
+	// read what is still delivered, report, exit 130 or 143.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	os.Exit(runWithSignals(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, sigs, os.Exit))
 }
 
 // Exit statuses, per CONTRACT.md.
@@ -46,6 +52,12 @@ const (
 // run is the whole command: it parses args, reads the captures and writes
 // the report, returning the exit status. Only main exits.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return runWithSignals(args, stdin, stdout, stderr, getenv, nil, nil)
+}
+
+// runWithSignals is run following sigs (nil: no signal handling); exit
+// ends the process on a second signal.
+func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, sigs <-chan os.Signal, exit func(int)) int {
 	cfg, err := parseArgs(args, getenv)
 	if err != nil {
 		if errors.Is(err, errHelp) {
@@ -66,6 +78,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 	limitMemory(cfg.maxMem)
 
+	cfg.intr = watchSignals(sigs, stderr, exit)
+	if sigs != nil {
+		// A live standard input is tracked packet by packet, and a read
+		// blocked on it ends when the grace period after a signal does.
+		if cfg.live = isLiveInput(stdin); cfg.live {
+			stdin = newCancelReader(stdin, cfg.intr.cancel)
+		}
+	}
 	files := make([]*capture.File, 0, len(cfg.files))
 	defer func() {
 		for _, f := range files {
@@ -108,6 +128,15 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	out := bufio.NewWriterSize(dst, 64<<10)
 	color := !cfg.noColor && isTerminal(dst)
 	width := outputWidth(cfg.width, dst, cfg.getenv)
+	// NDJSON and CSV records reach a pipe or terminal (or any output with
+	// --flush) at most flushInterval after their flow is decided.
+	var sink io.Writer = out
+	live := (cfg.format == "ndjson" || cfg.format == "csv") && !cfg.quiet && (cfg.flush || isPipe(dst) || isTerminal(dst))
+	if live {
+		fl := startFlusher(out)
+		defer fl.stop()
+		sink = fl
+	}
 	var w report.Writer
 	var hw *html.Writer
 	var trace func(*reassembly.Trace)
@@ -115,7 +144,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		hw = html.New(out, html.Options{Version: version()})
 		w, trace = hw, hw.Trace
 	} else {
-		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width})
+		w, err = report.New(cfg.format, sink, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width, Flush: live})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -155,6 +184,8 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
 		Workers:         cfg.workers,
 		Packets:         progressCounter(prog),
+		Stop:            &cfg.intr.stop,
+		BatchSize:       batchSize(cfg.live),
 		Start: func(ts int64) {
 			windowErr = sel.setStart(ts)
 			if s, ok := w.(report.Starter); ok {
@@ -228,7 +259,13 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		writeErr = w.Close(c, &stats)
 	}
 	if writeErr == nil {
-		writeErr = out.Flush()
+		if fl, ok := sink.(*flusher); ok {
+			fl.mu.Lock()
+			writeErr = out.Flush()
+			fl.mu.Unlock()
+		} else {
+			writeErr = out.Flush()
+		}
 	}
 	written = writeErr == nil
 	if writeErr != nil {
@@ -245,11 +282,24 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			return exitError
 		}
 	}
+	if status := cfg.intr.interrupted(); status != 0 {
+		// The report covers what was read before the interruption.
+		return status
+	}
 	if m := cfg.policy.Matches(&judged); len(m) > 0 {
 		fmt.Fprintf(stderr, "hsanalyze: %s\n", report.FailMessage(m))
 		return exitFailOn
 	}
 	return exitOK
+}
+
+// batchSize is analyze's batch for a live input (1: each packet tracked
+// as read) or a file (0: the default).
+func batchSize(live bool) int {
+	if live {
+		return 1
+	}
+	return 0
 }
 
 // writeGitHub prints the workflow-command annotations on stderr (the
