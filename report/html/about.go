@@ -8,7 +8,7 @@ var about = map[handshake.Code]string{
 	handshake.SynAckWrongAck:          "The SYN-ACK acknowledges something other than the client's SYN: its ack is not the client's ISN + 1 (+ SYN data).",
 	handshake.SynAckChangedSeq:        "A SYN-ACK carries a different sequence number from the ISN its sender already used.",
 	handshake.SynAckChangedAck:        "A retransmitted SYN-ACK acknowledges a different number from the first one.",
-	handshake.SynAckFromClient:        "The client sent a SYN-ACK although the server sent no SYN.",
+	handshake.SynAckFromClient:        "The client sent a SYN-ACK that answers no SYN of the server.",
 	handshake.AckWrongSeq:             "A handshake segment with ACK has a sequence number other than its sender's ISN + 1 (+ what it sent since).",
 	handshake.AckWrongAck:             "The final ACK (or data in its place) does not acknowledge exactly the peer's SYN.",
 	handshake.AckFromServer:           "The server sent an ACK, data or FIN without a SYN of its own: a final ACK in the wrong direction.",
@@ -32,6 +32,7 @@ var about = map[handshake.Code]string{
 	handshake.ICMPError:               "An ICMP error quoted a segment of the attempt.",
 	handshake.ChecksumBad:             "The TCP checksum is wrong (often checksum offload; never changes a verdict).",
 	handshake.CaptureReordered:        "The capture held a reply before the SYN it answers; the segments were replayed in protocol order.",
-	handshake.DataNotCaptured:         "A client segment lies past everything captured from the client but inside the server's window: earlier segments were not captured.",
+	handshake.DataNotCaptured:         "A client segment lies past everything captured from the client but inside the server's window (or acknowledges Fast Open server data not captured): earlier segments were not captured.",
 	handshake.ScanProbe:               "The attempt began with a scanner's probe (NULL, FIN, Xmas, or an ACK with ack 0), not a SYN.",
+	handshake.ServerSynNotCaptured:    "The client's SYN-ACK repeats its ISN and answers a server SYN (simultaneous open) that was not captured.",
 }
