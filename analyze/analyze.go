@@ -15,6 +15,7 @@ import (
 
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/defrag"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
@@ -40,6 +41,8 @@ type Options struct {
 	// far, updated once per batch: for a progress display in another
 	// goroutine.
 	Packets *atomic.Uint64
+	// Defrag configures IP fragment reassembly.
+	Defrag defrag.Options
 	// DedupWindow drops exact duplicate frames (same bytes, less than this
 	// far apart in capture time; capture.Dedup) before decoding, counting
 	// them in Summary.Duplicates: capture.DefaultDedupWindow if 0;
@@ -62,6 +65,15 @@ type Summary struct {
 	FirstTS, LastTS int64
 	// Flows is the number of connection attempts emitted.
 	Flows uint64
+	// Early is what the tracker's memory bound (reassembly
+	// Options.MaxMemory) did.
+	Early reassembly.EarlyStats
+	// Fragments counts IP fragment reassembly (Decoded.ByKind[KindFragment]
+	// counts the fragment frames).
+	Fragments defrag.Stats
+	// Reassembled counts the fragments of reassembled datagrams by the
+	// kind the datagram decoded as (ByKind; IP is unused).
+	Reassembled decode.Counters
 	// Duplicates counts the records dropped as exact duplicates of a frame
 	// just before (Options.DedupWindow); they are among Packets, not
 	// decoded, and no flow sees them.
@@ -100,6 +112,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		merger:  capture.NewMerger(files),
 		packets: opts.Packets,
 		dec:     decode.NewDecoder(decode.DecoderOptions{VerifyChecksums: opts.VerifyChecksums}),
+		frag:    defrag.New(opts.Defrag),
 		perFile: make([]fileStats, len(files)),
 		dedup:   capture.NewDedup(cmp.Or(opts.DedupWindow, capture.DefaultDedupWindow)),
 	}
@@ -154,7 +167,9 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 
 	sum := rd.sum
 	sum.Flows = flows
+	sum.Early = tr.Early()
 	sum.Decoded = rd.dec.Counters()
+	sum.Fragments = rd.frag.Stats()
 	errs := []error{rd.err}
 	for i, fs := range rd.perFile {
 		if fs.records > 0 && fs.unsupported == fs.records {
@@ -185,6 +200,7 @@ type batch struct {
 type reader struct {
 	merger  *capture.Merger
 	dec     *decode.Decoder
+	frag    *defrag.Defragmenter
 	rec     capture.Record
 	sum     Summary
 	perFile []fileStats
@@ -205,6 +221,7 @@ func (r *reader) fill(b *batch) bool {
 	for len(b.pkts) < batchSize {
 		err := r.merger.Next(&r.rec)
 		if err == io.EOF {
+			r.frag.Flush()
 			return false
 		}
 		if err != nil {
@@ -241,6 +258,11 @@ func (r *reader) add(b *batch) {
 	r.dec.Decode(rec.LinkType, rec.Data, rec.OrigLen, pkt)
 	fs := &r.perFile[rec.File]
 	fs.records++
+	if pkt.Kind == decode.KindFragment {
+		r.reassemble(pkt)
+	} else if r.frag.Pending() > 0 {
+		r.frag.Advance(rec.Timestamp)
+	}
 	switch pkt.Kind {
 	case decode.KindTCP:
 		sum.TCPPackets++

@@ -20,6 +20,9 @@ type decodeCase struct {
 // tcpPkt is a KindTCP Packet holding s.
 func tcpPkt(s Segment) Packet { return Packet{Kind: KindTCP, Segment: s} }
 
+// fragPkt is a KindFragment Packet describing f.
+func fragPkt(f Fragment) Packet { return Packet{Kind: KindFragment, Frag: f} }
+
 // kind is a Packet of kind k with no segment.
 func kind(k Kind) Packet { return Packet{Kind: k} }
 
@@ -129,8 +132,6 @@ func baseCases() []decodeCase {
 
 	firstFrag := ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, // MF set, offset 0
 		tcpHdr(tcpSpec{sport: 1234, dport: 80, seq: 7, ack: 9, flags: SYN, win: 1024, payload: payload100}))
-	firstFragSeg := optsSeg(Options{})
-	firstFragSeg.PayloadLen = 100
 
 	tfoData := ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP},
 		tcpHdr(tcpSpec{sport: 1234, dport: 80, seq: 7, ack: 9, flags: SYN, win: 1024,
@@ -252,13 +253,16 @@ func baseCases() []decodeCase {
 		{name: "ipv4/tso-total-length-0", reason: "Linux TSO captures carry total length 0: use the frame", link: LinkTypeRaw,
 			frame: tso, want: tcpPkt(tsoSeg)},
 		{name: "ipv4/first-fragment", reason: "RFC 791: offset 0 with MF starts with the TCP header", link: LinkTypeRaw,
-			frame: firstFrag, want: Packet{Kind: KindTCP, Segment: firstFragSeg, FirstFragment: true}},
+			frame: firstFrag, want: fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, More: true, Wire: 120, HdrLen: 20})},
 		{name: "ipv4/tiny-first-fragment", reason: "RFC 791: a first fragment of 16 bytes cannot hold the TCP header (RFC 1858 tiny fragment)", link: LinkTypeRaw,
-			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, synHdr()[:16]), want: kind(KindFragment)},
+			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, synHdr()[:16]),
+			want:  fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, More: true, Wire: 16, HdrLen: 20})},
 		{name: "ipv4/first-fragment-options-continue", reason: "data offset past this fragment: the header continues in the next one", link: LinkTypeRaw,
-			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, synHdr()[:24]), want: kind(KindFragment)},
+			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, synHdr()[:24]),
+			want:  fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, More: true, Wire: 24, HdrLen: 20})},
 		{name: "ipv4/non-first-fragment", reason: "RFC 791: offset 185 (1480 bytes) holds no TCP header", link: LinkTypeRaw,
-			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 185}, payload100), want: kind(KindFragment)},
+			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 185}, payload100),
+			want:  fragPkt(Fragment{Src: cli4, Dst: srv4, ID: 0x1234, Proto: protoTCP, Offset: 1480, Wire: 100, HdrLen: 20})},
 		{name: "ipv4/udp", reason: "RFC 768: not TCP", link: LinkTypeRaw,
 			frame: ip4(ip4Spec{src: cli4, dst: srv4, proto: 17}, udp), want: kind(KindOther)},
 		{name: "ipv4/short", reason: "the fixed IPv4 header is 20 bytes", link: LinkTypeRaw,
@@ -267,7 +271,7 @@ func baseCases() []decodeCase {
 		// IPv6.
 		{name: "ipv6/ext-chain", reason: "RFC 8200 §4.1: hop-by-hop, routing, destination options, fragment (offset 0)", link: LinkTypeRaw,
 			frame: ip6(cli6, srv6, []ext{hbhPad, routing0, destPad, fragExt(0, true)}, protoTCP, synHdr(), 0), verify: true,
-			want: Packet{Kind: KindTCP, Segment: good(wantSyn6).Segment, FirstFragment: true}},
+			want: fragPkt(Fragment{V6: true, Src: cli6, Dst: srv6, ID: 0xdeadbeef, Proto: protoTCP, More: true, Wire: 40, HdrLen: 64})},
 		{name: "ipv6/atomic-fragment", reason: "RFC 6946: fragment header with offset 0 and M clear is a whole packet", link: LinkTypeRaw,
 			frame: ip6(cli6, srv6, []ext{fragExt(0, false)}, protoTCP, synHdr(), 0), want: wantSyn6},
 		{name: "ipv6/ah", reason: "RFC 4302: AH length is in 4-octet units minus 2", link: LinkTypeRaw,
@@ -279,7 +283,8 @@ func baseCases() []decodeCase {
 				1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, // ICV, 12 bytes
 			}}}, protoTCP, synHdr(), 0), want: wantSyn6},
 		{name: "ipv6/non-first-fragment", reason: "RFC 8200 §4.5: offset 185 holds no TCP header", link: LinkTypeRaw,
-			frame: ip6(cli6, srv6, []ext{fragExt(185, false)}, protoTCP, payload100, 0), want: kind(KindFragment)},
+			frame: ip6(cli6, srv6, []ext{fragExt(185, false)}, protoTCP, payload100, 0),
+			want:  fragPkt(Fragment{V6: true, Src: cli6, Dst: srv6, ID: 0xdeadbeef, Proto: protoTCP, Offset: 1480, Wire: 100, HdrLen: 40})},
 		{name: "ipv6/no-next-header", reason: "RFC 8200 §4.7: next header 59", link: LinkTypeRaw,
 			frame: ip6(cli6, srv6, []ext{destPad}, protoNoNext, nil, 0), want: kind(KindOther)},
 		{name: "ipv6/ext-cut", reason: "an extension header cut by the snap length hides the TCP header", link: LinkTypeRaw,
@@ -439,7 +444,7 @@ func TestDecode(t *testing.T) {
 
 // fmtPacket prints every field of p.
 func fmtPacket(p Packet) string {
-	return fmt.Sprintf("%v %+v flags=%v ICMP=%+v FirstFragment=%v tunnel=%q %+v", p.Kind, p.Segment, p.Segment.Flags, p.ICMP, p.FirstFragment, p.Tunnel.String(), p.Tunnel)
+	return fmt.Sprintf("%v %+v flags=%v ICMP=%+v Frag=%+v tunnel=%q %+v", p.Kind, p.Segment, p.Segment.Flags, p.ICMP, p.Frag, p.Tunnel.String(), p.Tunnel)
 }
 
 func TestSupported(t *testing.T) {

@@ -104,6 +104,8 @@ type Decoder struct {
 	nest int
 	// sawIP is set once the current frame reached an IP header.
 	sawIP bool
+	// fragData is the captured payload of the last KindFragment.
+	fragData []byte
 
 	counters Counters
 }
@@ -146,20 +148,83 @@ func (d *Decoder) Counters() Counters { return d.counters }
 // not allocate. Every call adds one to Counters().ByKind[p.Kind].
 func (d *Decoder) Decode(linkType uint32, data []byte, origLen int, p *Packet) {
 	*p = Packet{}
-	d.nest, d.sawIP = 0, false
+	d.nest, d.sawIP, d.fragData = 0, false, nil
 	wire := max(origLen, len(data))
 	p.Kind = d.decodeLink(linkType, data, wire, p)
 	if d.sawIP {
 		d.counters.IP++
 	}
+	d.tidy(p)
+	d.counters.ByKind[p.Kind]++
+}
+
+// tidy clears the fields of p that its Kind does not use, so that no
+// half-filled field is left behind.
+func (d *Decoder) tidy(p *Packet) {
 	if p.Kind != KindTCP && p.Kind != KindICMPError {
-		// Segment and Tunnel are only valid for these kinds: do not leave
-		// half-filled fields behind.
 		p.Segment = Segment{}
 		p.ICMP = ICMPError{}
+	}
+	if p.Kind != KindFragment {
+		p.Frag = Fragment{}
+		d.fragData = nil
+	}
+	if p.Kind != KindTCP && p.Kind != KindICMPError && p.Kind != KindFragment {
 		p.Tunnel = Tunnel{}
 	}
-	d.counters.ByKind[p.Kind]++
+}
+
+// FragmentData returns what was captured of the payload of the fragment
+// the last Decode or DecodeReassembled call returned as KindFragment (nil
+// after any other kind). It aliases that call's data: copy it before the
+// data is reused.
+func (d *Decoder) FragmentData() []byte { return d.fragData }
+
+// DecodeReassembled decodes a reassembled IP datagram into p, overwriting
+// all of p: f is its fragment at offset 0 (addresses, protocol, version),
+// tun the tunnel context its fragments came in, payload what was captured
+// of the datagram's payload (IPv6: its fragmentable part) from its start,
+// and wire the payload's length on the wire (≥ len(payload)). Nothing in p
+// points into payload. The result is not added to Counters, which count
+// frames: the datagram's fragments were counted as KindFragment.
+//
+// A fragment inside the datagram (a fragmented packet in a tunnel that was
+// itself fragmented) is KindFragment again; an IPv6 fragment header in
+// the fragmentable part is KindBadPacket (RFC 8200 §4.5: it belongs to
+// the unfragmentable part).
+//
+// f and tun may point into p: they are read before p is overwritten.
+func (d *Decoder) DecodeReassembled(f *Fragment, tun *Tunnel, payload []byte, wire int, p *Packet) {
+	fr := *f
+	f = &fr
+	*p = Packet{Tunnel: *tun}
+	d.nest, d.sawIP, d.fragData = tun.Len(), false, nil
+	wire = max(wire, len(payload))
+	// The datagram's IP length: its header (IPv6: the unfragmentable
+	// part) and the reassembled payload.
+	p.Segment.IPLen = f.HdrLen + wire
+	p.Kind = d.decodeReassembled(f, payload, wire, p)
+	d.tidy(p)
+}
+
+func (d *Decoder) decodeReassembled(f *Fragment, b []byte, wire int, p *Packet) Kind {
+	// The addresses must be of the fragment's IP version.
+	if f.V6 != (f.Src.Is6() && f.Dst.Is6()) || !f.V6 && !(f.Src.Is4() && f.Dst.Is4()) {
+		return KindBadPacket
+	}
+	if !f.V6 {
+		src, dst := f.Src.As4(), f.Dst.As4()
+		return d.decodeUpper(f.Proto, false, b, wire, src[:], dst[:], p)
+	}
+	src, dst := f.Src.As16(), f.Dst.As16()
+	proto, off, _, k := walkIPv6Ext(b, 0, f.Proto)
+	switch k {
+	case kindContinue:
+		return d.decodeUpper(proto, true, b[off:], wire-off, src[:], dst[:], p)
+	case KindFragment:
+		return KindBadPacket
+	}
+	return k
 }
 
 // Ethernet types and PPP protocols that Decode follows by hand.

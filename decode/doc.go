@@ -9,8 +9,10 @@
 //     VN-Tag and Cisco FabricPath under it; Linux cooked v1 and v2; BSD
 //     and OpenBSD loopback; PPP; raw IP;
 //  2. IPv4 (options skipped, padding cut by the total length) or IPv6
-//     (hop-by-hop, routing, destination options, fragment and AH headers
-//     skipped); non-first fragments stop here as KindFragment;
+//     (hop-by-hop, routing, destination options, atomic fragment and AH
+//     headers skipped); a fragment stops here as KindFragment, described
+//     by Packet.Frag for package defrag, and DecodeReassembled goes on
+//     with the reassembled datagram;
 //  3. TCP, with the options a handshake needs, or an ICMP/ICMPv6 error
 //     quoting the start of a TCP segment.
 //
@@ -23,5 +25,5 @@
 // and PPTP's enhanced GRE, ERSPAN I/II/III, and over UDP VXLAN, GENEVE,
 // Teredo, GTP-U and AYIYA. Each records a TunnelLevel in Packet.Tunnel, a
 // fixed-size comparable value; at most MaxNesting encapsulations are
-// entered. IP fragments are not reassembled here.
+// entered. IP fragments are not reassembled here: decode is stateless.
 package decode

@@ -74,7 +74,7 @@ func FuzzDecode(f *testing.F) {
 				t.Errorf("KindICMPError with fields it never sets: %+v", s)
 			}
 		default:
-			if s != (Segment{}) || p.ICMP != (ICMPError{}) || p.FirstFragment {
+			if s != (Segment{}) || p.ICMP != (ICMPError{}) || p.Kind != KindFragment && p.Frag != (Fragment{}) {
 				t.Errorf("%v with a segment: %s", p.Kind, fmtPacket(p))
 			}
 		}
@@ -94,6 +94,47 @@ func FuzzDecode(f *testing.F) {
 		p.Segment.Checksum = ChecksumUnknown
 		if p != q {
 			t.Errorf("second decode differs:\n%s\n%s", fmtPacket(p), fmtPacket(q))
+		}
+	})
+}
+
+// FuzzDecodeReassembled decodes arbitrary bytes as a reassembled datagram
+// payload of a protocol, IPv4 or IPv6, inside a tunnel or not, and checks
+// that DecodeReassembled does not panic and leaves a consistent packet.
+func FuzzDecodeReassembled(f *testing.F) {
+	f.Add(false, uint8(protoTCP), false, synHdr(), uint16(0))
+	f.Add(true, uint8(protoDestOpts), false, cat([]byte{protoTCP, 0, 1, 4, 0, 0, 0, 0}, synHdr()), uint16(0))
+	f.Add(true, uint8(protoFragment), false, cat([]byte{protoTCP, 0, 0, 1, 0, 0, 0, 1}, synHdr()), uint16(0))
+	f.Add(false, uint8(protoGRE), true, cat(greHdr(0, etherTypeIPv4), ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP, frag: 0x2000}, synHdr()[:16])), uint16(0))
+	f.Add(false, uint8(protoUDP), false, udpHdr(1, portVXLAN, cat(vxlanHdr(1), eth(etherTypeIPv4, ip4(ip4Spec{src: cli4, dst: srv4, proto: protoTCP}, synHdr())))), uint16(3))
+	f.Fuzz(func(t *testing.T, v6 bool, proto uint8, tunnelled bool, data []byte, cut uint16) {
+		fr := Fragment{V6: v6, Proto: proto, Src: cli4, Dst: srv4}
+		if v6 {
+			fr.Src, fr.Dst = cli6, srv6
+		}
+		var tun Tunnel
+		if tunnelled {
+			tun.Push(TunnelLevel{Type: TunnelGRE, Src: rtr4, Dst: rtr4})
+		}
+		d := NewDecoder(DecoderOptions{VerifyChecksums: true})
+		var p Packet
+		d.DecodeReassembled(&fr, &tun, data, len(data)+int(cut), &p)
+		switch p.Kind {
+		case KindTCP, KindICMPError:
+			if p.Tunnel.Len() < tun.Len() {
+				t.Errorf("%v lost its tunnel: %v", p.Kind, p.Tunnel)
+			}
+		case KindFragment:
+			if len(d.FragmentData()) > p.Frag.Wire {
+				t.Errorf("fragment data %d > wire %d", len(d.FragmentData()), p.Frag.Wire)
+			}
+		default:
+			if p.Segment != (Segment{}) || p.Tunnel != (Tunnel{}) {
+				t.Errorf("%v with a segment or tunnel: %s", p.Kind, fmtPacket(p))
+			}
+		}
+		if c := d.Counters(); c.Total() != 0 {
+			t.Errorf("DecodeReassembled counted frames: %v", c.ByKind)
 		}
 	})
 }

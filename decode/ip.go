@@ -92,27 +92,49 @@ func (d *Decoder) decodeIPv4(b []byte, wire int, p *Packet) Kind {
 	if len(b) > total {
 		b = b[:total]
 	}
-	// Fragment offset: the low 13 bits of bytes 6-7 (inside the fixed
-	// header). A first fragment (offset 0, MF set) starts with the TCP
-	// header and is decoded; its PayloadLen is this fragment's.
+	src, dst := b[12:16], b[16:20] // inside the fixed header
+	// Fragment offset (low 13 bits of bytes 6-7, 8-byte units) and MF:
+	// any fragment, the first one too, is handed out whole for
+	// reassembly (package defrag), not decoded.
 	fragField := binary.BigEndian.Uint16(b[6:8])
-	if fragField&0x1FFF != 0 {
+	if fragField&0x3FFF != 0 {
+		p.Frag = Fragment{
+			Src: addrFrom(src), Dst: addrFrom(dst),
+			ID:     uint32(binary.BigEndian.Uint16(b[4:6])),
+			Proto:  b[9],
+			Offset: int(fragField&0x1FFF) * 8,
+			More:   fragField&0x2000 != 0,
+			Wire:   total - ihl,
+		}
+		d.fragData = b[ihl:]
+		p.Frag.HdrLen = ihl
 		return KindFragment
 	}
-	more := fragField&0x2000 != 0  // MF
-	src, dst := b[12:16], b[16:20] // inside the fixed header
-	switch b[9] {
+	p.Segment.IPLen = total
+	return d.decodeUpper(b[9], false, b[ihl:], total-ihl, src, dst, p)
+}
+
+// decodeUpper decodes the payload b of an IP packet (what was captured of
+// it; wire bytes on the wire) from src to dst, 4 or 16 bytes each, whose
+// upper-layer protocol is proto.
+func (d *Decoder) decodeUpper(proto uint8, v6 bool, b []byte, wire int, src, dst []byte, p *Packet) Kind {
+	switch proto {
 	case protoTCP:
-		p.Segment.IPLen = total
-		return d.decodeTCP(b[ihl:], total-ihl, src, dst, more, p)
+		return d.decodeTCP(b, wire, src, dst, p)
 	case protoICMPv4:
-		return decodeICMPv4(b[ihl:], src, p)
+		if !v6 {
+			return decodeICMPv4(b, src, p)
+		}
+	case protoICMPv6:
+		if v6 {
+			return decodeICMPv6(b, src, p)
+		}
 	case protoIPv4, protoIPv6:
-		return d.decodeIPinIP(b[9], false, b[ihl:], total-ihl, src, dst, p)
+		return d.decodeIPinIP(proto, v6, b, wire, src, dst, p)
 	case protoGRE:
-		return d.decodeGRE(b[ihl:], total-ihl, src, dst, p)
+		return d.decodeGRE(b, wire, src, dst, p)
 	case protoUDP:
-		return d.decodeUDP(b[ihl:], total-ihl, src, dst, p)
+		return d.decodeUDP(b, wire, src, dst, p)
 	}
 	return KindOther
 }
@@ -139,37 +161,44 @@ func (d *Decoder) decodeIPv6(b []byte, wire int, p *Packet) Kind {
 	if len(b) > total {
 		b = b[:total]
 	}
-	proto, off, more, k := walkIPv6Ext(b, b[6])
+	src, dst := b[8:24], b[24:40] // inside the fixed header
+	proto, off, frag, k := walkIPv6Ext(b, ipv6Header, b[6])
+	if k == KindFragment {
+		// RFC 8200 §4.5: the fragment header holds the offset (8-byte
+		// units), the M flag and the 32-bit identification; what follows
+		// it (off) is this fragment's part of the fragmentable part.
+		f := binary.BigEndian.Uint16(b[frag+2 : frag+4])
+		p.Frag = Fragment{
+			V6:  true,
+			Src: addrFrom(src), Dst: addrFrom(dst),
+			ID:     binary.BigEndian.Uint32(b[frag+4 : frag+8]),
+			Proto:  proto,
+			Offset: int(f>>3) * 8,
+			More:   f&1 != 0,
+			Wire:   total - off,
+		}
+		d.fragData = b[off:]
+		p.Frag.HdrLen = frag
+		return KindFragment
+	}
 	if k != kindContinue {
 		return k
 	}
-	src, dst := b[8:24], b[24:40] // inside the fixed header
-	switch proto {
-	case protoTCP:
-		// walkIPv6Ext keeps off ≤ len(b) ≤ total.
-		p.Segment.IPLen = total
-		return d.decodeTCP(b[off:], total-off, src, dst, more, p)
-	case protoICMPv6:
-		return decodeICMPv6(b[off:], src, p)
-	case protoIPv4, protoIPv6:
-		return d.decodeIPinIP(proto, true, b[off:], total-off, src, dst, p)
-	case protoGRE:
-		return d.decodeGRE(b[off:], total-off, src, dst, p)
-	case protoUDP:
-		return d.decodeUDP(b[off:], total-off, src, dst, p)
-	}
-	return KindOther
+	// walkIPv6Ext keeps off ≤ len(b) ≤ total.
+	p.Segment.IPLen = total
+	return d.decodeUpper(proto, true, b[off:], total-off, src, dst, p)
 }
 
-// walkIPv6Ext skips the extension headers of the IPv6 packet b (whose
-// fixed header is captured), starting with next, the fixed header's Next
-// Header. It returns the upper-layer protocol, its offset in b and whether
-// a fragment header with the M flag (more fragments) was seen, with
-// kindContinue; or the packet's Kind when the walk ends early: KindFragment
-// for a non-first fragment, KindOther for No Next Header, KindBadPacket for
-// an extension header that was not captured.
-func walkIPv6Ext(b []byte, next uint8) (proto uint8, off int, more bool, k Kind) {
-	off = ipv6Header
+// walkIPv6Ext skips the IPv6 extension headers in b from off on,
+// starting with next (the fixed header's Next Header when off is 40). It
+// returns the upper-layer protocol and its offset in b, with kindContinue;
+// or the packet's Kind when the walk ends early: KindOther for No Next
+// Header, KindBadPacket for an extension header that was not captured, and
+// KindFragment for a fragment header with a non-zero offset or the M flag,
+// with its offset in b (frag), the offset after it and its Next Header as
+// proto. A fragment header with offset 0 and M clear (an atomic fragment,
+// RFC 6946) is skipped like any other.
+func walkIPv6Ext(b []byte, off int, next uint8) (proto uint8, end, frag int, k Kind) {
 	// Every extension header is at least 8 bytes, so off grows each round
 	// and the loop ends.
 	for {
@@ -177,43 +206,42 @@ func walkIPv6Ext(b []byte, next uint8) (proto uint8, off int, more bool, k Kind)
 		case protoHopByHop, protoRouting, protoDestOpts:
 			// Next Header and Hdr Ext Len must be captured.
 			if off+2 > len(b) {
-				return 0, 0, false, KindBadPacket
+				return 0, 0, 0, KindBadPacket
 			}
 			n := (int(b[off+1]) + 1) * 8 // Hdr Ext Len: 8-octet units, not counting the first 8
 			// The whole header must be captured to find what follows.
 			if off+n > len(b) {
-				return 0, 0, false, KindBadPacket
+				return 0, 0, 0, KindBadPacket
 			}
 			next = b[off]
 			off += n
 		case protoFragment:
 			// The fragment header is 8 bytes: next, reserved, offset+flags, ID.
 			if off+8 > len(b) {
-				return 0, 0, false, KindBadPacket
+				return 0, 0, 0, KindBadPacket
 			}
 			f := binary.BigEndian.Uint16(b[off+2 : off+4]) // offset (13 bits), res, M
-			if f>>3 != 0 {
-				return 0, 0, false, KindFragment
+			if f>>3 != 0 || f&1 != 0 {
+				return b[off], off + 8, off, KindFragment
 			}
-			more = more || f&1 != 0
 			next = b[off]
 			off += 8
 		case protoAH:
 			// Next Header and Payload Len must be captured.
 			if off+2 > len(b) {
-				return 0, 0, false, KindBadPacket
+				return 0, 0, 0, KindBadPacket
 			}
 			n := (int(b[off+1]) + 2) * 4 // RFC 4302 §2.2: 4-octet units, minus 2
 			// The whole header must be captured.
 			if off+n > len(b) {
-				return 0, 0, false, KindBadPacket
+				return 0, 0, 0, KindBadPacket
 			}
 			next = b[off]
 			off += n
 		case protoNoNext:
-			return 0, 0, false, KindOther
+			return 0, 0, 0, KindOther
 		default:
-			return next, off, more, kindContinue
+			return next, off, 0, kindContinue
 		}
 	}
 }
@@ -278,7 +306,11 @@ func decodeICMPv6(b []byte, from []byte, p *Packet) Kind {
 		return KindBadPacket
 	}
 	// The quoted payload length is not checked: the quote is cut by design.
-	proto, off, _, k := walkIPv6Ext(q, q[6])
+	proto, off, frag, k := walkIPv6Ext(q, ipv6Header, q[6])
+	if k == KindFragment && binary.BigEndian.Uint16(q[frag+2:frag+4])>>3 == 0 {
+		// A quoted first fragment starts with the TCP header.
+		k = kindContinue
+	}
 	switch {
 	case k == KindBadPacket:
 		return KindBadPacket

@@ -19,7 +19,10 @@ const (
 	// holds the quoted segment's addresses, ports and sequence number, in
 	// the direction the quoted segment travelled; Packet.ICMP says more.
 	KindICMPError
-	// KindFragment is a non-first IP fragment: counted, not decoded as TCP.
+	// KindFragment is an IP fragment (any fragment of a fragmented
+	// datagram, the first one too): Packet.Frag describes it and
+	// Decoder.FragmentData returns its payload, for reassembly (package
+	// defrag); Decoder.DecodeReassembled decodes the whole datagram.
 	KindFragment
 	// KindBadTCP is a TCP header that cannot be used: a data offset below 5
 	// or past the end of the IP payload, or a header cut (by the snap length
@@ -91,10 +94,31 @@ type Packet struct {
 	// zero for plain traffic. Segment.Src and Dst are the innermost
 	// addresses.
 	Tunnel Tunnel
-	// FirstFragment is set when Kind is KindTCP and the segment came in
-	// the first fragment of a fragmented IP packet (IPv4 offset 0 with MF
-	// set, or an IPv6 fragment header with offset 0 and M set): its
-	// Segment.PayloadLen counts only the payload in this fragment. A first
-	// fragment too short to hold the whole TCP header is KindFragment.
-	FirstFragment bool
+	// Frag is valid iff Kind is KindFragment.
+	Frag Fragment
+}
+
+// Fragment describes one IP fragment.
+type Fragment struct {
+	// V6 is set for an IPv6 fragment (RFC 8200 §4.5), clear for IPv4.
+	V6 bool
+	// More is the MF (IPv4) or M (IPv6) flag: more fragments follow.
+	More bool
+	// Proto is the IPv4 protocol, or the Next Header of the IPv6 fragment
+	// header (meaningful in the fragment at offset 0).
+	Proto uint8
+	// ID is the identification: 16 bits for IPv4, 32 for IPv6.
+	ID uint32
+	// Src and Dst are the IP header's addresses.
+	Src, Dst netip.Addr
+	// Offset is the fragment's offset in bytes within the datagram's
+	// payload (IPv6: its fragmentable part).
+	Offset int
+	// Wire is the fragment's payload length on the wire; what was
+	// captured of it (Decoder.FragmentData) may be shorter.
+	Wire int
+	// HdrLen is the length of the IP header before the payload: the IPv4
+	// header with options, or the IPv6 fixed header and the extension
+	// headers before the fragment header (the unfragmentable part).
+	HdrLen int
 }

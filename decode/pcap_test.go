@@ -124,10 +124,10 @@ var oracleExceptions = map[string]string{
 		"and 1 with a data offset past the IP payload (KindBadTCP); tshark dissects them anyway",
 	"gopacket/linux_sll_oversized_addr.pcapng": "damaged capture: 9 frames with an IP total length beyond the frame (KindBadPacket), " +
 		"1 with data offset 0 (KindBadTCP); tshark dissects them anyway",
-	"suricata-verify/defrag-ipv4-tcp-syn/frag-ip-tcp-syn.pcap":                   "SYN split over IPv4 fragments: decode does not reassemble (KindFragment)",
-	"suricata-verify/defrag-eth-vlan-ipv4-tcp-syn/frag-eth-vlan-ip-tcp-syn.pcap": "SYN split over IPv4 fragments: decode does not reassemble (KindFragment)",
-	"suricata-verify/defrag-ppp-ipv4-tcp-syn/frag-ppp-ip-tcp-syn.pcap":           "SYN split over IPv4 fragments: decode does not reassemble (KindFragment)",
-	"zeek/ipv4/fragmented-syn.pcap":                                              "SYN split over IPv4 fragments: decode does not reassemble (KindFragment)",
+	"suricata-verify/defrag-ipv4-tcp-syn/frag-ip-tcp-syn.pcap":                   "SYN split over IPv4 fragments: decode alone hands out fragments (KindFragment); package defrag reassembles them",
+	"suricata-verify/defrag-eth-vlan-ipv4-tcp-syn/frag-eth-vlan-ip-tcp-syn.pcap": "SYN split over IPv4 fragments: decode alone hands out fragments (KindFragment); package defrag reassembles them",
+	"suricata-verify/defrag-ppp-ipv4-tcp-syn/frag-ppp-ip-tcp-syn.pcap":           "SYN split over IPv4 fragments: decode alone hands out fragments (KindFragment); package defrag reassembles them",
+	"zeek/ipv4/fragmented-syn.pcap":                                              "SYN split over IPv4 fragments: decode alone hands out fragments (KindFragment); package defrag reassembles them",
 	"zeek/tunnels/Teredo.pcap": "22 segments inside Teredo between a client and relay on ports other than 3544: tshark's Teredo heuristic is off by default; " +
 		"hsanalyze decodes them, as Zeek does (its baseline logs that inner connection)",
 	"tcpdump/ipoib.pcap":                 "LINKTYPE_IPOIB (242) is not supported",

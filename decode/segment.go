@@ -127,4 +127,21 @@ type Segment struct {
 	IPLen    int
 	Options  Options
 	Checksum ChecksumState
+	// IPFrag says how the segment's IP datagram was fragmented; 0 when it
+	// was not.
+	IPFrag FragFlags
 }
+
+// FragFlags describes a segment that came reassembled from IP fragments
+// (package defrag sets them).
+type FragFlags uint8
+
+// Fragmentation facts of a segment.
+const (
+	// FragReassembled: the segment's datagram came in fragments.
+	FragReassembled FragFlags = 1 << iota
+	// FragOverlap: fragments overlapped with different bytes.
+	FragOverlap
+	// FragTiny: the first fragment did not hold the whole TCP header.
+	FragTiny
+)

@@ -21,19 +21,14 @@ const (
 // decodeTCP decodes the TCP header (RFC 9293 §3.1) at the start of b, what
 // was captured of a segment whose length per the IP header is l4len bytes
 // (len(b) ≤ l4len), sent from the address src to dst (4 or 16 bytes each,
-// as in the IP header). more says that b is the first fragment of a
-// fragmented IP packet.
+// as in the IP header).
 //
 // A data offset that points past the captured bytes but not past l4len is
 // a snap length cut: the segment is still KindTCP, its options are parsed
 // as far as they were captured and OptTruncated is set.
-func (d *Decoder) decodeTCP(b []byte, l4len int, src, dst []byte, more bool, p *Packet) Kind {
-	// The IP payload must be long enough to hold the fixed header; a
-	// first fragment that is not holds the rest in later fragments.
+func (d *Decoder) decodeTCP(b []byte, l4len int, src, dst []byte, p *Packet) Kind {
+	// The IP payload must be long enough to hold the fixed header.
 	if l4len < tcpMinHeader {
-		if more {
-			return KindFragment
-		}
 		return KindBadTCP
 	}
 	// The fixed header must be captured.
@@ -45,14 +40,10 @@ func (d *Decoder) decodeTCP(b []byte, l4len int, src, dst []byte, more bool, p *
 	if dataOff < tcpMinHeader {
 		return KindBadTCP
 	}
-	// ...and end inside the IP payload (or a later fragment's).
+	// ...and end inside the IP payload.
 	if dataOff > l4len {
-		if more {
-			return KindFragment
-		}
 		return KindBadTCP
 	}
-	p.FirstFragment = more
 	s := &p.Segment
 	s.Src = netip.AddrPortFrom(addrFrom(src), binary.BigEndian.Uint16(b[0:2]))
 	s.Dst = netip.AddrPortFrom(addrFrom(dst), binary.BigEndian.Uint16(b[2:4]))

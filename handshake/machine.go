@@ -140,6 +140,7 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 			m.tale.frame = seg.Frame
 		}
 	}
+	m.noteFragments(seg)
 	wasComplete, wasFlipped, wasClosed := m.has(bComplete), m.has(bFlipped), m.has(bRSTClosed)
 	prevSynAck, synAckTimed := m.lastSynAck, m.has(bSynAckTimed)
 	var role Role

@@ -151,6 +151,10 @@ type Options struct {
 	// attempt, right after the attempt's Machine consumed it: what a
 	// per-connection timeline shows. The Trace is only valid during the call.
 	Trace func(*Trace)
+	// MaxMemory bounds the memory of the attempt table, in bytes (0:
+	// unlimited): past it, attempts are decided early (see early.go and
+	// Tracker.Early).
+	MaxMemory int64
 }
 
 // Trace is one segment as an attempt's Machine saw it.
@@ -222,6 +226,9 @@ type Flow struct {
 	// Attempt numbers attempts in the order they started; Trace.Attempt
 	// carries the same number.
 	Attempt uint64
+	// File is the index of the input file of the attempt's first segment
+	// (Segment.File).
+	File int
 	// Anomalies lists the distinct codes of Evidence in order of first
 	// occurrence, nil when there are none.
 	Anomalies []handshake.Code
@@ -248,6 +255,7 @@ type entry struct {
 	// for a refuted outlier (see Time). The lists are ordered by it.
 	expTS int64
 	seq   uint64 // creation order
+	file  int32  // the first segment's File
 	// swap orients the canonical tunnel context as the client sends
 	// (decode.Tunnel.Orient).
 	swap       uint8
@@ -356,6 +364,8 @@ type Tracker struct {
 	// swap is what decode.Tunnel.Canonical swapped in the context of the
 	// segment being handled (held segments keep their own).
 	swap uint8
+
+	early early // Options.MaxMemory (early.go)
 }
 
 // tunnelRef is an interned tunnel context. Its id, never reused, is the
@@ -392,6 +402,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 	}
 	t.open.init(t.idle)
 	t.closed.init(t.linger)
+	t.initEarly(opts.MaxMemory)
 	return t
 }
 
@@ -563,6 +574,9 @@ func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 		t.step(e, seg)
 		return
 	}
+	if t.absorb(key, seg) {
+		return
+	}
 	if t.window > 0 && !isBareSYN(seg) {
 		t.hold(key, seg)
 		return
@@ -606,6 +620,7 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 
 // start creates the attempt that seg opens.
 func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
+	t.makeRoom(seg)
 	e := t.free
 	if e != nil {
 		t.free = e.next
@@ -620,6 +635,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 		e.swap ^= tun.Levels()
 	}
 	e.firstTS, e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp, seg.Timestamp
+	e.file = int32(seg.File)
 	t.seq++
 	e.seq = t.seq
 	t.table[key] = e
@@ -662,7 +678,7 @@ func (t *Tracker) finish(e *entry) {
 	if server == e.client {
 		server = hi
 	}
-	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, Result: r}
+	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, File: int(e.file), Result: r}
 	f.Conn, f.ConnPrior = e.zeek.Summary(), e.zeekPrior
 	if e.key.tun != 0 {
 		swap := e.swap
@@ -685,7 +701,10 @@ func (t *Tracker) finish(e *entry) {
 			f.ConnPrior[i].OrigIsA = !f.ConnPrior[i].OrigIsA
 		}
 	}
-	for _, a := range r.Evidence {
+	if t.early.by != nil {
+		f.Evidence = append(f.Evidence, t.earlyDecided(e, &r))
+	}
+	for _, a := range f.Evidence {
 		if !slices.Contains(f.Anomalies, a.Code) {
 			f.Anomalies = append(f.Anomalies, a.Code)
 		}
@@ -702,6 +721,9 @@ func (t *Tracker) advance(ts int64) {
 		return
 	}
 	t.now = ts
+	if len(t.early.queue) > 0 {
+		t.expireTombs()
+	}
 	for t.heldHead < len(t.held) {
 		h := &t.held[t.heldHead]
 		if !h.done && t.now-h.at <= t.window {

@@ -325,14 +325,15 @@ func TestICMP(t *testing.T) {
 }
 
 func TestFlowSize(t *testing.T) {
-	// Target: under 240 bytes per Flow, not counting the Anomalies,
+	// Target: under 248 bytes per Flow, not counting the Anomalies,
 	// Evidence and ConnPrior slices and the Zeek conn.log view (Conn,
 	// about 100 bytes): 200 before handshake.Tale, the 40 bytes the
 	// reason is told from (frame and delay of the closing segment, the
-	// ICMP sender's address).
+	// ICMP sender's address), and 8 for File (the capture a junit
+	// testsuite or GitHub annotation names).
 	var f Flow
 	size := unsafe.Sizeof(f) - unsafe.Sizeof(f.Anomalies) - unsafe.Sizeof(f.Evidence) - unsafe.Sizeof(f.ConnPrior) - unsafe.Sizeof(f.Conn)
-	if size >= 240 {
+	if size >= 248 {
 		t.Errorf("Flow is %d bytes without its slices", size)
 	}
 	t.Logf("Flow %d bytes (%d without slices), table entry %d bytes", unsafe.Sizeof(f), size, unsafe.Sizeof(entry{}))

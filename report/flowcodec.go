@@ -29,6 +29,7 @@ func appendFlowRecord(dst []byte, f *reassembly.Flow) []byte {
 	e.int(f.FirstTS)
 	e.int(f.LastTS - f.FirstTS)
 	e.uint(f.Attempt)
+	e.int(int64(f.File))
 	e.uint(uint64(len(f.Anomalies)))
 	for _, c := range f.Anomalies {
 		e.uint(uint64(c))
@@ -93,6 +94,7 @@ func decodeFlowRecord(b []byte, f *reassembly.Flow) error {
 	f.FirstTS = d.int()
 	f.LastTS = f.FirstTS + d.int()
 	f.Attempt = d.uint()
+	f.File = int(d.int())
 	for n := d.count(); n > 0; n-- {
 		anomalies = append(anomalies, handshake.Code(d.uint()))
 	}

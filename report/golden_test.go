@@ -97,6 +97,8 @@ func analyzeFiles(t testing.TB, names []string) analyzed {
 			c.Decoded.ByKind[k] += n
 		}
 		c.Decoded.IP += sum.Decoded.IP
+		c.Fragments.Fragments += sum.Fragments.Fragments
+		c.Fragments.Reassembled += sum.Fragments.Reassembled
 		if c.FirstTS == 0 || sum.FirstTS < c.FirstTS {
 			c.FirstTS = sum.FirstTS
 		}

@@ -94,6 +94,8 @@ func appendSummaryJSON(dst []byte, c *Capture, s *Stats) []byte {
 	dst = appendKey(dst, "last_ts", false)
 	dst = appendOptTime(dst, c.LastTS, c.Packets > 0)
 	u("syn_retransmits", s.SYNRetransmits, false)
+	u("decided_early", c.Early.Decided, false)
+	u("decided_early_absorbed", c.Early.Absorbed, false)
 	dst = appendKey(dst, "syn_to_synack_ms", false)
 	if l, ok := s.Latency(50, 95, 99, 100); ok {
 		for i, name := range []string{"p50", "p95", "p99", "max"} {
@@ -122,6 +124,17 @@ func appendSummaryJSON(dst []byte, c *Capture, s *Stats) []byte {
 		dst = appendKey(dst, Reason(r).String(), r == 0)
 		dst = strconv.AppendUint(dst, n, 10)
 	}
+	dst = append(dst, '}')
+	f := &c.Fragments
+	dst = appendKey(dst, "fragments", false)
+	dst = append(dst, '{')
+	u("fragments", f.Fragments, true)
+	u("reassembled", f.Reassembled, false)
+	u("incomplete", f.Incomplete, false)
+	u("incomplete_fragments", f.IncompleteFragments, false)
+	u("evicted", f.Evicted, false)
+	u("overlaps", f.Overlaps, false)
+	u("tiny", f.Tiny, false)
 	dst = append(dst, '}')
 	dst = appendKey(dst, "decoded", false)
 	dst = append(dst, '{')

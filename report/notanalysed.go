@@ -44,16 +44,18 @@ func (r Reason) String() string { return reasonNames[r].key }
 func (r Reason) Words() string { return reasonNames[r].words }
 
 // NotAnalysed counts the frames of c that yielded nothing to analyse, by
-// reason. Frames whose fragments were reassembled into a datagram count
-// under that datagram's kind, not here.
+// reason. The fragments of a reassembled datagram count under the kind the
+// datagram decoded as (nothing when it was TCP); the fragments of chains
+// never completed under IncompleteFragments.
 func NotAnalysed(c *Capture) [numReasons]uint64 {
-	k := &c.Decoded.ByKind
 	var n [numReasons]uint64
-	n[NonTCP] = k[decode.KindOther]
-	n[UnknownEncap] = k[decode.KindUnknownEncap]
-	n[IncompleteFragments] = k[decode.KindFragment]
-	n[UnsupportedLink] = k[decode.KindUnsupportedLink]
-	n[BadHeaders] = k[decode.KindBadPacket] + k[decode.KindBadTCP]
+	for _, k := range [2]*[len(c.Decoded.ByKind)]uint64{&c.Decoded.ByKind, &c.Reassembled.ByKind} {
+		n[NonTCP] += k[decode.KindOther]
+		n[UnknownEncap] += k[decode.KindUnknownEncap]
+		n[UnsupportedLink] += k[decode.KindUnsupportedLink]
+		n[BadHeaders] += k[decode.KindBadPacket] + k[decode.KindBadTCP]
+	}
+	n[IncompleteFragments] = c.Fragments.IncompleteFragments
 	return n
 }
 

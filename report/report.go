@@ -17,6 +17,7 @@ import (
 	"slices"
 
 	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/defrag"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -46,6 +47,11 @@ type Capture struct {
 	Packets, TCPPackets uint64
 	// Decoded counts records by what they decoded as.
 	Decoded decode.Counters
+	// Fragments counts IP fragment reassembly; Reassembled counts the
+	// fragments of reassembled datagrams by the kind the datagram decoded
+	// as (analyze.Summary).
+	Fragments   defrag.Stats
+	Reassembled decode.Counters
 	// Warnings is the number of damage warnings.
 	Warnings int
 	// Duplicates counts the records dropped as exact duplicate frames
@@ -53,6 +59,8 @@ type Capture struct {
 	Duplicates uint64
 	// FirstTS and LastTS bound the capture (ns since the Unix epoch).
 	FirstTS, LastTS int64
+	// Early is what the attempt table's memory bound did.
+	Early reassembly.EarlyStats
 	// Filters names the active filters ("port 80,443"), nil for none: the
 	// counts of the summary cover only the flows they select.
 	Filters []string
@@ -75,11 +83,24 @@ type Options struct {
 	// CommunityIDSeed seeds the community_id of every flow (Community ID
 	// v1; 0 is the default every tool uses unless configured otherwise).
 	CommunityIDSeed uint16
+	// FailOn is the --fail-on policy junit judges test cases by; without
+	// rules, malformed fails.
+	FailOn FailOn
+	// Width is the terminal width the table and timeline must fit (0: no
+	// limit, for pipes and files). At or below CompactWidth they use the
+	// compact layout.
+	Width int
 }
 
 // New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
 // (Zeek's conn.log TSV) or "zeek-json" (Zeek's JSON conn.log).
 func New(format string, w io.Writer, opts Options) (Writer, error) {
+	if opts.Quiet {
+		switch format {
+		case "json", "ndjson", "csv":
+			return &summaryWriter{w: w, format: format}, nil
+		}
+	}
 	switch format {
 	case "json":
 		return newJSON(w, opts.CommunityIDSeed)
@@ -93,6 +114,8 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 		return newZeek(w, opts.CommunityIDSeed), nil
 	case "zeek-json":
 		return newZeekJSON(w, opts.CommunityIDSeed), nil
+	case "junit":
+		return newJUnit(w, opts), nil
 	}
 	return nil, fmt.Errorf("report: unknown format %q", format)
 }
@@ -110,6 +133,9 @@ type Stats struct {
 	Anomalies map[handshake.Code]uint64
 	// Failed counts half-open, refused and malformed attempts per server.
 	Failed map[netip.Addr]uint64
+	// failedClients counts them per client, in bounded memory (a
+	// spoofed flood has as many clients as SYNs).
+	failedClients *heavy[netip.Addr]
 	// synToSynAck counts the SYN→SYN-ACK times (ns) of the flows with one.
 	synToSynAck Histogram
 }
@@ -134,6 +160,10 @@ func (s *Stats) Add(f *reassembly.Flow) {
 			s.Failed = make(map[netip.Addr]uint64)
 		}
 		s.Failed[f.Server.Addr()]++
+		if s.failedClients == nil {
+			s.failedClients = newHeavy[netip.Addr](4096)
+		}
+		s.failedClients.add(f.Client.Addr())
 	}
 }
 
@@ -186,6 +216,18 @@ func top[K comparable](m map[K]uint64, n int, less func(a, b K) int) []Counted[K
 // TopAnomalies returns the n most frequent anomaly codes.
 func (s *Stats) TopAnomalies(n int) []Counted[handshake.Code] {
 	return top(s.Anomalies, n, func(a, b handshake.Code) int { return cmp.Compare(a.String(), b.String()) })
+}
+
+// TopFailedClients returns up to n clients with most failed attempts and
+// whether the counts are exact. They are counted in bounded memory: when
+// more than 4096 clients failed, a count may be short by at most the
+// number of failed attempts over 4097, and clients whose count is not
+// above that are left out.
+func (s *Stats) TopFailedClients(n int) ([]Counted[netip.Addr], bool) {
+	if s.failedClients == nil {
+		return nil, true
+	}
+	return s.failedClients.top(n, func(a, b netip.Addr) int { return a.Compare(b) }), s.failedClients.exact()
 }
 
 // TopFailedServers returns the n servers with most failed attempts.

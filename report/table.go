@@ -1,10 +1,12 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"container/heap"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +30,7 @@ type tableWriter struct {
 	rows rowHeap
 	seq  uint64
 	more uint64 // rows cut from the list
+	cut  cut    // what they were
 	all  flowStore
 	// widths of the --all columns so far, and scratch to measure them
 	// in (tableall.go)
@@ -37,9 +40,48 @@ type tableWriter struct {
 
 // row is one flow of the table, formatted but for its time column.
 type row struct {
-	ts    int64
-	seq   uint64
-	cells [7]string
+	sev int // severity rank: 0 is the most severe (see severity)
+	ts  int64
+	// verdict (its report index) and server, to aggregate the row if a
+	// more severe one pushes it out of the list
+	verdict        int
+	client, server netip.AddrPort
+	tunnel         string // the tunnel note, for the compact layout
+	seq            uint64
+	cells          [7]string
+}
+
+// severity ranks verdicts for the list of flows that need attention: what
+// broke the protocol first, then refusals, then attempts left half-open,
+// then midstream noise (a capture started mid-connection), then complete.
+func severity(v handshake.Verdict) int {
+	switch v {
+	case handshake.Malformed:
+		return 0
+	case handshake.Refused:
+		return 1
+	case handshake.HalfOpen:
+		return 2
+	case handshake.Midstream:
+		return 3
+	}
+	return 4
+}
+
+// cut aggregates the flows left out of the list, per verdict (in report
+// order), with the servers they went to most.
+type cut struct {
+	n       [5]uint64
+	servers [5]*heavy[netip.AddrPort]
+}
+
+// add counts a flow of the verdict of report index i to server.
+func (c *cut) add(i int, server netip.AddrPort) {
+	c.n[i]++
+	if c.servers[i] == nil {
+		c.servers[i] = newHeavy[netip.AddrPort](256)
+	}
+	c.servers[i].add(server)
 }
 
 func newTable(w io.Writer, opts Options) *tableWriter {
@@ -57,16 +99,22 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 		return t.addAll(f)
 	}
 	t.seq++
-	r := row{ts: f.FirstTS, seq: t.seq}
+	r := row{sev: severity(f.Verdict), ts: f.FirstTS, seq: t.seq}
 	if !t.opts.All && len(t.rows) == t.opts.MaxRows {
 		if !r.before(&t.rows[0]) {
 			t.more++
+			t.cut.add(verdictIndex(f.Verdict), f.Server)
 			return nil
 		}
-		heap.Pop(&t.rows)
+		out := heap.Pop(&t.rows).(row)
 		t.more++
+		t.cut.add(out.verdict, out.server)
 	}
 	r.cells = t.cells(f)
+	r.verdict, r.client, r.server = verdictIndex(f.Verdict), f.Client, f.Server
+	if f.Tunnel.Len() > 0 {
+		r.tunnel = "via " + f.Tunnel.String()
+	}
 	heap.Push(&t.rows, r)
 	return nil
 }
@@ -92,11 +140,12 @@ func tunnelNote(t *decode.Tunnel) string {
 	return "\nvia " + t.String()
 }
 
+// before orders rows by severity, then time, then arrival.
 func (r *row) before(o *row) bool {
-	return r.ts < o.ts || (r.ts == o.ts && r.seq < o.seq)
+	return cmp.Or(cmp.Compare(r.sev, o.sev), cmp.Compare(r.ts, o.ts), cmp.Compare(r.seq, o.seq)) < 0
 }
 
-// rowHeap is a max-heap by time: its root is the latest row kept.
+// rowHeap is a max-heap in list order: its root is the row listed last.
 type rowHeap []row
 
 func (h rowHeap) Len() int           { return len(h) }
@@ -179,17 +228,40 @@ func retransmits(f *reassembly.Flow) string {
 	return fmt.Sprintf("SYN %d, SYN-ACK %d", f.SYNRetransmits, f.SYNACKRetransmits)
 }
 
-func (t *tableWriter) Close(c *Capture, s *Stats) error {
+func (t *tableWriter) Close(c *Capture, s *Stats) (err error) {
+	// Text lines go through a buffer so that they can be fitted to the
+	// terminal (wrapLines); the flow list is fitted by its layout.
+	out := t.w
+	var text bytes.Buffer
+	t.w = &text
+	flushText := func() error {
+		err := wrapLines(out, text.Bytes(), t.opts.Width)
+		text.Reset()
+		return err
+	}
+	defer func() {
+		if t.w == &text && err == nil {
+			err = flushText()
+		}
+		t.w = out
+	}()
 	t.summary(c, s)
 	if t.opts.Quiet {
 		return nil
 	}
 	if t.opts.All {
+		if err := flushText(); err != nil {
+			return err
+		}
+		t.w = out
 		return t.closeAll(c)
 	}
 	rows := []row(t.rows)
 	slices.SortFunc(rows, func(a, b row) int {
-		return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.seq, b.seq))
+		if a.before(&b) {
+			return -1
+		}
+		return 1
 	})
 	if len(rows) == 0 {
 		what := "No flow needs attention"
@@ -204,21 +276,132 @@ func (t *tableWriter) Close(c *Capture, s *Stats) error {
 		title = "Flows"
 	}
 	fmt.Fprintf(t.w, "\n%s (%d):\n", title, uint64(len(rows))+t.more)
-	layout := timeLayout(c)
-	tbl := newTableWriter(t.w, tableHeader[:])
-	for _, r := range rows {
-		cells := append([]string{time.Unix(0, r.ts).UTC().Format(layout)}, r.cells[:]...)
-		if err := tbl.Append(cells); err != nil {
+	if err := flushText(); err != nil {
+		return err
+	}
+	if err := t.writeRows(out, rows, timeLayout(c)); err != nil {
+		return err
+	}
+	t.writeCut()
+	return nil
+}
+
+// writeRows writes the flow list in the layout that fits Options.Width:
+// the full table; the full table with its explanation column wrapped; the
+// bordered table without the timing columns, wrapped; or, on a narrow
+// terminal, the compact layout.
+func (t *tableWriter) writeRows(w io.Writer, rows []row, layout string) error {
+	width := t.opts.Width
+	if width > 0 && width <= CompactWidth {
+		return t.writeCompact(w, rows, layout)
+	}
+	full, err := t.renderFull(rows, layout, 0, len(tableHeader))
+	if err != nil || width <= 0 || widest(full) <= width {
+		if err == nil {
+			_, err = w.Write(full)
+		}
+		return err
+	}
+	// Wrap the explanation (column 4) into what the other columns leave,
+	// with all of them, then without the timing columns.
+	for _, ncol := range []int{len(tableHeader), 5} {
+		bare, err := t.renderFull(rows, layout, -1, ncol)
+		if err != nil {
 			return err
+		}
+		if avail := width - (widest(bare) - displayWidth(tableHeader[4])); avail >= minWrap {
+			if fitted, err := t.renderFull(rows, layout, avail, ncol); err == nil && widest(fitted) <= width {
+				_, err = w.Write(fitted)
+				return err
+			}
+		}
+	}
+	return t.writeCompact(w, rows, layout)
+}
+
+// renderFull renders the bordered table with the first ncol columns;
+// whyWidth > 0 wraps the explanation column to that width, -1 leaves it
+// empty (to measure the others).
+func (t *tableWriter) renderFull(rows []row, layout string, whyWidth, ncol int) ([]byte, error) {
+	var b bytes.Buffer
+	tbl := newTableWriter(&b, tableHeader[:ncol])
+	for _, r := range rows {
+		cells := append([]string{time.Unix(0, r.ts).UTC().Format(layout)}, r.cells[:]...)[:ncol]
+		switch {
+		case whyWidth < 0:
+			cells[4] = ""
+		case whyWidth > 0:
+			cells[4] = strings.Join(wrap(cells[4], whyWidth), "\n")
+		}
+		if err := tbl.Append(cells); err != nil {
+			return nil, err
 		}
 	}
 	if err := tbl.Render(); err != nil {
-		return err
+		return nil, err
 	}
-	if t.more > 0 {
-		fmt.Fprintf(t.w, "… %d more (use --all)\n", t.more)
+	return b.Bytes(), nil
+}
+
+// writeCompact writes rows in the compact layout: time to the
+// millisecond, shortened addresses, the verdict, and the explanation
+// wrapped under the row.
+func (t *tableWriter) writeCompact(w io.Writer, rows []row, layout string) error {
+	layout = strings.TrimSuffix(layout, "000")
+	ct := newCompactTable(w, t.opts.Width, "time", "client", "server", "verdict")
+	cells := make([][]string, len(rows))
+	for i, r := range rows {
+		cells[i] = []string{time.Unix(0, r.ts).UTC().Format(layout), shortAddr(r.client), shortAddr(r.server), t.verdict(reportVerdicts[r.verdict])}
+		ct.measure(cells[i])
+	}
+	ct.writeHeader()
+	for i, r := range rows {
+		under := r.cells[3]
+		if r.tunnel != "" {
+			under += "\n" + r.tunnel
+		}
+		ct.row(cells[i], under)
 	}
 	return nil
+}
+
+// writeCut aggregates the flows left out of the list: "… 60,214 more
+// half_open, 59,880 of them to 10.0.0.5:443", one line per verdict, most
+// severe first.
+func (t *tableWriter) writeCut() {
+	if t.more == 0 {
+		return
+	}
+	for _, v := range []handshake.Verdict{handshake.Malformed, handshake.Refused, handshake.HalfOpen, handshake.Midstream} {
+		i := verdictIndex(v)
+		n := t.cut.n[i]
+		if n == 0 {
+			continue
+		}
+		fmt.Fprintf(t.w, "… %s more %s", thousands(n), v)
+		if h := t.cut.servers[i]; h != nil {
+			if top := h.top(1, compareAddrPort); len(top) == 1 && top[0].Count > 1 {
+				about := ""
+				if !h.exact() {
+					about = "at least "
+				}
+				fmt.Fprintf(t.w, ", %s%s of them to %s", about, thousands(top[0].Count), top[0].Key)
+			}
+		}
+		fmt.Fprintln(t.w)
+	}
+	fmt.Fprintf(t.w, "(%s flows not listed: use --all to list them, or --group-by server|client|port)\n", thousands(t.more))
+}
+
+func compareAddrPort(a, b netip.AddrPort) int { return a.Compare(b) }
+
+// thousands formats n with comma separators: 60,214.
+func thousands(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // timeLayout drops the date when the capture lies within one UTC day.
@@ -269,6 +452,16 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 	if line := notAnalysedLine(c); line != "" {
 		fmt.Fprintf(w, "Not analysed:  %s\n", line)
 	}
+	if f := &c.Fragments; f.Fragments > 0 {
+		fmt.Fprintf(w, "IP fragments:  %d: %d datagrams reassembled, %d incomplete (%d fragments)", f.Fragments, f.Reassembled, f.Incomplete, f.IncompleteFragments)
+		if f.Overlaps > 0 {
+			fmt.Fprintf(w, ", %d overlapping", f.Overlaps)
+		}
+		if f.Tiny > 0 {
+			fmt.Fprintf(w, ", %d tiny", f.Tiny)
+		}
+		fmt.Fprintln(w)
+	}
 	if c.Packets > 0 {
 		span := time.Duration(c.LastTS - c.FirstTS)
 		fmt.Fprintf(w, "Capture:       %s to %s (%s)\n",
@@ -289,6 +482,9 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 		fmt.Fprintf(w, "SYN→SYN-ACK:   p50 %s  p95 %s  p99 %s  max %s\n", millis(l[0], true), millis(l[1], true), millis(l[2], true), millis(l[3], true))
 	}
 	fmt.Fprintf(w, "SYN retransmissions: %d\n", s.SYNRetransmits)
+	if e := c.Early; e.Decided > 0 {
+		fmt.Fprintf(w, "Decided early: %d (attempt table full, --max-memory); %d later segments absorbed\n", e.Decided, e.Absorbed)
+	}
 	if tops := s.TopAnomalies(5); len(tops) > 0 {
 		fmt.Fprintf(w, "Top anomalies: ")
 		for i, a := range tops {
@@ -310,6 +506,20 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 				fmt.Fprint(w, ", ")
 			}
 			fmt.Fprintf(w, "%s ×%d", a.Key, a.Count)
+		}
+		fmt.Fprintln(w)
+	}
+	if tops, exact := s.TopFailedClients(5); len(tops) > 0 {
+		fmt.Fprintf(w, "Top clients by failed attempts: ")
+		for i, a := range tops {
+			if i > 0 {
+				fmt.Fprint(w, ", ")
+			}
+			if exact {
+				fmt.Fprintf(w, "%s ×%d", a.Key, a.Count)
+			} else {
+				fmt.Fprintf(w, "%s ×≥%d", a.Key, a.Count)
+			}
 		}
 		fmt.Fprintln(w)
 	}

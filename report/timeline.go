@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
@@ -18,6 +19,11 @@ import (
 // Options.Trace and Flow from the emit callback, then call Write. It is not
 // safe for concurrent use; the zero value is not usable, use NewTimeline.
 type Timeline struct {
+	// Width is the terminal width WriteTable must fit (0: no limit). A
+	// timeline wider than that, or any at CompactWidth or below, uses the
+	// compact layout: relative numbers, options and anomalies under the
+	// row.
+	Width    int
 	key      reassembly.FlowKey
 	attempts map[uint64]*attemptLine
 	order    []uint64
@@ -178,62 +184,134 @@ func (t *Timeline) WriteTable(w io.Writer, color bool) error {
 			continue
 		}
 		tw := &tableWriter{opts: Options{Color: color}}
-		fmt.Fprintf(w, "Attempt %d: %s → %s  %s", i+1, f.Client, f.Server, tw.verdict(f.Verdict))
+		var head bytes.Buffer
+		fmt.Fprintf(&head, "Attempt %d: %s → %s  %s", i+1, f.Client, f.Server, tw.verdict(f.Verdict))
 		if f.Tunnel.Len() > 0 {
-			fmt.Fprintf(w, "  via %s", f.Tunnel)
+			fmt.Fprintf(&head, "  via %s", f.Tunnel)
 		}
 		if f.HasClientISN {
-			fmt.Fprintf(w, "  client ISN %d", uint32(f.ClientISN))
+			fmt.Fprintf(&head, "  client ISN %d", uint32(f.ClientISN))
 		}
 		if f.HasServerISN {
-			fmt.Fprintf(w, "  server ISN %d", uint32(f.ServerISN))
+			fmt.Fprintf(&head, "  server ISN %d", uint32(f.ServerISN))
 		}
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "Reason: %s\n", f.AppendReason(nil))
-		tbl := newTableWriter(w, []string{"t (ms)", "frame", "dir", "flags", "seq (rel/raw)", "ack (rel/raw)", "win", "len", "options", "client", "server", "anomaly"})
-		start := a.segs[0].ts
-		for _, s := range a.segs {
-			dir, seqISN, seqOK, ackISN, ackOK := "C → S", f.ClientISN, f.HasClientISN, f.ServerISN, f.HasServerISN
-			if !s.fromClient {
-				dir, seqISN, seqOK, ackISN, ackOK = "C ← S", f.ServerISN, f.HasServerISN, f.ClientISN, f.HasClientISN
-			}
-			flags, ack := s.flags.String(), "-"
-			if s.flags.Has(decode.ACK) {
-				ack = relative(s.ack, ackISN, ackOK) + " / " + strconv.FormatUint(uint64(s.ack), 10)
-			}
-			var anom []string
-			for _, an := range s.anomalies {
-				line := an.Code.String()
-				if an.HasValues {
-					line += ": " + string(an.AppendValues(nil))
-				}
-				anom = append(anom, line+"\n  "+an.Code.RFC())
-			}
-			cells := []string{
-				fmt.Sprintf("%.3f", float64(s.ts-start)/1e6), strconv.FormatUint(s.frame, 10), dir, flags,
-				relative(s.seq, seqISN, seqOK) + " / " + strconv.FormatUint(uint64(s.seq), 10), ack,
-				strconv.Itoa(int(s.window)), strconv.Itoa(s.payload), s.opts,
-				s.ev.Client.String(), s.ev.Server.String(), strings.Join(anom, "\n"),
-			}
-			if s.icmp != nil {
-				// Its own row: the router's message back to the sender
-				// of the segment it quotes, no seq/ack of its own.
-				to := "C"
-				if !s.fromClient {
-					to = "S"
-				}
-				cells[2] = "R → " + to
-				cells[3] = s.icmp.what() + "\nfrom " + s.icmp.from.String()
-				cells[4], cells[5], cells[6], cells[7] = "-", "-", "-", "-"
-				cells[8] = "quotes " + quotedSummary(&s, dir, relative(s.seq, seqISN, seqOK))
-			}
-			if err := tbl.Append(cells); err != nil {
+		fmt.Fprintf(&head, "\nReason: %s\n", f.AppendReason(nil))
+		if err := wrapLines(w, head.Bytes(), t.Width); err != nil {
+			return err
+		}
+		var full bytes.Buffer
+		if t.Width <= 0 || t.Width > CompactWidth {
+			if err := writeAttemptTable(&full, a); err != nil {
 				return err
 			}
 		}
-		if err := tbl.Render(); err != nil {
+		if full.Len() > 0 && (t.Width <= 0 || widest(full.Bytes()) <= t.Width) {
+			if _, err := w.Write(full.Bytes()); err != nil {
+				return err
+			}
+			continue
+		}
+		writeAttemptCompact(w, a, t.Width)
+	}
+	return nil
+}
+
+// writeAttemptCompact writes one attempt's segments in the compact layout:
+// relative numbers only, no window or length, the options, ICMP details
+// and anomalies on lines under the row.
+func writeAttemptCompact(w io.Writer, a *attemptLine, width int) {
+	f := a.f
+	ct := newCompactTable(w, width, "t (ms)", "frame", "dir", "flags", "seq", "ack", "client", "server")
+	rows := make([][]string, len(a.segs))
+	under := make([]string, len(a.segs))
+	start := a.segs[0].ts
+	for i := range a.segs {
+		s := &a.segs[i]
+		dir, seqISN, seqOK, ackISN, ackOK := "C → S", f.ClientISN, f.HasClientISN, f.ServerISN, f.HasServerISN
+		if !s.fromClient {
+			dir, seqISN, seqOK, ackISN, ackOK = "C ← S", f.ServerISN, f.HasServerISN, f.ClientISN, f.HasClientISN
+		}
+		flags, seq, ack := s.flags.String(), relative(s.seq, seqISN, seqOK), "-"
+		if s.flags.Has(decode.ACK) {
+			ack = relative(s.ack, ackISN, ackOK)
+		}
+		var notes []string
+		if s.opts != "" {
+			notes = append(notes, s.opts)
+		}
+		if s.icmp != nil {
+			to := "C"
+			if !s.fromClient {
+				to = "S"
+			}
+			notes = []string{"from " + s.icmp.from.String() + ", quotes " + quotedSummary(s, dir, seq)}
+			dir, flags, seq, ack = "R → "+to, s.icmp.what(), "-", "-"
+		}
+		for _, an := range s.anomalies {
+			line := an.Code.String()
+			if an.HasValues {
+				line += ": " + string(an.AppendValues(nil))
+			}
+			notes = append(notes, line+" ("+an.Code.RFC()+")")
+		}
+		rows[i] = []string{fmt.Sprintf("%.3f", float64(s.ts-start)/1e6), strconv.FormatUint(s.frame, 10), dir, flags,
+			seq, ack, s.ev.Client.String(), s.ev.Server.String()}
+		under[i] = strings.Join(notes, "\n")
+		ct.measure(rows[i])
+	}
+	ct.writeHeader()
+	for i := range rows {
+		ct.row(rows[i], under[i])
+	}
+}
+
+// writeAttemptTable writes one attempt's segments as the full bordered
+// table.
+func writeAttemptTable(w io.Writer, a *attemptLine) error {
+	f := a.f
+	tbl := newTableWriter(w, []string{"t (ms)", "frame", "dir", "flags", "seq (rel/raw)", "ack (rel/raw)", "win", "len", "options", "client", "server", "anomaly"})
+	start := a.segs[0].ts
+	for _, s := range a.segs {
+		dir, seqISN, seqOK, ackISN, ackOK := "C → S", f.ClientISN, f.HasClientISN, f.ServerISN, f.HasServerISN
+		if !s.fromClient {
+			dir, seqISN, seqOK, ackISN, ackOK = "C ← S", f.ServerISN, f.HasServerISN, f.ClientISN, f.HasClientISN
+		}
+		flags, ack := s.flags.String(), "-"
+		if s.flags.Has(decode.ACK) {
+			ack = relative(s.ack, ackISN, ackOK) + " / " + strconv.FormatUint(uint64(s.ack), 10)
+		}
+		var anom []string
+		for _, an := range s.anomalies {
+			line := an.Code.String()
+			if an.HasValues {
+				line += ": " + string(an.AppendValues(nil))
+			}
+			anom = append(anom, line+"\n  "+an.Code.RFC())
+		}
+		cells := []string{
+			fmt.Sprintf("%.3f", float64(s.ts-start)/1e6), strconv.FormatUint(s.frame, 10), dir, flags,
+			relative(s.seq, seqISN, seqOK) + " / " + strconv.FormatUint(uint64(s.seq), 10), ack,
+			strconv.Itoa(int(s.window)), strconv.Itoa(s.payload), s.opts,
+			s.ev.Client.String(), s.ev.Server.String(), strings.Join(anom, "\n"),
+		}
+		if s.icmp != nil {
+			// Its own row: the router's message back to the sender
+			// of the segment it quotes, no seq/ack of its own.
+			to := "C"
+			if !s.fromClient {
+				to = "S"
+			}
+			cells[2] = "R → " + to
+			cells[3] = s.icmp.what() + "\nfrom " + s.icmp.from.String()
+			cells[4], cells[5], cells[6], cells[7] = "-", "-", "-", "-"
+			cells[8] = "quotes " + quotedSummary(&s, dir, relative(s.seq, seqISN, seqOK))
+		}
+		if err := tbl.Append(cells); err != nil {
 			return err
 		}
+	}
+	if err := tbl.Render(); err != nil {
+		return err
 	}
 	return nil
 }

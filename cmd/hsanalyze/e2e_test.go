@@ -140,45 +140,72 @@ func TestFormats(t *testing.T) {
 // printed.
 func TestFailOn(t *testing.T) {
 	tests := []struct {
-		name string
-		args []string
-		want int
+		name   string
+		args   []string
+		want   int
+		stderr string // the one line when it matched
 	}{
-		{"ack-wrong-ack.pcap --fail-on malformed", []string{pcap("ack-wrong-ack.pcap"), "--fail-on", "malformed"}, exitFailOn},
-		{"complete-v4.pcap --fail-on malformed", []string{pcap("complete-v4.pcap"), "--fail-on", "malformed"}, exitOK},
-		{"refused.pcap --fail-on half_open,refused", []string{pcap("refused.pcap"), "--fail-on", "half_open,refused"}, exitFailOn},
+		{"ack-wrong-ack.pcap --fail-on malformed", []string{pcap("ack-wrong-ack.pcap"), "--fail-on", "malformed"}, exitFailOn, "malformed 1"},
+		{"complete-v4.pcap --fail-on malformed", []string{pcap("complete-v4.pcap"), "--fail-on", "malformed"}, exitOK, ""},
+		{"refused.pcap --fail-on half_open,refused", []string{pcap("refused.pcap"), "--fail-on", "half_open,refused"}, exitFailOn, "refused 1"},
 		// --fail-on judges the selected flows only.
-		{"mix-200.pcap --verdict complete --fail-on malformed", []string{pcap("mix-200.pcap"), "--verdict", "complete", "--fail-on", "malformed"}, exitOK},
+		{"mix-200.pcap --verdict complete --fail-on malformed", []string{pcap("mix-200.pcap"), "--verdict", "complete", "--fail-on", "malformed"}, exitOK, ""},
+		// Thresholds: mix-200 has 51 malformed and 64 half_open of 200.
+		{"mix-200.pcap --fail-on malformed>51", []string{pcap("mix-200.pcap"), "--fail-on", "malformed>51"}, exitOK, ""},
+		{"mix-200.pcap --fail-on malformed>50", []string{pcap("mix-200.pcap"), "--fail-on", "malformed>50"}, exitFailOn, "malformed 51 > 50"},
+		{"mix-200.pcap --fail-on half_open>32%", []string{pcap("mix-200.pcap"), "--fail-on", "half_open>32%"}, exitOK, ""},
+		{"mix-200.pcap --fail-on half_open>31.5%", []string{pcap("mix-200.pcap"), "--fail-on", "half_open>31.5%"}, exitFailOn, "half_open 64 of 200 (32.0%) > 31.5%"},
+		{"mix-200.pcap --fail-on malformed,half_open>2%", []string{pcap("mix-200.pcap"), "--fail-on", "malformed,half_open>2%"}, exitFailOn, "malformed 51; half_open 64 of 200 (32.0%) > 2%"},
 	}
 	// mix-200 has flows of every verdict: each name is accepted and matches.
 	for _, v := range verdictNames {
+		n := map[string]string{"complete": "25", "half_open": "64", "refused": "30", "malformed": "51", "midstream": "30"}[v]
 		tests = append(tests, struct {
-			name string
-			args []string
-			want int
-		}{"mix-200.pcap --fail-on " + v, []string{pcap("mix-200.pcap"), "--fail-on", v}, exitFailOn})
+			name   string
+			args   []string
+			want   int
+			stderr string
+		}{"mix-200.pcap --fail-on " + v, []string{pcap("mix-200.pcap"), "--fail-on", v}, exitFailOn, v + " " + n})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, format := range []string{"json", "table"} {
+			for _, format := range []string{"json", "table", "ndjson", "csv", "zeek", "zeek-json", "junit"} {
 				r := runCLI(t, nil, nil, append(tt.args, "--format", format)...)
-				if r.code != tt.want || r.stderr != "" {
-					t.Errorf("--format %s: exit %d stderr %q, want exit %d and no stderr", format, r.code, r.stderr, tt.want)
+				want := ""
+				if tt.stderr != "" {
+					want = "hsanalyze: --fail-on matched: " + tt.stderr + "\n"
 				}
-				if format == "json" {
+				if r.code != tt.want || r.stderr != want {
+					t.Errorf("--format %s: exit %d stderr %q, want exit %d and stderr %q", format, r.code, r.stderr, tt.want, want)
+				}
+				switch format {
+				case "json":
 					if rep := decodeJSON(t, r.stdout); len(rep.Flows) == 0 {
 						t.Error("no flows printed")
 					}
-				} else if !strings.Contains(r.stdout, "Flows:") {
-					t.Errorf("no report printed:\n%s", r.stdout)
+				case "table":
+					if !strings.Contains(r.stdout, "Flows:") {
+						t.Errorf("no report printed:\n%s", r.stdout)
+					}
+				default:
+					if len(r.stdout) == 0 {
+						t.Errorf("--format %s printed nothing", format)
+					}
 				}
 			}
 		})
 	}
 }
 
-// TestFilters checks each filter selects exactly the flows its predicate,
-// applied to the unfiltered report, selects.
+func TestFailOnErrors(t *testing.T) {
+	for _, arg := range []string{"malformed>", "malformed>x", "half_open>100%", "half_open>-1%", "broken>2", "half_open>2%%"} {
+		r := runCLI(t, nil, nil, pcap("mix-200.pcap"), "--fail-on", arg)
+		if r.code != exitError || !strings.Contains(r.stderr, "hsanalyze: ") || r.stdout != "" {
+			t.Errorf("--fail-on %s: exit %d stdout %q stderr %q, want a usage error", arg, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
 func TestFilters(t *testing.T) {
 	type pred func(f jsonFlow) bool
 	ts := func(s string) time.Time {
@@ -416,7 +443,7 @@ func TestInfo(t *testing.T) {
 		if r.code != exitOK || r.stderr != "" {
 			t.Fatalf("exit %d stderr %q", r.code, r.stderr)
 		}
-		if !strings.Contains(r.stdout, "Flows:") || strings.Contains(r.stdout, "┌") || strings.Contains(r.stdout, "192.0.2.") {
+		if !strings.Contains(r.stdout, "Flows:") || strings.Contains(r.stdout, "┌") || strings.Contains(r.stdout, "192.0.2.1:") {
 			t.Errorf("-q prints more than the summary:\n%s", r.stdout)
 		}
 		if !strings.Contains(full.stdout, "┌") || !strings.HasPrefix(full.stdout, r.stdout) {
@@ -476,7 +503,7 @@ func TestBinary(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != exitFailOn {
 		t.Fatalf("err %v, want exit status 1", err)
 	}
-	if stderr.Len() != 0 {
+	if stderr.String() != "hsanalyze: --fail-on matched: malformed 1\n" {
 		t.Errorf("stderr %q", stderr.String())
 	}
 	if rep := decodeJSON(t, stdout.String()); len(rep.Flows) != 1 || rep.Flows[0].Verdict != "malformed" {

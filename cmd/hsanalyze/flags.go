@@ -12,6 +12,7 @@ import (
 
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/reassembly"
+	"github.com/hsanalyze/hsanalyze/report"
 )
 
 // config is everything the command line says, parsed and validated.
@@ -27,6 +28,8 @@ type config struct {
 	since    timeBound
 	until    timeBound
 	all      bool
+	width    int // --width; -1: from the terminal
+	getenv   func(string) string
 	flow     string
 	flowA    netip.AddrPort
 	flowB    netip.AddrPort
@@ -39,9 +42,16 @@ type config struct {
 	dedup    time.Duration
 	linger   time.Duration
 	workers  int
+	maxMem   int64
 	progress string
 	// seed is the Community ID seed (--community-id-seed).
 	seed uint16
+	// policy is --fail-on parsed.
+	policy report.FailOn
+	// github prints annotations (--github, or GITHUB_ACTIONS=true);
+	// stepSummary is $GITHUB_STEP_SUMMARY.
+	github      bool
+	stepSummary string
 }
 
 // timeBound is a --since or --until value: an absolute time, a time of day
@@ -174,6 +184,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		dedup:    capture.DefaultDedupWindow,
 		linger:   reassembly.DefaultCloseLinger,
 		progress: "auto",
+		maxMem:   reassembly.DefaultMaxMemory,
 	}
 	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -209,17 +220,23 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&cfg.since, "since", "")
 	fs.Var(&cfg.until, "until", "")
 	fs.BoolVar(&cfg.all, "all", false, "")
+	fs.IntVar(&cfg.width, "width", -1, "")
 	fs.StringVar(&cfg.flow, "flow", "", "")
 	fs.BoolVar(&cfg.quiet, "q", false, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
 	fs.BoolVar(&cfg.noColor, "no-color", false, "")
 	fs.BoolVar(&cfg.version, "version", false, "")
 	fs.BoolVar(&cfg.checksum, "checksum", false, "")
+	fs.BoolVar(&cfg.github, "github", false, "")
 	fs.DurationVar(&cfg.idle, "idle-timeout", cfg.idle, "")
 	fs.DurationVar(&cfg.reorder, "reorder-window", cfg.reorder, "")
 	fs.DurationVar(&cfg.linger, "close-linger", cfg.linger, "")
 	fs.DurationVar(&cfg.dedup, "dedup-window", cfg.dedup, "")
 	fs.IntVar(&cfg.workers, "workers", 0, "")
+	fs.Var(funcFlag(func(s string) (err error) {
+		cfg.maxMem, err = parseSize(s)
+		return err
+	}), "max-memory", "")
 	fs.StringVar(&cfg.progress, "progress", cfg.progress, "")
 	fs.Var(funcFlag(func(s string) error {
 		n, err := strconv.ParseUint(s, 0, 16)
@@ -258,6 +275,10 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	if getenv("NO_COLOR") != "" {
 		cfg.noColor = true
 	}
+	if getenv("GITHUB_ACTIONS") == "true" {
+		cfg.github = true
+	}
+	cfg.stepSummary = getenv("GITHUB_STEP_SUMMARY")
 	if cfg.version {
 		return cfg, nil
 	}
@@ -266,15 +287,26 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 
 func (cfg *config) validate() error {
 	switch cfg.format {
-	case "table", "json", "ndjson", "csv", "zeek", "zeek-json", "html":
+	case "table", "json", "ndjson", "csv", "zeek", "zeek-json", "junit", "html":
 	default:
-		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv, zeek, zeek-json or html"}
+		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv, zeek, zeek-json, junit or html"}
 	}
-	for _, list := range [][]string{cfg.failOn, cfg.verdicts} {
-		for _, v := range list {
-			if !isVerdict(v) {
-				return &usageError{msg: fmt.Sprintf("unknown verdict %q", v), hint: "verdicts are " + strings.Join(verdictNames, ", ")}
-			}
+	for _, v := range cfg.verdicts {
+		if !isVerdict(v) {
+			return &usageError{msg: fmt.Sprintf("unknown verdict %q", v), hint: "verdicts are " + strings.Join(verdictNames, ", ")}
+		}
+	}
+	for _, s := range cfg.failOn {
+		r, err := report.ParseFailRule(s)
+		if err != nil {
+			return &usageError{msg: err.Error(), hint: "--fail-on takes VERDICT, VERDICT>N or VERDICT>P%, comma-separated; verdicts are " + strings.Join(verdictNames, ", ")}
+		}
+		cfg.policy.Add(r)
+	}
+	if cfg.quiet {
+		switch cfg.format {
+		case "zeek", "zeek-json", "junit":
+			return &usageError{msg: fmt.Sprintf("-q: --format %s has no summary", cfg.format), hint: "use -q with table, json, ndjson or csv"}
 		}
 	}
 	switch cfg.progress {
@@ -284,6 +316,9 @@ func (cfg *config) validate() error {
 	}
 	if cfg.idle <= 0 || cfg.linger < 0 || cfg.reorder < 0 || cfg.dedup < 0 {
 		return &usageError{msg: "timeouts must be positive", hint: "e.g. --idle-timeout 2m --close-linger 4s --reorder-window 1ms"}
+	}
+	if cfg.width < -1 {
+		return &usageError{msg: "--width must be 0 (no limit) or a column count", hint: "e.g. --width 80"}
 	}
 	if cfg.workers < 0 {
 		return &usageError{msg: "--workers must be 0 (automatic) or more", hint: "e.g. --workers 2"}

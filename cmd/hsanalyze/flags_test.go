@@ -111,6 +111,9 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // TestUsageDefaults keeps -h honest about the tracker's defaults.
 func TestUsageDefaults(t *testing.T) {
+	if !strings.Contains(usage, "(default "+formatSize(reassembly.DefaultMaxMemory)+";") {
+		t.Errorf("usage does not give the default --max-memory %s", formatSize(reassembly.DefaultMaxMemory))
+	}
 	for _, d := range []time.Duration{reassembly.DefaultIdleTimeout, reassembly.DefaultCloseLinger, reassembly.DefaultReorderWindow} {
 		s := d.String()
 		s = strings.TrimSuffix(strings.TrimSuffix(s, "0s"), "0m") // 2m0s → 2m, 5s stays

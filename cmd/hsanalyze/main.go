@@ -23,7 +23,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 	"sync/atomic"
 
 	"github.com/hsanalyze/hsanalyze/analyze"
@@ -65,6 +64,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		fmt.Fprintf(stdout, "hsanalyze %s\n", version())
 		return exitOK
 	}
+	limitMemory(cfg.maxMem)
 
 	files := make([]*capture.File, 0, len(cfg.files))
 	defer func() {
@@ -81,6 +81,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		files = append(files, f)
 	}
 
+	cfg.getenv = getenv
 	return analyzeAndReport(cfg, files, stdout, stderr)
 }
 
@@ -106,6 +107,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	}()
 	out := bufio.NewWriterSize(dst, 64<<10)
 	color := !cfg.noColor && isTerminal(dst)
+	width := outputWidth(cfg.width, dst, cfg.getenv)
 	var w report.Writer
 	var hw *html.Writer
 	var trace func(*reassembly.Trace)
@@ -113,7 +115,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		hw = html.New(out, html.Options{Version: version()})
 		w, trace = hw, hw.Trace
 	} else {
-		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed})
+		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -122,7 +124,14 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 	var tl *report.Timeline
 	if cfg.flow != "" {
 		tl = report.NewTimeline(cfg.flowA, cfg.flowB)
+		tl.Width = width
 		trace = tl.Trace
+	} else if t, ok := w.(report.Tracer); ok {
+		trace = t.Trace
+	}
+	var gh *report.GitHub
+	if cfg.github {
+		gh = report.NewGitHub(cfg.policy, cfg.files)
 	}
 	sel := &filter{verdicts: cfg.verdicts, hosts: cfg.hosts, nets: cfg.nets, ports: cfg.ports, since: cfg.since, until: cfg.until}
 	sel.setStart(0) // absolute bounds hold without a capture start; others are resolved by Start
@@ -132,7 +141,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		prog = startProgress(stderr, files)
 	}
 	var stats report.Stats
-	failed := false
+	var judged [5]uint64 // flows --fail-on judges, by handshake.Verdict
 	var writeErr error
 	sum, runErr := analyze.Run(files, analyze.Options{
 		Tracker: reassembly.Options{
@@ -140,6 +149,7 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 			CloseLinger:   cfg.linger,
 			ReorderWindow: cfg.reorder,
 			Trace:         trace,
+			MaxMemory:     cfg.maxMem,
 		},
 		VerifyChecksums: cfg.checksum,
 		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
@@ -160,8 +170,9 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		if tl != nil && !tl.Flow(f) || tl == nil && !sel.match(f) {
 			return
 		}
-		if slices.Contains(cfg.failOn, f.Verdict.String()) {
-			failed = true
+		judged[f.Verdict]++
+		if gh != nil {
+			gh.Flow(f)
 		}
 		if tl != nil {
 			return
@@ -181,15 +192,25 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		return exitError
 	}
 	c := &report.Capture{
-		Filters:    sel.describe(),
-		Files:      cfg.files,
-		Packets:    sum.Packets,
-		TCPPackets: sum.TCPPackets,
-		Decoded:    sum.Decoded,
-		Warnings:   len(sum.Warnings),
-		Duplicates: sum.Duplicates,
-		FirstTS:    sum.FirstTS,
-		LastTS:     sum.LastTS,
+		Filters:     sel.describe(),
+		Files:       cfg.files,
+		Packets:     sum.Packets,
+		TCPPackets:  sum.TCPPackets,
+		Decoded:     sum.Decoded,
+		Fragments:   sum.Fragments,
+		Reassembled: sum.Reassembled,
+		Warnings:    len(sum.Warnings),
+		Duplicates:  sum.Duplicates,
+		FirstTS:     sum.FirstTS,
+		LastTS:      sum.LastTS,
+		Early:       sum.Early,
+	}
+	if e := sum.Early; e.Decided > 0 {
+		fmt.Fprintf(stderr, "hsanalyze: warning: %d attempts were decided early (anomaly decided_early): the attempt table reached --max-memory %s (%d attempts); %d later segments of them were absorbed; raise the bound with --max-memory SIZE, 0 for none\n",
+			e.Decided, formatSize(cfg.maxMem), e.MaxAttempts, e.Absorbed)
+		if e.TombstonesDropped > 0 {
+			fmt.Fprintf(stderr, "hsanalyze: warning: %d tombstones of early-decided attempts were dropped at their bound: later segments of those attempts were analysed as new traffic\n", e.TombstonesDropped)
+		}
 	}
 	if notice := report.NothingAnalysed(c); notice != "" {
 		fmt.Fprintf(stderr, "hsanalyze: warning: %s\n", notice)
@@ -218,10 +239,38 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", runErr)
 		return exitError
 	}
-	if failed {
+	if gh != nil {
+		if err := writeGitHub(gh, c, &stats, &judged, stderr, cfg.stepSummary); err != nil {
+			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
+			return exitError
+		}
+	}
+	if m := cfg.policy.Matches(&judged); len(m) > 0 {
+		fmt.Fprintf(stderr, "hsanalyze: %s\n", report.FailMessage(m))
 		return exitFailOn
 	}
 	return exitOK
+}
+
+// writeGitHub prints the workflow-command annotations on stderr (the
+// runner reads commands from both streams; stdout keeps the report) and
+// appends the job summary to the $GITHUB_STEP_SUMMARY file, if set.
+func writeGitHub(gh *report.GitHub, c *report.Capture, stats *report.Stats, judged *[5]uint64, stderr io.Writer, summaryPath string) error {
+	if _, err := io.WriteString(stderr, gh.Annotations(judged)); err != nil {
+		return fmt.Errorf("write annotations: %w", err)
+	}
+	if summaryPath == "" {
+		return nil
+	}
+	f, err := os.OpenFile(summaryPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	if _, err := io.WriteString(f, gh.Summary(c, stats, judged)); err != nil {
+		f.Close()
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	return f.Close()
 }
 
 func progressCounter(p *progress) *atomic.Uint64 {
@@ -241,12 +290,38 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// version reports the module version the binary was built from.
+// version reports the module version the binary was built from and, when
+// the build recorded them, the VCS revision and commit date.
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
 	}
-	return "(devel)"
+	return versionOf(bi)
+}
+
+func versionOf(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	set := map[string]string{}
+	for _, s := range bi.Settings {
+		set[s.Key] = s.Value
+	}
+	if rev := set["vcs.revision"]; rev != "" {
+		v += " " + set["vcs"] + " " + rev
+		if t := set["vcs.time"]; t != "" {
+			v += " " + t
+		}
+		if set["vcs.modified"] == "true" {
+			v += " (modified)"
+		}
+	}
+	if bi.GoVersion != "" {
+		v += ", " + bi.GoVersion
+	}
+	return v
 }
 
 // htmlFiles describes the inputs for the HTML report's summary.

@@ -11,15 +11,19 @@ Usage:
 
 Output:
   --format F            report format: table (default), json, ndjson, csv,
-                        zeek (Zeek conn.log TSV), zeek-json, html (one
-                        self-contained page: use -o or redirect)
+                        zeek (Zeek conn.log TSV), zeek-json, junit, html
+                        (one self-contained page: use -o or redirect)
   -o, --output FILE     write the report to FILE (replaced only once the
                         report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows
                         that need attention)
   --flow C-S            timeline of one connection, e.g.
                         10.0.0.1:51234-10.0.0.2:443 or [2001:db8::1]:5000-[2001:db8::2]:80
-  -q, --quiet           summary only
+  --width N             fit the table and timeline to N columns (default:
+                        the terminal's width, then $COLUMNS; pipes and
+                        files: no limit; 0: no limit); 100 or fewer get
+                        the compact layout
+  -q, --quiet           summary only (json, ndjson, csv: the summary object)
   --no-color            no colour (also when NO_COLOR is set or stdout is
                         not a terminal)
   --community-id-seed N community_id seed (Community ID v1; default 0)
@@ -39,9 +43,15 @@ Selecting flows:
                         (150ms, 90s, 5m); an empty window is an error
 
 CI:
-  --fail-on LIST        exit 1 when a selected flow (with --flow: an attempt
-                        of that connection) has one of these verdicts
-                        (complete, half_open, refused, malformed, midstream)
+  --fail-on LIST        exit 1, with one line on stderr saying what matched,
+                        when selected flows (with --flow: the attempts of
+                        that connection) have these verdicts (complete,
+                        half_open, refused, malformed, midstream): VERDICT
+                        for any, VERDICT>N for more than N, VERDICT>P% for
+                        more than P% of the flows, e.g. malformed,half_open>2%
+  --github              GitHub Actions annotations on stderr for the
+                        --fail-on matches, and a job summary appended to
+                        $GITHUB_STEP_SUMMARY (also when GITHUB_ACTIONS=true)
 
 Analysis:
   --checksum            verify TCP checksums (off: offloading makes them
@@ -57,6 +67,9 @@ Analysis:
                         (default 1ms; 0: keep every frame)
   --workers N           1: read, decode and track in one goroutine; 0
                         (default): read and decode in a goroutine of their own
+  --max-memory SIZE     bound the attempt table (default 96MiB; 0: none); past
+                        it the least recently active attempts are decided
+                        early (anomaly decided_early), never dropped
 
 Other:
   -h, --help            this help

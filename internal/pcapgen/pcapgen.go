@@ -53,6 +53,9 @@ type Seg struct {
 	BadChecksum bool
 	// Encap lists tunnel levels to wrap the frame in, outermost first.
 	Encap []Encap
+	// Fragments, if set, sends the frame's outermost IP packet as these
+	// IP fragments instead, one record each, the i-th i µs after Time.
+	Fragments []Frag
 }
 
 // Writer writes Ethernet frames to a pcap stream. It is not safe for
@@ -77,13 +80,27 @@ func NewWriter(w io.Writer, nano bool) (*Writer, error) {
 	return &Writer{w: pw, buf: make([]byte, 0, 2048)}, nil
 }
 
-// Write appends one segment as an Ethernet frame.
+// Write appends one segment as an Ethernet frame, or as the fragments
+// s.Fragments asks for.
 func (w *Writer) Write(s Seg) error {
 	frame, err := AppendFrame(w.buf[:0], s)
 	if err != nil {
 		return err
 	}
 	w.buf = frame
+	if len(s.Fragments) > 0 {
+		frames, err := fragment(frame, s.Fragments)
+		if err != nil {
+			return err
+		}
+		for i, f := range frames {
+			ci := gopacket.CaptureInfo{Timestamp: s.Time.Add(time.Duration(i) * time.Microsecond), CaptureLength: len(f), Length: len(f)}
+			if err := w.w.WritePacket(ci, f); err != nil {
+				return fmt.Errorf("pcapgen: write packet: %w", err)
+			}
+		}
+		return nil
+	}
 	ci := gopacket.CaptureInfo{Timestamp: s.Time, CaptureLength: len(frame), Length: len(frame)}
 	if err := w.w.WritePacket(ci, frame); err != nil {
 		return fmt.Errorf("pcapgen: write packet: %w", err)
@@ -234,4 +251,39 @@ func Opts(list ...[]byte) []byte {
 		b = append(b, o...)
 	}
 	return b
+}
+
+// WriteICMPError appends an ICMPv4 error of type typ and code, sent at t by
+// from (a router, or the destination host) to the sender of quoted, quoting
+// quoted's IPv4 header and the first 8 bytes of its TCP header as RFC 792
+// prescribes. quoted must be IPv4 and carry no tunnel.
+func (w *Writer) WriteICMPError(t time.Time, from netip.Addr, typ, code uint8, quoted Seg) error {
+	if !from.Is4() || !quoted.Src.Addr().Is4() || len(quoted.Encap) > 0 {
+		return fmt.Errorf("pcapgen: ICMP errors are IPv4 without tunnels here")
+	}
+	orig, err := AppendFrame(nil, quoted)
+	if err != nil {
+		return err
+	}
+	inner := orig[14 : 14+20+8] // IP header and 8 bytes of TCP
+	icmpLen := 8 + len(inner)
+	frame := append(w.buf[:0], macA[:]...)
+	frame = append(frame, macB[:]...)
+	frame = append(frame, 0x08, 0x00)
+	ip := len(frame)
+	a, b := from.As4(), quoted.Src.Addr().As4()
+	frame = append(frame, 0x45, 0, byte((20+icmpLen)>>8), byte(20+icmpLen), 0, 0, 0, 0, 64, 1, 0, 0)
+	frame = append(frame, a[:]...)
+	frame = append(frame, b[:]...)
+	binary.BigEndian.PutUint16(frame[ip+10:], Checksum(0, frame[ip:ip+20]))
+	ic := len(frame)
+	frame = append(frame, typ, code, 0, 0, 0, 0, 0, 0)
+	frame = append(frame, inner...)
+	binary.BigEndian.PutUint16(frame[ic+2:], Checksum(0, frame[ic:]))
+	w.buf = frame
+	ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(frame), Length: len(frame)}
+	if err := w.w.WritePacket(ci, frame); err != nil {
+		return fmt.Errorf("pcapgen: write packet: %w", err)
+	}
+	return nil
 }

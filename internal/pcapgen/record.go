@@ -48,6 +48,14 @@ func AppendRecord(dst []byte, s Seg, nano bool) ([]byte, error) {
 	if err != nil {
 		return dst[:start], err
 	}
+	if len(s.Fragments) > 0 {
+		f := append([]byte(nil), frame[start+RecordHeaderLen:]...)
+		out, err := appendFragmented(dst[:start], f, s, nano)
+		if err != nil {
+			return dst[:start], err
+		}
+		return out, nil
+	}
 	putRecordHeader(frame[start:], s.Time, len(frame)-start-RecordHeaderLen, nano)
 	return frame, nil
 }

@@ -140,7 +140,7 @@ func one(client, verdict string, anomalies ...string) []Expect {
 
 // All returns the catalogue, in file-name order.
 func All() []Scenario {
-	all := append(plain(), tunnelScenarios()...)
+	all := append(append(plain(), tunnelScenarios()...), fragmentScenarios()...)
 	slices.SortFunc(all, func(a, b Scenario) int { return strings.Compare(a.File, b.File) })
 	return all
 }

@@ -35,4 +35,7 @@ var about = map[handshake.Code]string{
 	handshake.DataNotCaptured:         "A client segment lies past everything captured from the client but inside the server's window (or acknowledges Fast Open server data not captured): earlier segments were not captured.",
 	handshake.ScanProbe:               "The attempt began with a scanner's probe (NULL, FIN, Xmas, or an ACK with ack 0), not a SYN.",
 	handshake.ServerSynNotCaptured:    "The client's SYN-ACK repeats its ISN and answers a server SYN (simultaneous open) that was not captured.",
+	handshake.DecidedEarly:            "hsanalyze decided the attempt before it was over: the attempt table reached --max-memory. Its verdict is what it had seen; its later segments were absorbed.",
+	handshake.FragmentOverlap:         "The segment came in IP fragments that overlap with different bytes (an evasion technique); the bytes captured first were kept.",
+	handshake.TinyFragment:            "The segment came in IP fragments and the first one did not hold the whole TCP header (RFC 1858).",
 }

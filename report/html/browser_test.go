@@ -2,7 +2,10 @@ package html
 
 import (
 	"context"
+
 	"fmt"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -23,8 +27,9 @@ import (
 // chromium-headless-shell.
 //
 // HSANALYZE_CHROME names the browser binary to use. HSANALYZE_SCREENSHOTS
-// names a directory to copy the screenshots to (the README's come from
-// HSANALYZE_SCREENSHOTS=docs go test ./report/html -run TestBrowserMix).
+// names a directory to copy the README's screenshots to: from the
+// repository root, HSANALYZE_SCREENSHOTS=$PWD/docs go test ./report/html
+// -run TestBrowserMix -count=1 regenerates docs/report-*.png.
 
 // chromeNames are the browser binaries looked for on PATH, best first.
 var chromeNames = []string{"chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "headless_shell"}
@@ -61,7 +66,10 @@ type session struct {
 
 // open writes page to a temporary file and loads it in a fresh headless
 // Chromium whose network is off.
-func open(t *testing.T, pageHTML []byte) *session {
+func open(t *testing.T, pageHTML []byte) *session { return openWith(t, pageHTML, true) }
+
+// openWith is open with JavaScript on or off.
+func openWith(t *testing.T, pageHTML []byte, js bool) *session {
 	t.Helper()
 	chrome := findChrome(t)
 	dir := t.TempDir()
@@ -126,7 +134,14 @@ func open(t *testing.T, pageHTML []byte) *session {
 			}
 		}
 	}()
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url), chromedp.WaitVisible("#flow-rows tr")); err != nil {
+	ready := `html[data-ready="true"]`
+	if !js {
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			t.Fatal(err)
+		}
+		ready = "#flow-rows tr"
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url), chromedp.WaitReady(ready)); err != nil {
 		t.Fatalf("load %s: %v", s.url, err)
 	}
 	return s
@@ -180,15 +195,21 @@ func eval[T any](s *session, js string) T {
 	return v
 }
 
-// screenshot saves a PNG of the whole page, or of the element sel, under
-// the test's directory (and HSANALYZE_SCREENSHOTS, if set).
-func (s *session) screenshot(name, sel string) {
+// screenshot saves a PNG under the test's directory: of the whole page,
+// of the element sel, or (upTo) of the page from its top to the end of
+// sel. The README's (export) are also copied to HSANALYZE_SCREENSHOTS, if
+// set.
+func (s *session) screenshot(name, sel string, upTo, export bool) {
 	s.t.Helper()
 	params := cdppage.CaptureScreenshotParams{Format: cdppage.CaptureScreenshotFormatPng, CaptureBeyondViewport: ptr(true), FromSurface: ptr(true)}
 	if sel != "" {
 		r := eval[[4]float64](s, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect();
 			return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()`, sel))
 		params.Clip = &cdppage.Viewport{X: r[0], Y: r[1], Width: r[2], Height: r[3], Scale: 1}
+		if upTo {
+			w := eval[float64](s, `document.documentElement.scrollWidth`)
+			params.Clip = &cdppage.Viewport{Width: w, Height: r[1] + r[3] + 8, Scale: 1}
+		}
 	} else {
 		w, h := eval[float64](s, `document.documentElement.scrollWidth`), eval[float64](s, `document.documentElement.scrollHeight`)
 		params.Clip = &cdppage.Viewport{Width: w, Height: h, Scale: 1}
@@ -203,7 +224,7 @@ func (s *session) screenshot(name, sel string) {
 		s.t.Fatal(err)
 	}
 	s.t.Logf("screenshot %s", path)
-	if d := os.Getenv("HSANALYZE_SCREENSHOTS"); d != "" {
+	if d := os.Getenv("HSANALYZE_SCREENSHOTS"); d != "" && export {
 		if err := os.WriteFile(filepath.Join(d, name), png, 0o644); err != nil {
 			s.t.Fatal(err)
 		}
@@ -214,7 +235,8 @@ func (s *session) screenshot(name, sel string) {
 // verdict counts, a click on a malformed flow draws its ladder with the
 // anomaly, keyboard users reach the rows, and nothing is fetched.
 func TestBrowserMix(t *testing.T) {
-	pageHTML, st := buildReport(t, Options{Version: "test"}, mixPcap)
+	// Named as from the repository root, as the README's command runs.
+	pageHTML, st := buildReport(t, Options{Version: "test", Files: []File{{Name: "testdata/pcaps/mix-200.pcap"}}}, mixPcap)
 	s := open(t, pageHTML)
 
 	// The counts shown are the analysis's.
@@ -227,7 +249,8 @@ func TestBrowserMix(t *testing.T) {
 	if got, want := eval[string](s, `document.getElementById("flow-count").textContent`), fmt.Sprintf("of all %d embedded flows", st.Flows); !strings.Contains(got, want) {
 		t.Errorf("flow count %q lacks %q", got, want)
 	}
-	s.screenshot("report.png", "")
+	s.screenshot("report.png", "", false, false)
+	s.screenshot("report-summary.png", "#over-time", true, true)
 
 	// Filter to malformed flows with the form, as a user would.
 	s.do(chromedp.SetValue("#f-verdict", "malformed"))
@@ -271,7 +294,7 @@ func TestBrowserMix(t *testing.T) {
 			t.Errorf("ladder text lacks %q (relative and raw numbers): %q", want, labels)
 		}
 	}
-	s.screenshot("ladder.png", "#ladder")
+	s.screenshot("report-ladder.png", "#ladder", false, true)
 
 	// Keyboard: the second row is focusable and Enter opens its ladder.
 	s.do(chromedp.Focus("#flow-rows tr:nth-child(2)"), chromedp.KeyEvent("\r"))
@@ -280,6 +303,27 @@ func TestBrowserMix(t *testing.T) {
 	second := eval[string](s, `document.querySelector("#flow-rows tr:nth-child(2)").cells[1].textContent`)
 	if !sel || !strings.Contains(head, second) {
 		t.Errorf("Enter on row 2 (client %s): selected %v, ladder heading %q", second, sel, head)
+	}
+
+	// The top server's link filters the table to its flows.
+	server := eval[string](s, `document.querySelector("#top-servers-table a").dataset.filterAddr`)
+	s.do(chromedp.Click("#top-servers-table a"))
+	servers := eval[[]string](s, `[...document.querySelectorAll("#flow-rows tr")].map(r => r.cells[2].textContent)`)
+	if len(servers) == 0 {
+		t.Errorf("no flow of %s after following its link", server)
+	}
+	for _, sv := range servers {
+		if !strings.HasPrefix(sv, server+":") {
+			t.Fatalf("after following %s's link the table holds %s", server, sv)
+		}
+	}
+	// An anomaly section's link filters to the flows raising it.
+	s.do(chromedp.Click(`#anomalies [data-filter-code="` + anomaly + `"]`))
+	codes := eval[[]string](s, `[...document.querySelectorAll("#flow-rows tr")].map(r => r.cells[4].textContent)`)
+	for _, c := range codes {
+		if !strings.Contains(c, anomaly) {
+			t.Fatalf("after following the %s link the table holds a flow with %q", anomaly, c)
+		}
 	}
 
 	// Sorting by server, descending after a second click.
@@ -309,8 +353,62 @@ func TestBrowserHostile(t *testing.T) {
 	}
 	// Its malformed flow still opens.
 	s.do(chromedp.Click("#flow-rows tr:first-child"), chromedp.WaitVisible("#ladder svg.ladder"))
-	s.screenshot("hostile.png", "")
+	s.screenshot("hostile.png", "", false, false)
 	s.clean()
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestBrowserWithoutJS loads the mix's report with JavaScript off: the
+// summary, the charts, the anomaly evidence and the earliest problem flows
+// are there all the same, and it prints to PDF.
+func TestBrowserWithoutJS(t *testing.T) {
+	pageHTML, st := buildReport(t, Options{}, mixPcap)
+	s := openWith(t, pageHTML, false)
+	outer, err := chromedp.Run(s.ctx, chromedp.OuterHTML("html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := parse(t, []byte(outer))
+	for _, v := range verdicts {
+		var cell string
+		walk(doc, func(n *html.Node) {
+			if a, ok := attr(n, "data-verdict"); ok && a == v.String() {
+				cell = textOf(n)
+			}
+		})
+		if want := fmt.Sprint(st.ByVerdict[verdictIndex(v)]); cell != want {
+			t.Errorf("%s: shows %q without JavaScript, want %s", v, cell, want)
+		}
+	}
+	charts := 0
+	walk(doc, func(n *html.Node) {
+		if n.DataAtom == atom.Svg {
+			charts++
+		}
+	})
+	rows := 0
+	walk(byID(doc, "flow-rows"), func(n *html.Node) {
+		if n.DataAtom == atom.Tr {
+			rows++
+		}
+	})
+	if charts < 5 || rows != pageSize {
+		t.Errorf("without JavaScript: %d charts, %d flow rows; want the charts and %d rows", charts, rows, pageSize)
+	}
+	if byID(doc, "filters") == nil || !hasAttr(byID(doc, "filters"), "hidden") {
+		t.Error("the filter form shows without JavaScript, where it cannot work")
+	}
+	s.screenshot("nojs.png", "", false, false)
+	pdf, err := chromedp.Call(s.ctx, cdppage.PrintToPDF, cdppage.PrintToPDFParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(pdf.Data), "%PDF-") || len(pdf.Data) < 20000 {
+		t.Errorf("PDF of %d bytes", len(pdf.Data))
+	}
+	os.WriteFile(filepath.Join(s.dir, "report.pdf"), pdf.Data, 0o644)
+	s.clean()
+}
+
+func hasAttr(n *html.Node, key string) bool { _, ok := attr(n, key); return ok }

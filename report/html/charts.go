@@ -38,7 +38,7 @@ type text struct {
 
 // Stacking order of verdict bars: failures at the bottom, so that the moment
 // they start shows even under many complete flows.
-var stackOrder = [numVerdicts]int{vMalformed, vRefused, vHalfOpen, vMidstream, vComplete}
+var stackOrder = []int{vMalformed, vRefused, vHalfOpen, vMidstream, vComplete}
 
 // niceStep returns a round step (1, 2 or 5 × 10^k) of at least x.
 func niceStep(x float64) float64 {
@@ -104,11 +104,10 @@ func clockLabel(ts, step int64, multiDay bool) string {
 // chart margins: left, right, top, bottom.
 const mL, mR, mT, mB = 64.0, 16.0, 12.0, 44.0
 
-// timelineScene draws verdict counts over time as stacked bars.
-func timelineScene(bins []timeBin, firstFail int64, hasFail bool) scene {
-	sc := scene{ID: "chart-time", W: 960, H: 280,
-		Title: "Connection attempts over capture time, by verdict",
-	}
+// timelineScene draws the counts of the verdicts in order over time as
+// stacked bars, bottom first, on the same time axis for every order.
+func timelineScene(id, title string, order []int, h int, bins []timeBin, firstFail int64, hasFail bool) scene {
+	sc := scene{ID: id, W: 960, H: h, Title: title}
 	if len(bins) == 0 {
 		sc.Desc = "No connection attempts."
 		return sc
@@ -117,8 +116,8 @@ func timelineScene(bins []timeBin, firstFail int64, hasFail bool) scene {
 	var peak uint64
 	for _, b := range bins {
 		var n uint64
-		for _, c := range b.counts {
-			n += c
+		for _, v := range order {
+			n += b.counts[v]
 		}
 		peak = max(peak, n)
 	}
@@ -140,7 +139,7 @@ func timelineScene(bins []timeBin, firstFail int64, hasFail bool) scene {
 	// Bars.
 	for i, b := range bins {
 		base := 0.0
-		for _, v := range stackOrder {
+		for _, v := range order {
 			n := b.counts[v]
 			if n == 0 {
 				continue

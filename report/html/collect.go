@@ -299,6 +299,7 @@ type staticRow struct {
 	anomalies      []handshake.Code
 	syn, ack       int64
 	hasSyn, hasAck bool
+	reason         string
 }
 
 func (e *earliestRows) offer(f *reassembly.Flow) {
@@ -313,6 +314,7 @@ func (e *earliestRows) offer(f *reassembly.Flow) {
 	r.client, r.server, r.verdict = f.Client, f.Server, f.Verdict
 	r.anomalies = append([]handshake.Code(nil), f.Anomalies...)
 	r.syn, r.hasSyn, r.ack, r.hasAck = f.SYNToSYNACK, f.HasSYNToSYNACK, f.SYNACKToACK, f.HasSYNACKToACK
+	r.reason = string(f.AppendReason(nil))
 	heap.Push(&e.h, r)
 }
 

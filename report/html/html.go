@@ -309,6 +309,9 @@ func (w *Writer) SetFiles(files []File) { w.opts.Files = files }
 // Close writes the page. stats holds the statistics of the flows passed to
 // Flow.
 func (w *Writer) Close(c *report.Capture, stats *report.Stats) error {
-	p := w.page(c, stats)
+	p, err := w.page(c, stats)
+	if err != nil {
+		return err
+	}
 	return render(w.w, p)
 }

@@ -2,6 +2,7 @@ package html
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -224,6 +225,7 @@ type pageData struct {
 	Verdicts []string          `json:"verdicts"`
 	Addrs    []string          `json:"addrs"`
 	Problems int               `json:"problems"`
+	Packed   []byte            `json:"packed"` // base64 gzip of Flows and Ladders
 	Flows    [][]any           `json:"flows"`
 	Ladders  []json.RawMessage `json:"ladders"`
 }
@@ -237,6 +239,13 @@ func embedded(t *testing.T, doc *html.Node) pageData {
 	var d pageData
 	if err := json.Unmarshal([]byte(n.FirstChild.Data), &d); err != nil {
 		t.Fatalf("embedded data: %v", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(d.Packed))
+	if err != nil {
+		t.Fatalf("packed data: %v", err)
+	}
+	if err := json.NewDecoder(zr).Decode(&d); err != nil {
+		t.Fatalf("packed data: %v", err)
 	}
 	return d
 }
@@ -401,6 +410,47 @@ func TestTimeBinsKeepCounts(t *testing.T) {
 		}
 		if bins := tb.display(100); len(bins) > 100 {
 			t.Errorf("span %d: %d display bins, want at most 100", span, len(bins))
+		}
+	}
+}
+
+// TestVerdictColoursDifferInLightness checks that the verdict colours can
+// be told apart without hue (colour blindness, greyscale print): their CIE
+// L* lightness differs by at least 10 between any two.
+func TestVerdictColoursDifferInLightness(t *testing.T) {
+	lightness := map[string]float64{}
+	for _, v := range verdicts {
+		key := ".v-" + v.String() + "{fill:#"
+		i := strings.Index(styleCSS, key)
+		if i < 0 {
+			t.Fatalf("style.css has no %s…}", key)
+		}
+		hex := styleCSS[i+len(key) : i+len(key)+6]
+		var rgb [3]float64
+		for j := range rgb {
+			c, err := strconv.ParseUint(hex[2*j:2*j+2], 16, 8)
+			if err != nil {
+				t.Fatalf("%s: colour %q", v, hex)
+			}
+			s := float64(c) / 255
+			if s <= 0.04045 {
+				rgb[j] = s / 12.92
+			} else {
+				rgb[j] = math.Pow((s+0.055)/1.055, 2.4)
+			}
+		}
+		y := 0.2126*rgb[0] + 0.7152*rgb[1] + 0.0722*rgb[2]
+		l := 116*math.Cbrt(y) - 16
+		if y <= 216.0/24389 {
+			l = y * 24389 / 27
+		}
+		lightness[v.String()] = l
+	}
+	for a, la := range lightness {
+		for b, lb := range lightness {
+			if a < b && math.Abs(la-lb) < 10 {
+				t.Errorf("%s (L* %.0f) and %s (L* %.0f) differ by less than 10 in lightness", a, la, b, lb)
+			}
 		}
 	}
 }

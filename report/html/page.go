@@ -1,6 +1,7 @@
 package html
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	_ "embed"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
@@ -54,6 +57,7 @@ type page struct {
 	Version  string
 	Summary  summaryView
 	Timeline scene
+	Failures scene
 	Bins     []binView
 	Latency  []latencyView
 	Servers  []latencyView // per busiest server
@@ -134,11 +138,11 @@ type flowsView struct {
 }
 
 type staticView struct {
-	Time, Client, Server, Verdict, Anomalies, SYN, ACK string
+	Time, Client, Server, Verdict, Anomalies, SYN, ACK, Reason string
 }
 
 // page builds the template's view of everything collected.
-func (w *Writer) page(c *report.Capture, st *report.Stats) *page {
+func (w *Writer) page(c *report.Capture, st *report.Stats) (*page, error) {
 	files := w.opts.Files
 	if len(files) == 0 {
 		for _, name := range c.Files {
@@ -195,7 +199,10 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) *page {
 
 	// Verdicts over time.
 	bins := w.bins.display(min(100, max(20, int(st.Flows/5))))
-	p.Timeline = timelineScene(bins, firstFail, hasFail)
+	p.Timeline = timelineScene("chart-time", "Connection attempts over capture time, by verdict", stackOrder, 280, bins, firstFail, hasFail)
+	// Failures alone on their own scale: a few among many complete flows
+	// still show when they begin.
+	p.Failures = timelineScene("chart-fail", "Failed attempts (malformed, refused, half-open) over capture time", failedOrder[:], 200, bins, firstFail, hasFail)
 	for _, b := range bins {
 		p.Bins = append(p.Bins, binView{Start: when(b.start), End: when(b.end), Counts: b.counts})
 	}
@@ -264,15 +271,19 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) *page {
 		}
 		fv.Rows = append(fv.Rows, staticView{
 			Time: when(r.ts), Client: r.client.String(), Server: r.server.String(), Verdict: r.verdict.String(),
-			Anomalies: strings.Join(codes, " "), SYN: msLabel(r.syn, r.hasSyn), ACK: msLabel(r.ack, r.hasAck),
+			Anomalies: strings.Join(codes, " "), SYN: msLabel(r.syn, r.hasSyn), ACK: msLabel(r.ack, r.hasAck), Reason: r.reason,
 		})
 	}
 	fv.More = fv.ProblemEmbedded - len(fv.Rows)
 	for _, a := range p.Anoms {
 		fv.Codes = append(fv.Codes, a.Code)
 	}
-	p.Data = template.JS(w.data(c, names))
-	return p
+	data, err := w.data(c, names)
+	if err != nil {
+		return nil, fmt.Errorf("html report: pack flows: %w", err)
+	}
+	p.Data = template.JS(data)
+	return p, nil
 }
 
 func markLabels(marks []percentile) []string {
@@ -374,7 +385,7 @@ func evidenceText(a *handshake.Anomaly, files []string) string {
 }
 
 // data encodes what the script needs, as JSON safe inside a script element.
-func (w *Writer) data(c *report.Capture, files []string) []byte {
+func (w *Writer) data(c *report.Capture, files []string) ([]byte, error) {
 	origin := c.FirstTS
 	if len(w.rows.prob.rows)+len(w.rows.sample.rows) > 0 {
 		origin = int64(1) << 62
@@ -436,12 +447,40 @@ func (w *Writer) data(c *report.Capture, files []string) []byte {
 	}
 	b = append(b, `],"problems":`...)
 	b = strconv.AppendInt(b, int64(len(w.rows.prob.rows)), 10)
-	b = append(b, `,"flows":[`...)
-	b = appendRows(b, &w.rows.prob, origin, true)
-	b = appendRows(b, &w.rows.sample, origin, len(w.rows.prob.rows) == 0)
-	b = append(b, "],\n\"ladders\":["...)
-	b = append(b, w.rows.ladders...)
-	return append(b, "]}"...)
+	b = append(b, `,"seed":`...)
+	b = strconv.AppendUint(b, uint64(w.opts.CommunityIDSeed), 10)
+	b = append(b, `,"packed":"`...)
+	packed, err := w.packed(origin)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, packed...)
+	return append(b, `"}`...), nil
+}
+
+// packed returns {"flows":[...],"ladders":[...]} gzipped and base64
+// encoded: flows and ladders are most of the page, and compress about
+// tenfold. The script unpacks them with DecompressionStream.
+func (w *Writer) packed(origin int64) ([]byte, error) {
+	var raw []byte
+	raw = append(raw, `{"flows":[`...)
+	raw = appendRows(raw, &w.rows.prob, origin, true)
+	raw = appendRows(raw, &w.rows.sample, origin, len(w.rows.prob.rows) == 0)
+	raw = append(raw, "],\n\"ladders\":["...)
+	raw = append(raw, w.rows.ladders...)
+	raw = append(raw, "]}"...)
+	var z bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&z, gzip.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.AppendEncode(nil, z.Bytes()), nil
 }
 
 func render(w io.Writer, p *page) error {

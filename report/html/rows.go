@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/internal/communityid"
 	"github.com/hsanalyze/hsanalyze/reassembly"
@@ -17,11 +18,11 @@ import (
 // relative to the first flow at Close):
 //
 //	[t_us, client, client_port, server, server_port, verdict, evidence,
-//	 syn_to_synack_us, synack_to_ack_us, ladder, tunnel]
+//	 syn_to_synack_us, synack_to_ack_us, ladder, tunnel, reason]
 //
 // client and server index the address table, verdict the verdicts, ladder
 // the ladders (-1: none kept); tunnel is the encapsulation in words ("" for
-// plain traffic); latencies are null when not measured;
+// plain traffic); reason is the flow's reason in plain words; latencies are null when not measured;
 // evidence is [[code, frame, field, seen, expected, file], ...] with code
 // an index into the code table and seen/expected null without values.
 //
@@ -133,6 +134,9 @@ func (r *rowStore) appendRow(b []byte, f *reassembly.Flow, ladder int) []byte {
 	} else {
 		b = append(b, `""`...)
 	}
+	b = append(b, ',')
+	var reason [160]byte
+	b = appendString(b, string(f.AppendReason(reason[:0])))
 	return append(b, ']')
 }
 
@@ -174,14 +178,18 @@ func appendEvidence(b []byte, ev []handshake.Anomaly) []byte {
 
 // appendLadder appends one ladder object:
 //
-//	{"ci": client ISN, "si": server ISN, "cid": Community ID, "more": segments not kept,
-//	 "close": how it closed, "cs"/"ss": final states,
+//	{"ci": client ISN, "si": server ISN, "cid": Community ID,
+//	 "more": segments not kept, "close": how it closed,
+//	 "cs"/"ss": final states,
 //	 "segs": [[dt_us, frame, from_client, flags, seq, ack, window, len,
 //	           client_state, server_state, evidence, icmp], ...]}
 //
 // ISNs are null when not captured; dt is from the first segment; flags is
-// the TCP flag bits (decode.Flags); states index the state names; evidence
-// is as in a row.
+// the TCP flag bits (decode.Flags); seq is relative to its sender's ISN and
+// ack to the receiver's (raw where that ISN is unknown), as Wireshark's
+// relative numbers, which keeps the page small; states index the state
+// names; evidence is as in a row and, like icmp (1: an ICMP error quoting
+// the segment), left out at the end of a segment when empty.
 func appendLadder(b []byte, f *reassembly.Flow, segs []segment, more int, seed uint16) []byte {
 	b = append(b, `{"ci":`...)
 	b = appendOptUint(b, uint64(f.ClientISN), f.HasClientISN)
@@ -189,8 +197,7 @@ func appendLadder(b []byte, f *reassembly.Flow, segs []segment, more int, seed u
 	b = appendOptUint(b, uint64(f.ServerISN), f.HasServerISN)
 	b = append(b, `,"cid":"`...)
 	b = communityid.Append(b, seed, communityid.TCP, f.Client, f.Server)
-	b = append(b, '"')
-	b = append(b, `,"more":`...)
+	b = append(b, `","more":`...)
 	b = strconv.AppendInt(b, int64(more), 10)
 	b = append(b, `,"close":`...)
 	b = appendString(b, f.Close.String())
@@ -203,8 +210,18 @@ func appendLadder(b []byte, f *reassembly.Flow, segs []segment, more int, seed u
 	if len(segs) > 0 {
 		t0 = segs[0].ts
 	}
+	rel := func(v uint32, isn decode.Seq, ok bool) uint32 {
+		if !ok {
+			return v
+		}
+		return v - uint32(isn)
+	}
 	for i := range segs {
 		s := &segs[i]
+		own, ownOK, peer, peerOK := f.ClientISN, f.HasClientISN, f.ServerISN, f.HasServerISN
+		if !s.fromClient {
+			own, ownOK, peer, peerOK = peer, peerOK, own, ownOK
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -217,9 +234,9 @@ func appendLadder(b []byte, f *reassembly.Flow, segs []segment, more int, seed u
 		b = append(b, ',')
 		b = strconv.AppendUint(b, uint64(s.flags), 10)
 		b = append(b, ',')
-		b = strconv.AppendUint(b, uint64(s.seq), 10)
+		b = strconv.AppendUint(b, uint64(rel(s.seq, own, ownOK)), 10)
 		b = append(b, ',')
-		b = strconv.AppendUint(b, uint64(s.ack), 10)
+		b = strconv.AppendUint(b, uint64(rel(s.ack, peer, peerOK)), 10)
 		b = append(b, ',')
 		b = strconv.AppendUint(b, uint64(s.window), 10)
 		b = append(b, ',')
@@ -228,10 +245,13 @@ func appendLadder(b []byte, f *reassembly.Flow, segs []segment, more int, seed u
 		b = strconv.AppendInt(b, int64(s.client), 10)
 		b = append(b, ',')
 		b = strconv.AppendInt(b, int64(s.server), 10)
-		b = append(b, ',')
-		b = appendEvidence(b, s.anomalies)
-		b = append(b, ',')
-		b = appendBit(b, s.icmp)
+		if len(s.anomalies) > 0 || s.icmp {
+			b = append(b, ',')
+			b = appendEvidence(b, s.anomalies)
+		}
+		if s.icmp {
+			b = append(b, ",1"...)
+		}
 		b = append(b, ']')
 	}
 	return append(b, "]}"...)

@@ -8,7 +8,7 @@
   var PAGE = 100;
 
   // Row fields (see rows.go).
-  var T = 0, C = 1, CP = 2, S = 3, SP = 4, V = 5, EV = 6, SYN = 7, ACK = 8, LAD = 9, TUN = 10;
+  var T = 0, C = 1, CP = 2, S = 3, SP = 4, V = 5, EV = 6, SYN = 7, ACK = 8, LAD = 9, TUN = 10, WHY = 11;
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -61,7 +61,7 @@
   function hasFlag(bits, name) { var i = D.flags.indexOf(name); return i >= 0 && (bits & (1 << i)) !== 0; }
 
   // --- flow table --------------------------------------------------------
-  var rows = D.flows, view = rows.slice(), page = 0, sortKey = "time", sortDir = 1;
+  var rows = [], view = [], page = 0, sortKey = "time", sortDir = 1;
   var tbody = document.getElementById("flow-rows");
   var count = document.getElementById("flow-count");
   var fVerdict = document.getElementById("f-verdict"), fAddr = document.getElementById("f-addr"),
@@ -73,6 +73,7 @@
     server: function (r) { return D.addrs[r[S]] + ":" + pad(r[SP], 5); },
     verdict: function (r) { return D.verdicts[r[V]]; },
     anomalies: function (r) { return codesOf(r).join(" "); },
+    reason: function (r) { return r[WHY] || ""; },
     syn: function (r) { return r[SYN] == null ? Infinity : r[SYN]; },
     ack: function (r) { return r[ACK] == null ? Infinity : r[ACK]; }
   };
@@ -118,10 +119,11 @@
       tr.appendChild(el("td", null, codesOf(r).join(" ")));
       tr.appendChild(el("td", { "class": "num" }, ms(r[SYN])));
       tr.appendChild(el("td", { "class": "num" }, ms(r[ACK])));
+      tr.appendChild(el("td", { "class": "why" }, r[WHY] || ""));
       tbody.appendChild(tr);
     }
     if (view.length === 0) {
-      var td = el("td", { colspan: "7" }, "No embedded flow matches the filters.");
+      var td = el("td", { colspan: "8" }, "No embedded flow matches the filters.");
       var tr0 = el("tr"); tr0.appendChild(td); tbody.appendChild(tr0);
     }
     count.textContent = view.length === rows.length
@@ -188,8 +190,11 @@
   // --- ladder ------------------------------------------------------------
   var box = document.getElementById("ladder"), body = document.getElementById("ladder-body");
 
-  function rel(v, isn) { return isn == null ? null : ((v - isn) >>> 0); }
-  function num(v, isn) { var r = rel(v, isn); return r == null ? String(v) : r + " (" + v + ")"; }
+  // A raw number as relative (raw), relative to isn when it is known.
+  function num(v, isn) { return isn == null ? String(v) : ((v - isn) >>> 0) + " (" + v + ")"; }
+  // A ladder's seq and ack are stored relative to the ISN when it is known.
+  function relNum(v, isn) { return isn == null ? String(v) : v + " (" + ((v + isn) >>> 0) + ")"; }
+  function segEv(s) { return s[10] || []; }
   function evText(e, L, fromClient) {
     var name = codeName(e[0]), t = name;
     if (e[3] != null) {
@@ -224,6 +229,7 @@
       if (L.close) parts.push("closed: " + L.close);
     }
     info.textContent = parts.join("; ") + ".";
+    if (r[WHY]) body.appendChild(el("p", { "class": "reason" }, "Why " + D.verdicts[r[V]] + ": " + r[WHY]));
     body.appendChild(info);
     var ev = r[EV];
     if (ev.length) {
@@ -238,7 +244,9 @@
       body.appendChild(ul);
     }
     if (!L) {
-      body.appendChild(el("p", null, "No segments were kept for this flow (the page's ladder budget was spent); hsanalyze --flow " +
+      var why = r[V] === 0 ? "The page keeps segments only for problem flows, not for complete ones"
+        : "No segments were kept for this flow (the page's ladder budget was spent)";
+      body.appendChild(el("p", null, why + "; hsanalyze --flow " +
         endpoint(r[C], r[CP]) + "-" + endpoint(r[S], r[SP]) + " prints its timeline."));
       head.focus();
       return;
@@ -252,8 +260,8 @@
   function segLabel(s, L) {
     var fromClient = s[2] === 1;
     var own = fromClient ? L.ci : L.si, peer = fromClient ? L.si : L.ci;
-    var t = flagText(s[3]) + "  seq " + num(s[4], own);
-    if (hasFlag(s[3], "ACK")) t += "  ack " + num(s[5], peer);
+    var t = flagText(s[3]) + "  seq " + relNum(s[4], own);
+    if (hasFlag(s[3], "ACK")) t += "  ack " + relNum(s[5], peer);
     t += "  win " + s[6] + "  len " + s[7];
     if (s[11]) t = "ICMP error quoting " + t;
     return t;
@@ -262,7 +270,7 @@
   function drawLadder(r, L) {
     var W = 920, cx = 170, sx = 750, top = 56, step = 64, n = L.segs.length;
     var bad = 0;
-    L.segs.forEach(function (s) { bad += s[10].length; });
+    L.segs.forEach(function (s) { bad += segEv(s).length; });
     var H = top + n * step + 30 + bad * 16;
     var svg = sv("svg", { "class": "ladder", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", "aria-labelledby": "ladder-t" });
     svg.appendChild(sv("title", { id: "ladder-t" }, "Ladder diagram of " + n + " segments between client " + endpoint(r[C], r[CP]) + " and server " + endpoint(r[S], r[SP])));
@@ -279,7 +287,7 @@
     svg.appendChild(sv("line", { x1: sx, y1: 28, x2: sx, y2: H - 10, "class": "life" }));
     var y = top;
     L.segs.forEach(function (s) {
-      var fromClient = s[2] === 1, isBad = s[10].length > 0;
+      var fromClient = s[2] === 1, isBad = segEv(s).length > 0;
       var x1 = fromClient ? cx : sx, x2 = fromClient ? sx : cx, y2 = y + step - 24;
       svg.appendChild(sv("text", { x: 8, y: y + 4, "class": "time" }, "+" + (s[0] / 1000).toFixed(3) + " ms"));
       svg.appendChild(sv("text", { x: 8, y: y + 18, "class": "time" }, "frame " + s[1]));
@@ -292,7 +300,7 @@
       svg.appendChild(sv("text", { x: cx - 8, y: y2 + 4, "text-anchor": "end", "class": "state" }, D.states[s[8]]));
       svg.appendChild(sv("text", { x: sx + 8, y: y2 + 4, "text-anchor": "start", "class": "state" }, D.states[s[9]]));
       y += step;
-      s[10].forEach(function (e) {
+      segEv(s).forEach(function (e) {
         svg.appendChild(sv("text", { x: (cx + sx) / 2, y: y - 14, "text-anchor": "middle", "class": "bad" }, "⚠ " + evText(e, L, fromClient)));
         y += 16;
       });
@@ -311,10 +319,10 @@
     var tb = el("tbody");
     L.segs.forEach(function (s) {
       var fromClient = s[2] === 1, own = fromClient ? L.ci : L.si, peer = fromClient ? L.si : L.ci;
-      var tr = el("tr", s[10].length ? { "class": "bad" } : null);
+      var tr = el("tr", segEv(s).length ? { "class": "bad" } : null);
       [(s[0] / 1000).toFixed(3), s[1], fromClient ? "client → server" : "server → client", (s[11] ? "ICMP: " : "") + flagText(s[3]),
-        num(s[4], own), hasFlag(s[3], "ACK") ? num(s[5], peer) : "–", s[6], s[7], D.states[s[8]], D.states[s[9]],
-        s[10].map(function (e) { return evText(e, L, fromClient); }).join("; ")].forEach(function (x) {
+        relNum(s[4], own), hasFlag(s[3], "ACK") ? relNum(s[5], peer) : "–", s[6], s[7], D.states[s[8]], D.states[s[9]],
+        segEv(s).map(function (e) { return evText(e, L, fromClient); }).join("; ")].forEach(function (x) {
         tr.appendChild(el("td", null, String(x)));
       });
       tb.appendChild(tr);
@@ -323,6 +331,25 @@
     return t;
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll(".js-only"), function (e) { e.hidden = false; });
-  apply();
+  // Flows and ladders come gzipped and base64-encoded (page.go, packed).
+  function unpack(b64) {
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(JSON.parse);
+  }
+  count.textContent = "Unpacking the embedded flows…";
+  if (typeof DecompressionStream !== "function") {
+    count.textContent = "This browser cannot unpack the embedded flows (it lacks DecompressionStream): the table shows the earliest problem flows only.";
+    return;
+  }
+  unpack(D.packed).then(function (p) {
+    rows = D.flows = p.flows;
+    D.ladders = p.ladders;
+    Array.prototype.forEach.call(document.querySelectorAll(".js-only"), function (e) { e.hidden = false; });
+    document.documentElement.setAttribute("data-ready", "true");
+    apply();
+  }, function (err) {
+    count.textContent = "Could not unpack the embedded flows: " + err;
+  });
 })();

@@ -1,0 +1,56 @@
+package report
+
+import (
+	"cmp"
+	"testing"
+)
+
+func TestHeavy(t *testing.T) {
+	t.Run("exact under capacity", func(t *testing.T) {
+		h := newHeavy[int](4)
+		for _, k := range []int{1, 2, 2, 3, 3, 3} {
+			h.add(k)
+		}
+		top := h.top(2, cmp.Compare[int])
+		if !h.exact() || len(top) != 2 || top[0] != (Counted[int]{3, 3}) || top[1] != (Counted[int]{2, 2}) {
+			t.Errorf("top %v exact %v", top, h.exact())
+		}
+	})
+	t.Run("heavy hitter in a flood of distinct keys", func(t *testing.T) {
+		// One scanner (key 0) among a million spoofed sources seen once:
+		// it is kept with a count short by at most n/(cap+1), and the
+		// noise is not reported.
+		h := newHeavy[int](64)
+		n := 0
+		for i := 1; i <= 1_000_000; i++ {
+			h.add(i)
+			n++
+			if i%10 == 0 {
+				h.add(0)
+				n++
+			}
+		}
+		top := h.top(5, cmp.Compare[int])
+		if h.exact() || len(top) != 1 || top[0].Key != 0 || top[0].Count > 100_000 || top[0].Count < 100_000-uint64(n/65) {
+			t.Errorf("top %v (exact %v), want key 0 with about 100000", top, h.exact())
+		}
+		if len(h.counts) > 64 {
+			t.Errorf("%d keys kept, cap 64", len(h.counts))
+		}
+	})
+}
+
+func TestWrap(t *testing.T) {
+	got := wrap("synack_wrong_ack: ack 3071968273, expected 3071968267 (frame 24)", 30)
+	for _, l := range got {
+		if displayWidth(l) > 30 {
+			t.Errorf("line %q wider than 30", l)
+		}
+	}
+	if len(got) != 3 || got[0] != "synack_wrong_ack: ack" {
+		t.Errorf("wrap = %q", got)
+	}
+	if got := wrap("averyveryverylongwordwithoutspaces", 10); len(got) != 4 || got[0] != "averyveryv" {
+		t.Errorf("long word: %q", got)
+	}
+}
