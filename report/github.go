@@ -79,23 +79,16 @@ func (g *GitHub) Flow(f *reassembly.Flow) {
 	}
 }
 
+// ghExampleOf cites f: its reason (which names the frame and the numbers
+// of what went wrong) and the rule its first anomaly breaks.
 func ghExampleOf(f *reassembly.Flow) ghExample {
 	ex := ghExample{file: f.File, client: f.Client.String(), server: f.Server.String(), verdict: f.Verdict}
-	var parts []string
-	for _, a := range f.Evidence {
-		s := fmt.Sprintf("%s at frame %d", a.Code, a.Frame)
-		if a.HasValues {
-			s += fmt.Sprintf(" (%s seen %d, expected %d)", a.Field, a.Seen, a.Expected)
-		}
-		if rfc := a.Code.RFC(); rfc != "" {
-			s += "; " + rfc
-		}
-		parts = append(parts, s)
-		if len(parts) == 3 {
-			break
+	ex.evidence = string(f.AppendReason(nil))
+	if len(f.Anomalies) > 0 {
+		if rfc := f.Anomalies[0].RFC(); rfc != "" {
+			ex.evidence += "; " + rfc
 		}
 	}
-	ex.evidence = strings.Join(parts, "; ")
 	return ex
 }
 

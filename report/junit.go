@@ -230,7 +230,7 @@ func (j *junitWriter) testcase(bw *bufio.Writer, f *reassembly.Flow, classname s
 	}
 	fmt.Fprintf(bw, ">\n      <failure message=\"%s\" type=\"%s\">", xmlAttr(msg), f.Verdict)
 	var body strings.Builder
-	fmt.Fprintf(&body, "%s → %s: %s\n", f.Client, f.Server, f.Verdict)
+	fmt.Fprintf(&body, "%s → %s: %s: %s\n", f.Client, f.Server, f.Verdict, f.AppendReason(nil))
 	for _, a := range f.Evidence {
 		fmt.Fprintf(&body, "%s at frame %d", a.Code, a.Frame)
 		if a.Field != "" {

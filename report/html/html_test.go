@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/html/atom"
 
 	"github.com/hsanalyze/hsanalyze/handshake"
+	"github.com/hsanalyze/hsanalyze/internal/pcapgen"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden outlines in testdata")
@@ -451,6 +452,32 @@ func TestVerdictColoursDifferInLightness(t *testing.T) {
 			if a < b && math.Abs(la-lb) < 10 {
 				t.Errorf("%s (L* %.0f) and %s (L* %.0f) differ by less than 10 in lightness", a, la, b, lb)
 			}
+		}
+	}
+}
+
+// TestEmptyCapture checks the page of a capture without packets: every
+// section is there and says there is nothing, and the script's data parses.
+func TestEmptyCapture(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.pcap")
+	if err := os.WriteFile(path, pcapgen.AppendFileHeader(nil, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := buildReport(t, Options{}, path)
+	doc := parse(t, page)
+	d := embedded(t, doc)
+	if len(d.Flows) != 0 || d.Problems != 0 {
+		t.Errorf("%d flows embedded from an empty capture", len(d.Flows))
+	}
+	for id, want := range map[string]string{
+		"first-fail": "none",
+		"flow-rows":  "No problem flow.",
+		"anomalies":  "No anomaly was raised.",
+		"chart-time": "No connection attempts.",
+	} {
+		n := byID(doc, id)
+		if n == nil || !strings.Contains(textOf(n), want) {
+			t.Errorf("#%s: want %q in it", id, want)
 		}
 	}
 }
