@@ -327,7 +327,7 @@ func TestBrowserMix(t *testing.T) {
 	}
 
 	// An anomaly example's ladder link opens that flow's ladder.
-	s.do(chromedp.Click(`#anomaly-` + anomaly + ` a[data-open]`), chromedp.WaitVisible("#ladder svg.ladder"))
+	s.do(chromedp.Click(`#anomaly-`+anomaly+` a[data-open]`), chromedp.WaitVisible("#ladder svg.ladder"))
 	want := strings.Fields(eval[string](s, `document.querySelector("#anomaly-`+anomaly+` a[data-open]").dataset.open`))
 	if head := eval[string](s, `document.getElementById("ladder-h").textContent`); !strings.Contains(head, want[0]+" → "+want[1]) {
 		t.Errorf("example link for %s %s opened the ladder %q", want[0], want[1], head)
