@@ -32,10 +32,11 @@ type Options struct {
 	// Warn, if set, is called for each part-way damage warning as it
 	// happens (the warning is counted in Summary either way).
 	Warn func(*capture.FileError)
-	// Workers is 1 to read, decode and track in one goroutine; 0 (the
-	// default) or more runs reading and decoding in a goroutine of its own,
-	// beside tracking, when more than one CPU is available. The output is
-	// the same either way.
+	// Workers is 1 to read, decode, track and emit in one goroutine; 0
+	// (the default) or more runs, when more than one CPU is available,
+	// reading and decoding, tracking, and emit (on Run's goroutine) as a
+	// pipeline of three goroutines (two with Tracker.Trace set: tracking
+	// and emit then share Run's). The output is the same either way.
 	Workers int
 	// Packets, if set, is kept at the number of packet records read so
 	// far, updated once per batch: for a progress display in another
@@ -116,54 +117,88 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		perFile: make([]fileStats, len(files)),
 		dedup:   capture.NewDedup(cmp.Or(opts.DedupWindow, capture.DefaultDedupWindow)),
 	}
+	// Flows, the start and warnings reach the caller as events, in
+	// capture order: delivered at once, or queued by the tracking stage of
+	// the pipeline for Run's goroutine.
+	deliver := func(e *event) {
+		switch {
+		case e.flow != nil:
+			emit(e.flow)
+		case e.warn != nil:
+			if opts.Warn != nil {
+				opts.Warn(e.warn)
+			}
+		case opts.Start != nil:
+			opts.Start(e.ts)
+		}
+	}
+	post := func(e event) { deliver(&e) }
 	var flows uint64
 	tr := reassembly.New(opts.Tracker, func(f *reassembly.Flow) {
 		flows++
-		emit(f)
+		post(event{flow: f})
 	})
 	started := false
 	consume := func(b *batch) {
 		if b.started && !started {
 			started = true
-			if opts.Start != nil {
-				opts.Start(b.startTS)
-			}
+			post(event{ts: b.startTS})
 		}
 		for i := range b.pkts {
 			tr.Add(&b.pkts[i])
 		}
-		if b.warning != nil && opts.Warn != nil {
-			opts.Warn(b.warning)
+		if b.warning != nil {
+			post(event{warn: b.warning})
 		}
 	}
 
-	if opts.Workers == 1 || runtime.GOMAXPROCS(0) == 1 {
+	switch {
+	case opts.Workers == 1 || runtime.GOMAXPROCS(0) == 1:
 		var b batch
 		for more := true; more; {
 			more = rd.fill(&b)
 			consume(&b)
 		}
-	} else {
-		// Two batches in flight and one being filled: enough to keep both
-		// goroutines busy, little enough to stay cache-friendly.
-		full, free := make(chan *batch, 2), make(chan *batch, 3)
-		for range 3 {
-			free <- new(batch)
-		}
-		go func() {
-			for more := true; more; {
-				b := <-free
-				more = rd.fill(b)
-				full <- b
-			}
-			close(full)
-		}()
-		for b := range full {
+		tr.Flush()
+	case opts.Tracker.Trace != nil:
+		// The trace and emit share the caller's state (a timeline):
+		// tracking stays on Run's goroutine.
+		for b := range rd.start() {
 			consume(b)
-			free <- b
+			rd.free <- b
+		}
+		tr.Flush()
+	default:
+		// Three stages: reading and decoding, tracking, and the caller's
+		// emit (formatting the report), each on a goroutine, handing
+		// batches on. A flood is tracking and formatting in equal parts.
+		evs, evFree := make(chan []event, 4), make(chan []event, 5)
+		for range cap(evFree) {
+			evFree <- make([]event, 0, 256)
+		}
+		cur := <-evFree
+		post = func(e event) { cur = append(cur, e) }
+		go func() {
+			for b := range rd.start() {
+				consume(b)
+				rd.free <- b
+				if len(cur) > 0 {
+					evs <- cur
+					cur = (<-evFree)[:0]
+				}
+			}
+			tr.Flush()
+			evs <- cur
+			close(evs)
+		}()
+		for ev := range evs {
+			for i := range ev {
+				deliver(&ev[i])
+			}
+			clear(ev) // drop the flows: they belong to emit
+			evFree <- ev[:0]
 		}
 	}
-	tr.Flush()
 
 	sum := rd.sum
 	sum.Flows = flows
@@ -177,6 +212,35 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		}
 	}
 	return sum, errors.Join(errs...)
+}
+
+// event is one thing for the caller's goroutine: a flow, a damage
+// warning, or (neither) the capture's start at ts.
+type event struct {
+	flow *reassembly.Flow
+	warn *capture.FileError
+	ts   int64
+}
+
+// start runs reading and decoding on a goroutine of its own and returns
+// the filled batches, in order; each must go back to r.free once used.
+// Two batches in flight and one being filled: enough to keep both sides
+// busy, little enough to stay cache-friendly.
+func (r *reader) start() <-chan *batch {
+	full := make(chan *batch, 2)
+	r.free = make(chan *batch, 3)
+	for range cap(r.free) {
+		r.free <- new(batch)
+	}
+	go func() {
+		for more := true; more; {
+			b := <-r.free
+			more = r.fill(b)
+			full <- b
+		}
+		close(full)
+	}()
+	return full
 }
 
 // batchSize is how many packets a batch carries between the reading and
@@ -206,6 +270,7 @@ type reader struct {
 	perFile []fileStats
 	err     error
 	packets *atomic.Uint64 // Options.Packets
+	free    chan *batch    // batches back from the consumer (start)
 	dedup   *capture.Dedup
 }
 

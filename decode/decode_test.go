@@ -65,7 +65,7 @@ func icmp4(typ, code uint8, quote []byte) []byte {
 }
 
 func decodeCases() []decodeCase {
-	return append(baseCases(), tunnelCases()...)
+	return append(append(baseCases(), tunnelCases()...), linkCases()...)
 }
 
 // baseCases are the cases of plain (untunnelled) frames.
@@ -448,12 +448,12 @@ func fmtPacket(p Packet) string {
 }
 
 func TestSupported(t *testing.T) {
-	for _, lt := range []uint32{0, 1, 9, 12, 14, 101, 108, 113, 228, 229, 276} {
+	for _, lt := range []uint32{0, 1, 9, 12, 14, 101, 104, 105, 108, 113, 127, 228, 229, 239, 242, 276} {
 		if !Supported(lt) {
 			t.Errorf("Supported(%d) = false, want true", lt)
 		}
 	}
-	for _, lt := range []uint32{2, 105, 127, 147, 192, 1000} {
+	for _, lt := range []uint32{2, 147, 192, 1000} {
 		if Supported(lt) {
 			t.Errorf("Supported(%d) = true, want false", lt)
 		}

@@ -42,7 +42,8 @@ func Supported(linkType uint32) bool {
 	switch linkType {
 	case LinkTypeNull, LinkTypeEthernet, LinkTypePPP, LinkTypeRawAlt12,
 		LinkTypeRawAlt14, LinkTypeRaw, LinkTypeLoop, LinkTypeLinuxSLL,
-		LinkTypeIPv4, LinkTypeIPv6, LinkTypeLinuxSLL2:
+		LinkTypeIPv4, LinkTypeIPv6, LinkTypeLinuxSLL2, LinkTypeCiscoHDLC,
+		LinkTypeIEEE80211, LinkTypeRadiotap, LinkTypeNFLOG, LinkTypeIPoIB:
 		return true
 	}
 	return false
@@ -266,6 +267,16 @@ func (d *Decoder) decodeLink(linkType uint32, data []byte, wire int, p *Packet) 
 		return d.decodeSLL(data, wire, p)
 	case LinkTypeLinuxSLL2:
 		return d.decodeSLL2(data, wire, p)
+	case LinkTypeCiscoHDLC:
+		return d.decodeCiscoHDLC(data, wire, p)
+	case LinkTypeIEEE80211:
+		return d.decode80211(data, wire, p)
+	case LinkTypeRadiotap:
+		return d.decodeRadiotap(data, wire, p)
+	case LinkTypeNFLOG:
+		return d.decodeNFLOG(data, wire, p)
+	case LinkTypeIPoIB:
+		return d.decodeIPoIB(data, wire, p)
 	}
 	return KindUnsupportedLink
 }
@@ -374,7 +385,23 @@ func (d *Decoder) decodeSLL(data []byte, wire int, p *Packet) Kind {
 		return KindBadPacket
 	}
 	proto := binary.BigEndian.Uint16(data[14:16])
-	return d.decodeEtherType(proto, data[hdr:], wire-hdr, p)
+	return d.decodeCooked(binary.BigEndian.Uint16(data[2:4]), proto, data[hdr:], wire-hdr, p)
+}
+
+// decodeCooked decodes the payload of a Linux cooked header by its ARPHRD
+// type and protocol: 802.11 frames (with or without radiotap) on a
+// monitor-mode interface, an 802.2 LLC header (ETH_P_802_2), else the
+// protocol as an EtherType.
+func (d *Decoder) decodeCooked(arphrd, proto uint16, data []byte, wire int, p *Packet) Kind {
+	switch {
+	case arphrd == arphrdIEEE80211:
+		return d.decode80211(data, wire, p)
+	case arphrd == arphrdIEEE80211Radiotap:
+		return d.decodeRadiotap(data, wire, p)
+	case proto == etherTypeLLC:
+		return d.decodeLLC(data, wire, p)
+	}
+	return d.decodeEtherType(proto, data, wire, p)
 }
 
 // decodeSLL2 decodes a Linux cooked v2 header: protocol (2), reserved (2),
@@ -391,7 +418,7 @@ func (d *Decoder) decodeSLL2(data []byte, wire int, p *Packet) Kind {
 		return d.decodeEthernet(data[hdr:], wire-hdr, p)
 	}
 	proto := binary.BigEndian.Uint16(data[0:2])
-	return d.decodeEtherType(proto, data[hdr:], wire-hdr, p)
+	return d.decodeCooked(binary.BigEndian.Uint16(data[8:10]), proto, data[hdr:], wire-hdr, p)
 }
 
 // decodeEtherType dispatches on an EtherType. Ethernet padding stays in
@@ -505,6 +532,9 @@ func (d *Decoder) decodePPPoE(data []byte, wire int, p *Packet) Kind {
 // decodePPP decodes a LINKTYPE_PPP frame (RFC 1661): optional HDLC-like
 // address 0xFF and control 0x03 bytes, then a 1- or 2-byte protocol.
 func (d *Decoder) decodePPP(data []byte, wire int, p *Packet) Kind {
+	if isCiscoHDLC(data) {
+		return d.decodeCiscoHDLC(data, wire, p)
+	}
 	off := 0
 	// Address and control bytes are present iff the frame starts with
 	// 0xFF 0x03 (RFC 1662 §3.1); two bytes must be there to look.

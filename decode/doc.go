@@ -6,8 +6,10 @@
 // A Decoder (one per input goroutine) decodes, in order:
 //  1. the link layer of a supported LINKTYPE_ (see Supported): Ethernet
 //     with any number of 802.1Q/802.1ad tags, PPPoE, MPLS, 802.1ah PBB,
-//     VN-Tag and Cisco FabricPath under it; Linux cooked v1 and v2; BSD
-//     and OpenBSD loopback; PPP; raw IP;
+//     VN-Tag and Cisco FabricPath under it; Linux cooked v1 and v2 (also
+//     of 802.11 monitor interfaces); BSD and OpenBSD loopback; PPP (and
+//     Cisco HDLC in it); raw IP; and, in linktypes.go, Cisco HDLC, NFLOG,
+//     802.11 with or without radiotap, IP over InfiniBand;
 //  2. IPv4 (options skipped, padding cut by the total length) or IPv6
 //     (hop-by-hop, routing, destination options, atomic fragment and AH
 //     headers skipped); a fragment stops here as KindFragment, described

@@ -7,7 +7,8 @@ import "testing"
 var fuzzLinks = [...]uint32{
 	LinkTypeNull, LinkTypeEthernet, LinkTypePPP, LinkTypeRawAlt12, LinkTypeRawAlt14,
 	LinkTypeRaw, LinkTypeLoop, LinkTypeLinuxSLL, LinkTypeIPv4, LinkTypeIPv6,
-	LinkTypeLinuxSLL2, 147,
+	LinkTypeLinuxSLL2, LinkTypeCiscoHDLC, LinkTypeIEEE80211, LinkTypeRadiotap,
+	LinkTypeNFLOG, LinkTypeIPoIB, 147,
 }
 
 // fuzzSel returns the fuzzLinks index of link.

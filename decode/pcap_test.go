@@ -130,7 +130,6 @@ var oracleExceptions = map[string]string{
 	"zeek/ipv4/fragmented-syn.pcap":                                              "SYN split over IPv4 fragments: decode alone hands out fragments (KindFragment); package defrag reassembles them",
 	"zeek/tunnels/Teredo.pcap": "22 segments inside Teredo between a client and relay on ports other than 3544: tshark's Teredo heuristic is off by default; " +
 		"hsanalyze decodes them, as Zeek does (its baseline logs that inner connection)",
-	"tcpdump/ipoib.pcap":                 "LINKTYPE_IPOIB (242) is not supported",
 	"pcapplusplus/pcapng-example.pcapng": "pcapgo v1.7.7 NgReader stops after 59 of its 159 EPBs (a test-reader limit)",
 }
 

@@ -169,7 +169,7 @@ func TestFailOn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, format := range []string{"json", "table", "ndjson", "csv", "zeek", "zeek-json", "junit"} {
+			for _, format := range []string{"json", "table", "ndjson", "csv", "zeek", "zeek-json", "junit", "html"} {
 				r := runCLI(t, nil, nil, append(tt.args, "--format", format)...)
 				want := ""
 				if tt.stderr != "" {

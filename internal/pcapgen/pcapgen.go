@@ -61,8 +61,9 @@ type Seg struct {
 // Writer writes Ethernet frames to a pcap stream. It is not safe for
 // concurrent use.
 type Writer struct {
-	w   *pcapgo.Writer
-	buf []byte
+	w    *pcapgo.Writer
+	buf  []byte
+	link uint32 // 0 or 1: Ethernet; else frames are relinked
 }
 
 // NewWriter writes a pcap file header (Ethernet, nanosecond timestamps when
@@ -80,29 +81,40 @@ func NewWriter(w io.Writer, nano bool) (*Writer, error) {
 	return &Writer{w: pw, buf: make([]byte, 0, 2048)}, nil
 }
 
-// Write appends one segment as an Ethernet frame, or as the fragments
-// s.Fragments asks for.
+// Write appends one segment as a frame of the Writer's link type, or as
+// the fragments s.Fragments asks for.
 func (w *Writer) Write(s Seg) error {
 	frame, err := AppendFrame(w.buf[:0], s)
 	if err != nil {
 		return err
 	}
 	w.buf = frame
-	if len(s.Fragments) > 0 {
-		frames, err := fragment(frame, s.Fragments)
-		if err != nil {
+	if len(s.Fragments) == 0 {
+		return w.writeFrame(s.Time, frame)
+	}
+	frames, err := fragment(frame, s.Fragments)
+	if err != nil {
+		return err
+	}
+	for i, f := range frames {
+		if err := w.writeFrame(s.Time.Add(time.Duration(i)*time.Microsecond), f); err != nil {
 			return err
 		}
-		for i, f := range frames {
-			ci := gopacket.CaptureInfo{Timestamp: s.Time.Add(time.Duration(i) * time.Microsecond), CaptureLength: len(f), Length: len(f)}
-			if err := w.w.WritePacket(ci, f); err != nil {
-				return fmt.Errorf("pcapgen: write packet: %w", err)
-			}
-		}
-		return nil
 	}
-	ci := gopacket.CaptureInfo{Timestamp: s.Time, CaptureLength: len(frame), Length: len(frame)}
-	if err := w.w.WritePacket(ci, frame); err != nil {
+	return nil
+}
+
+// writeFrame writes the Ethernet frame f, relinked to the Writer's link
+// type, as one record captured at t.
+func (w *Writer) writeFrame(t time.Time, f []byte) error {
+	if w.link > linkEthernet {
+		var err error
+		if f, err = Relink(w.link, f); err != nil {
+			return err
+		}
+	}
+	ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(f), Length: len(f)}
+	if err := w.w.WritePacket(ci, f); err != nil {
 		return fmt.Errorf("pcapgen: write packet: %w", err)
 	}
 	return nil

@@ -41,12 +41,19 @@ type Scenario struct {
 	Expect []Expect
 	// Segments builds the capture's segments.
 	Segments func() []pcapgen.Seg
+	// Link is the capture's LINKTYPE_ (pcapgen.Link*); 0 is Ethernet.
+	Link uint32
 }
 
-// Pcap renders the scenario as a pcap file (Ethernet, microseconds).
+// Pcap renders the scenario as a pcap file (Ethernet unless Link says
+// otherwise, microseconds).
 func (s Scenario) Pcap() ([]byte, error) {
 	var buf bytes.Buffer
-	w, err := pcapgen.NewWriter(&buf, false)
+	link := s.Link
+	if link == 0 {
+		link = 1 // LINKTYPE_ETHERNET
+	}
+	w, err := pcapgen.NewLinkWriter(&buf, false, link)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +147,7 @@ func one(client, verdict string, anomalies ...string) []Expect {
 
 // All returns the catalogue, in file-name order.
 func All() []Scenario {
-	all := append(append(plain(), tunnelScenarios()...), fragmentScenarios()...)
+	all := append(append(append(plain(), tunnelScenarios()...), fragmentScenarios()...), linkScenarios()...)
 	slices.SortFunc(all, func(a, b Scenario) int { return strings.Compare(a.File, b.File) })
 	return all
 }
