@@ -79,6 +79,8 @@ type summaryView struct {
 	NotAnalysed []countView
 	SYNRetx     uint64
 	FirstFail   string // "" when no attempt failed
+	// FirstFailFlow is "client server" of that attempt, for its ladder link.
+	FirstFailFlow string
 }
 
 type verdictView struct {
@@ -194,6 +196,7 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) (*page, error) {
 		if ff := w.firsts[v]; ff.seen && (!hasFail || ff.ts < firstFail) {
 			firstFail, hasFail = ff.ts, true
 			s.FirstFail = fmt.Sprintf("%s UTC: %s, %s → %s", when(ff.ts), verdicts[v], ff.client, ff.server)
+			s.FirstFailFlow = ff.client.String() + " " + ff.server.String()
 		}
 	}
 
