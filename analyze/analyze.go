@@ -318,7 +318,13 @@ func (r *reader) add(b *batch) {
 		sum.Duplicates++
 		return
 	}
-	b.pkts = append(b.pkts, decode.Packet{})
+	// Decode overwrites all of the slot: reuse it rather than zero a
+	// Packet (its tunnel context makes it ~700 bytes) twice.
+	if len(b.pkts) < cap(b.pkts) {
+		b.pkts = b.pkts[:len(b.pkts)+1]
+	} else {
+		b.pkts = append(b.pkts, decode.Packet{})
+	}
 	pkt := &b.pkts[len(b.pkts)-1]
 	r.dec.Decode(rec.LinkType, rec.Data, rec.OrigLen, pkt)
 	fs := &r.perFile[rec.File]
