@@ -326,6 +326,7 @@ func (r *reader) fill(b *batch) bool {
 			var fe *capture.FileError
 			if !errors.As(err, &fe) {
 				r.err = fmt.Errorf("read: %w", err)
+				r.frag.Flush() // count what never completed
 				return false
 			}
 			r.sum.Warnings = append(r.sum.Warnings, fe)
