@@ -94,6 +94,12 @@ type Options struct {
 	// flow is decided instead of in 64 KiB batches, for a live pipeline
 	// (the caller flushes its own buffering).
 	Flush bool
+	// File, if set, is added as a "file" field to every flow of JSON,
+	// NDJSON and CSV (--per-file: each file reported as its own capture);
+	// NDJSON then ends with the summary line {"summary": {...}}.
+	File string
+	// NoHeader leaves out the CSV header row (a later --per-file file).
+	NoHeader bool
 }
 
 // New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
@@ -107,11 +113,15 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 	}
 	switch format {
 	case "json":
-		return newJSON(w, opts.CommunityIDSeed)
+		j, err := newJSON(w, opts.CommunityIDSeed)
+		if j != nil {
+			j.file = opts.File
+		}
+		return j, err
 	case "ndjson":
-		return &ndjsonWriter{w: w, seed: opts.CommunityIDSeed, batch: batchFor(opts)}, nil
+		return &ndjsonWriter{w: w, seed: opts.CommunityIDSeed, batch: batchFor(opts), file: opts.File}, nil
 	case "csv":
-		c := newCSV(w, opts.CommunityIDSeed)
+		c := newCSV(w, opts.CommunityIDSeed, opts.File, opts.NoHeader)
 		c.batch = batchFor(opts)
 		return c, nil
 	case "table":
@@ -255,11 +265,12 @@ type ndjsonWriter struct {
 	w     io.Writer
 	buf   []byte
 	seed  uint16
-	batch int // bytes gathered before a write (batchFor)
+	batch int    // bytes gathered before a write (batchFor)
+	file  string // Options.File
 }
 
 func (n *ndjsonWriter) Flow(f *reassembly.Flow) error {
-	n.buf = append(appendFields(n.buf, f, jsonSink{}, n.seed), '\n')
+	n.buf = append(appendFileField(appendFields(n.buf, f, jsonSink{}, n.seed), n.file), '\n')
 	if len(n.buf) < n.batch {
 		return nil
 	}
@@ -272,4 +283,23 @@ func (n *ndjsonWriter) flush() error {
 	return err
 }
 
-func (n *ndjsonWriter) Close(*Capture, *Stats) error { return n.flush() }
+// Close writes what is buffered; with Options.File (one capture of
+// several, --per-file) it ends with that capture's summary line.
+func (n *ndjsonWriter) Close(c *Capture, s *Stats) error {
+	if n.file != "" {
+		n.buf = append(appendSummaryJSON(append(n.buf, `{"summary":`...), c, s), "}\n"...)
+	}
+	return n.flush()
+}
+
+// appendFileField adds "file" as the last key of the JSON object ending
+// dst, when file is set (Options.File).
+func appendFileField(dst []byte, file string) []byte {
+	if file == "" {
+		return dst
+	}
+	dst = dst[:len(dst)-1] // the object's '}'
+	dst = appendKey(dst, "file", false)
+	dst = appendString(dst, file)
+	return append(dst, '}')
+}

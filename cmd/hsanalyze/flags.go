@@ -17,36 +17,39 @@ import (
 
 // config is everything the command line says, parsed and validated.
 type config struct {
-	files    []string
-	format   string
-	output   string // -o: report file; "" or "-" is standard output
-	failOn   []string
-	verdicts []string
-	hosts    []netip.Addr
-	nets     []netip.Prefix
-	ports    []uint16
-	since    timeBound
-	until    timeBound
-	all      bool
-	width    int // --width; -1: from the terminal
-	getenv   func(string) string
-	flush    bool          // --flush
-	intr     *interruption // signals of this run
-	live     bool          // standard input is a pipe or terminal
-	flow     string
-	flowA    netip.AddrPort
-	flowB    netip.AddrPort
-	quiet    bool
-	noColor  bool
-	version  bool
-	checksum bool
-	idle     time.Duration
-	reorder  time.Duration
-	dedup    time.Duration
-	linger   time.Duration
-	workers  int
-	maxMem   int64
-	progress string
+	files       []string
+	format      string
+	output      string // -o: report file; "" or "-" is standard output
+	failOn      []string
+	verdicts    []string
+	hosts       []netip.Addr
+	nets        []netip.Prefix
+	ports       []uint16
+	since       timeBound
+	until       timeBound
+	all         bool
+	width       int // --width; -1: from the terminal
+	getenv      func(string) string
+	flush       bool          // --flush
+	perFile     bool          // --per-file
+	fileTag     string        // with --per-file: the file every flow names
+	csvNoHeader bool          // with --per-file: a later file's CSV, under the first one's header
+	intr        *interruption // signals of this run
+	live        bool          // standard input is a pipe or terminal
+	flow        string
+	flowA       netip.AddrPort
+	flowB       netip.AddrPort
+	quiet       bool
+	noColor     bool
+	version     bool
+	checksum    bool
+	idle        time.Duration
+	reorder     time.Duration
+	dedup       time.Duration
+	linger      time.Duration
+	workers     int
+	maxMem      int64
+	progress    string
 	// seed is the Community ID seed (--community-id-seed).
 	seed uint16
 	// policy is --fail-on parsed.
@@ -225,6 +228,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.BoolVar(&cfg.all, "all", false, "")
 	fs.IntVar(&cfg.width, "width", -1, "")
 	fs.BoolVar(&cfg.flush, "flush", false, "")
+	fs.BoolVar(&cfg.perFile, "per-file", false, "")
 	fs.StringVar(&cfg.flow, "flow", "", "")
 	fs.BoolVar(&cfg.quiet, "q", false, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
@@ -329,6 +333,14 @@ func (cfg *config) validate() error {
 	}
 	if cfg.since.set && cfg.until.set && comparable(&cfg.since, &cfg.until) && cfg.since.resolve(0) >= cfg.until.resolve(0) {
 		return emptyWindow(&cfg.since, &cfg.until)
+	}
+	if cfg.perFile {
+		switch {
+		case cfg.flow != "":
+			return &usageError{msg: "--per-file and --flow do not go together", hint: "--flow shows one connection of one capture"}
+		case cfg.format != "table" && cfg.format != "json" && cfg.format != "ndjson" && cfg.format != "csv":
+			return &usageError{msg: fmt.Sprintf("--per-file does not write --format %s", cfg.format), hint: "use --per-file with --format table, json, ndjson or csv"}
+		}
 	}
 	if cfg.flow != "" {
 		a, b, ok := strings.Cut(cfg.flow, "-")

@@ -93,7 +93,11 @@ func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer, ge
 		}
 	}()
 	for i, path := range cfg.files {
-		f, err := capture.Open(path, stdin, i)
+		index := i
+		if cfg.perFile {
+			index = 0 // each file is a capture of its own: file 0 of its report
+		}
+		f, err := capture.Open(path, stdin, index)
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -102,6 +106,9 @@ func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer, ge
 	}
 
 	cfg.getenv = getenv
+	if cfg.perFile && len(files) > 1 {
+		return perFile(cfg, files, stdout, stderr)
+	}
 	return analyzeAndReport(cfg, files, stdout, stderr)
 }
 
@@ -144,7 +151,8 @@ func analyzeAndReport(cfg *config, files []*capture.File, stdout, stderr io.Writ
 		hw = html.New(out, html.Options{Version: version()})
 		w, trace = hw, hw.Trace
 	} else {
-		w, err = report.New(cfg.format, sink, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width, Flush: live})
+		w, err = report.New(cfg.format, sink, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width, Flush: live,
+			File: cfg.fileTag, NoHeader: cfg.csvNoHeader})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError

@@ -37,6 +37,7 @@ type jsonFlow struct {
 	ServerPort    uint16       `json:"server_port"`
 	Verdict       string       `json:"verdict"`
 	Reason        string       `json:"reason"`
+	File          string       `json:"file"`
 	Anomalies     []string     `json:"anomalies"`
 	ClientISN     *uint32      `json:"client_isn"`
 	ServerISN     *uint32      `json:"server_isn"`

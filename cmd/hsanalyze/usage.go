@@ -23,6 +23,9 @@ Output:
                         the terminal's width, then $COLUMNS; pipes and
                         files: no limit; 0: no limit); 100 or fewer get
                         the compact layout
+  --per-file            each FILE is a capture of its own (its own frames,
+                        clock and summary), reported one after another;
+                        --fail-on judges all (table, json, ndjson, csv)
   --flush               ndjson, csv: write each record as its flow is
                         decided (at most 100 ms late), also to a file
                         (default: when standard output is a pipe or terminal)
