@@ -60,6 +60,14 @@ type Options struct {
 	// partial result carries to the next part. Flows emitted after it
 	// are that state's attempts.
 	End func(s *reassembly.State)
+	// Stop, if set, ends reading when it becomes true (checked before
+	// every record): the attempts still open are then judged unfinished
+	// (reassembly.Tracker.Interrupt), as after an interruption.
+	Stop *atomic.Bool
+	// BatchSize is how many packets a batch carries to the tracker (0:
+	// 1024). A live input wants 1, so that each packet is tracked as soon
+	// as it is read, not when a batch fills.
+	BatchSize int
 }
 
 // Summary counts what a run read.
@@ -127,6 +135,8 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		frag:    defrag.New(opts.Defrag),
 		perFile: make([]fileStats, len(files)),
 		dedup:   capture.NewDedup(cmp.Or(opts.DedupWindow, capture.DefaultDedupWindow)),
+		stop:    opts.Stop,
+		size:    cmp.Or(opts.BatchSize, batchSize),
 	}
 	// Flows, the start and warnings reach the caller as events, in
 	// capture order: delivered at once, or queued by the tracking stage of
@@ -149,9 +159,15 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		flows++
 		post(event{flow: f})
 	})
+	// flush emits what is still open at the end of the input: unfinished
+	// when reading was stopped (Options.Stop). A partial result takes the
+	// state first (Options.End).
 	flush := func() {
 		if opts.End != nil {
 			opts.End(tr.Snapshot())
+		}
+		if rd.stopped {
+			tr.Interrupt()
 		}
 		tr.Flush()
 	}
@@ -292,6 +308,9 @@ type reader struct {
 	packets *atomic.Uint64 // Options.Packets
 	free    chan *batch    // batches back from the consumer (start)
 	dedup   *capture.Dedup
+	stop    *atomic.Bool // Options.Stop
+	stopped bool         // reading ended at stop
+	size    int          // packets per batch
 }
 
 // fill refills b; it returns false once the input has ended.
@@ -300,11 +319,23 @@ func (r *reader) fill(b *batch) bool {
 		defer func() { r.packets.Store(r.sum.Packets) }()
 	}
 	if b.pkts == nil {
-		b.pkts = make([]decode.Packet, 0, batchSize)
+		b.pkts = make([]decode.Packet, 0, r.size)
 	}
 	b.pkts, b.started, b.warning = b.pkts[:0], false, nil
-	for len(b.pkts) < batchSize {
+	for len(b.pkts) < r.size {
+		if r.stop != nil && r.stop.Load() {
+			r.stopped = true
+			r.frag.Flush()
+			return false
+		}
 		err := r.merger.Next(&r.rec)
+		if err != nil && r.stop != nil && r.stop.Load() {
+			// The input ended because reading was stopped (its reader
+			// returns EOF then): what is open is unfinished.
+			r.stopped = true
+			r.frag.Flush()
+			return false
+		}
 		if err == io.EOF {
 			r.frag.Flush()
 			return false
@@ -313,6 +344,7 @@ func (r *reader) fill(b *batch) bool {
 			var fe *capture.FileError
 			if !errors.As(err, &fe) {
 				r.err = fmt.Errorf("read: %w", err)
+				r.frag.Flush() // count what never completed
 				return false
 			}
 			r.sum.Warnings = append(r.sum.Warnings, fe)
@@ -338,7 +370,13 @@ func (r *reader) add(b *batch) {
 		sum.Duplicates++
 		return
 	}
-	b.pkts = append(b.pkts, decode.Packet{})
+	// Decode overwrites all of the slot: reuse it rather than zero a
+	// Packet (its tunnel context makes it ~700 bytes) twice.
+	if len(b.pkts) < cap(b.pkts) {
+		b.pkts = b.pkts[:len(b.pkts)+1]
+	} else {
+		b.pkts = append(b.pkts, decode.Packet{})
+	}
 	pkt := &b.pkts[len(b.pkts)-1]
 	r.dec.Decode(rec.LinkType, rec.Data, rec.OrigLen, pkt)
 	fs := &r.perFile[rec.File]

@@ -67,7 +67,16 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 	// SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 §3.10.7.4): the server's
 	// SND.NXT includes data it sent before completion (RFC 7413 §4.2.2).
 	slo := m.sISN.Add(1)
-	if !seg.Ack.InRange(slo, uint32(m.sNxt.Diff(slo))) && !m.acceptOffered(seg.Ack) {
+	switch {
+	case seg.Ack.InRange(slo, uint32(m.sNxt.Diff(slo))) || m.acceptOffered(seg.Ack):
+	case m.fastOpen == FastOpenDataAccepted && m.sNxt.LessThan(seg.Ack) && seg.Ack.InRange(slo, uint32(m.cSynWnd)):
+		// A Fast Open server that accepted the SYN's data may send
+		// data before the final ACK (RFC 7413 §4.2.2), up to the
+		// client's receive window of its SYN (never scaled, RFC 7323
+		// §2.2): the client acknowledges data the capture lacks.
+		m.raiseNum(DataNotCaptured, seg, FieldAck, uint64(seg.Ack), uint64(m.sNxt))
+		m.advanceSNxt(seg.Ack)
+	default:
 		m.raiseNum(AckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(m.sNxt))
 		m.unacceptable(seg.Ack, true)
 		return
@@ -98,6 +107,15 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 			// not a final ACK in the wrong direction.
 			return
 		}
+		if lo := m.cISN.Add(1); m.cSynData > 0 && lo.LessThan(seg.Ack) && seg.Ack.InRange(lo, m.cSynData) {
+			// It acknowledges the SYN's data: a Fast Open server sends
+			// data right after its SYN-ACK (RFC 7413 §4.2.2), and the
+			// capture lacks that SYN-ACK. (A split-handshake server
+			// acknowledges the SYN alone.)
+			m.set(bAckNoSynAck)
+			m.raise(AckWithoutSynAck, seg, "", 0, 0, false)
+			return
+		}
 		m.raise(AckFromServer, seg, "", 0, 0, false)
 		return
 	}
@@ -112,10 +130,14 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 	if m.has(bSSynAck) {
 		return
 	}
+	// It may acknowledge what the client sent after its SYN-ACK too
+	// (its SND.NXT as captured): a client whose SYN-ACK was answered is
+	// ESTABLISHED and sends data (RFC 9293 §3.10.7.3).
 	lo := m.cISN.Add(1)
-	ackOK := seg.Ack.InRange(lo, m.cSynData)
+	sent := max(m.cSynData, m.cSent)
+	ackOK := seg.Ack.InRange(lo, sent)
 	if !ackOK {
-		m.raiseNum(AckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.cSynData)))
+		m.raiseNum(AckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(sent)))
 		m.unacceptable(seg.Ack, false)
 	}
 	if m.has(bCAcked) {

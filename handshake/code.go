@@ -71,7 +71,8 @@ const (
 	SynAckUnsolicitedOption
 	// TSEchoMismatch: a SYN-ACK TSecr equal to no captured SYN's TSval.
 	TSEchoMismatch
-	// AckWithoutSynAck: the client acknowledged while no SYN-ACK was captured.
+	// AckWithoutSynAck: the client acknowledged, or a Fast Open server
+	// acknowledged the SYN's data, while no SYN-ACK was captured.
 	AckWithoutSynAck
 	// RstWrongSeq: an RST (other than one answering a SYN) whose seq is not
 	// exactly the next expected sequence number, nor the ack of an
@@ -87,7 +88,9 @@ const (
 	CaptureReordered
 	// DataNotCaptured: a client segment before completion whose seq lies
 	// past everything captured from the client but inside the server's
-	// receive window: the segments before it were not captured.
+	// receive window, or whose ack acknowledges Fast Open data of the
+	// server past what was captured: the segments before it were not
+	// captured.
 	DataNotCaptured
 	// ScanProbe: the first segment of an attempt is a scanner's probe
 	// (NULL, FIN, Xmas, or an ACK or FIN+ACK with ack 0), not a SYN.
@@ -102,6 +105,9 @@ const (
 	// TinyFragment: the segment came in IP fragments and the first one
 	// did not hold the whole TCP header (RFC 1858 §3).
 	TinyFragment
+	// ServerSynNotCaptured: the client's SYN-ACK repeats its ISN and
+	// answers a server SYN (simultaneous open) the capture lacks.
+	ServerSynNotCaptured
 	numCodes
 )
 
@@ -139,11 +145,12 @@ var codeTable = [numCodes]codeInfo{
 	ICMPError:               {"icmp_error", false, "RFC 9293 §3.9.1 (MUST-56/57 soft errors), RFC 5927"},
 	ChecksumBad:             {"checksum_bad", false, "RFC 9293 §3.1 (checksum); CONTRACT.md (offload: no verdict change)"},
 	CaptureReordered:        {"capture_reordered", false, "RFC 9293 §3.5 (segment order); capture artefact"},
-	DataNotCaptured:         {"data_not_captured", false, "RFC 9293 §3.10.7.4 (first check: any in-window SEG.SEQ is acceptable in SYN-RECEIVED); capture artefact"},
+	DataNotCaptured:         {"data_not_captured", false, "RFC 9293 §3.10.7.4 (first check: any in-window SEG.SEQ is acceptable in SYN-RECEIVED), RFC 7413 §4.2.2; capture artefact"},
 	FragmentOverlap:         {"fragment_overlap", false, "RFC 791 §3.2, RFC 1858 §4, RFC 5722 §4 (IPv6: overlaps forbidden); evasion, first captured bytes kept"},
 	TinyFragment:            {"tiny_fragment", false, "RFC 1858 §3 (TCP header split across fragments), RFC 3128"},
 	ScanProbe:               {"scan_probe", false, "RFC 9293 §3.10.7.1 (CLOSED: a segment without RST is answered by RST, what scanners exploit), §3.10.7.2"},
 	DecidedEarly:            {"decided_early", false, "none: a resource limit of hsanalyze (--max-memory), not a protocol rule"},
+	ServerSynNotCaptured:    {"server_syn_not_captured", false, "RFC 9293 §3.10.7.3 (SYN-SENT, fourth: a SYN is answered <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>), §3.5 Figure 7; capture artefact"},
 }
 
 // Codes returns every defined Code, fatal ones first, in declaration order.

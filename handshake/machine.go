@@ -34,6 +34,7 @@ const (
 	bCWnd                   // cWndEnd valid
 	bCReplied               // the client sent a non-SYN segment with ACK after a correct SYN-ACK: it got one
 	bFirstFromServer        // the first segment came from the caller's server (before any flip)
+	bSSynInferred           // sISN is inferred from the client's SYN-ACK: the server's SYN was not captured
 )
 
 // Machine judges one TCP connection attempt: feed it the attempt's segments
@@ -62,6 +63,7 @@ type Machine struct {
 	finalSeq, finalAck              decode.Seq
 	cFinSeq, sFinSeq                decode.Seq // sequence number each side's FIN occupies
 	cSynData, sSynData              uint32     // largest payload on a SYN of each side
+	cSynWnd                         uint16     // window of the client's first SYN (never scaled)
 	cSent                           uint32     // client sequence space sent after its SYN before completion, from ISN+1 (see clientAck)
 	nSyn                            uint32     // client SYN transmissions with timestamps
 	synTSval                        [synTSRing]uint32

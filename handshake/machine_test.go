@@ -508,12 +508,74 @@ var scenarios = []scenario{
 	},
 	{
 		name:   "synack_from_client",
-		reason: "RFC 9293 §3.5: the client sends a SYN-ACK only in a simultaneous open, after the server's SYN",
+		reason: "RFC 9293 §3.5, §3.10.7.3: the client sends a SYN-ACK only in a simultaneous open, answering the server's SYN with its own ISN; one with another seq answers nothing",
 		steps: []step{
 			hsSYN,
-			c(fSYNACK, 1000, 5001).want(RoleInvalid, SynSent, Listen, SynAckFromClient),
+			c(fSYNACK, 7000, 5001).want(RoleInvalid, SynSent, Listen, SynAckFromClient),
 		},
 		verdict: Malformed,
+		check: func(t *testing.T, r Result) {
+			if e := r.Evidence[0]; e.Field != FieldSeq || e.Seen != 7000 || e.Expected != 1000 {
+				t.Errorf("evidence %+v", e)
+			}
+		},
+	},
+	{
+		name:   "simultaneous_open_server_syn_not_captured",
+		reason: "RFC 9293 §3.10.7.3 fourth, §3.5 Figure 7: the client's SYN-ACK <SEQ=ISS><ACK=5001> answers a server SYN the capture lacks; the server's SYN-ACK repeating ISN 5000 completes the open",
+		steps: []step{
+			hsSYN,
+			c(fSYNACK, 1000, 5001).want(RoleSYNACK, SynReceived, Established, ServerSynNotCaptured),
+			s(fSYNACK, 5000, 1001).want(RoleFinalACK, Established, Established),
+		},
+		verdict: Complete,
+		check: func(t *testing.T, r Result) {
+			if !r.HasServerISN || r.ServerISN != 5000 || r.HasSYNToSYNACK && r.SYNToSYNACK > 1000*us {
+				t.Errorf("server ISN %v %d, SYN→SYN-ACK %v %d", r.HasServerISN, r.ServerISN, r.HasSYNToSYNACK, r.SYNToSYNACK)
+			}
+		},
+	},
+	{
+		name:   "simultaneous_open_server_syn_not_captured_changed_seq",
+		reason: "RFC 9293 §3.4: the server's SYN-ACK must repeat the ISN of its SYN, which the client's SYN-ACK named (5000)",
+		steps: []step{
+			hsSYN,
+			c(fSYNACK, 1000, 5001).want(RoleSYNACK, SynReceived, Established, ServerSynNotCaptured),
+			s(fSYNACK, 6000, 1001).want(RoleFinalACK, Established, Established, SynAckChangedSeq),
+		},
+		verdict: Malformed,
+	},
+	{
+		name:   "simultaneous_open_server_syn_lost_synack_first",
+		reason: "RFC 9293 §3.5 Figure 7: the server's SYN-ACK and then the client's SYN-ACK repeating its ISN and acknowledging 5001: the answer to a server SYN the capture lacks",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fSYNACK, 1000, 5001).want(RoleFinalACK, Established, Established, ServerSynNotCaptured),
+		},
+		verdict: Complete,
+	},
+	{
+		name:   "synack_from_client_wrong_ack_after_synack",
+		reason: "RFC 9293 §3.10.7.3: after the server's SYN-ACK (ISN 5000), a client SYN-ACK acknowledging 7001 answers no SYN of the server",
+		steps: []step{
+			hsSYN, hsSYNACK,
+			c(fSYNACK, 1000, 7001).want(RoleInvalid, SynSent, SynReceived, SynAckFromClient),
+		},
+		verdict: Malformed,
+	},
+	{
+		name:   "simultaneous_open_only_client_synack",
+		reason: "CONTRACT.md: no server SYN nor SYN-ACK captured, the open never shown complete: half_open, and no server ISN is reported",
+		steps: []step{
+			hsSYN,
+			c(fSYNACK, 1000, 5001).want(RoleSYNACK, SynReceived, Established, ServerSynNotCaptured),
+		},
+		verdict: HalfOpen,
+		check: func(t *testing.T, r Result) {
+			if r.HasServerISN || r.HasSYNToSYNACK {
+				t.Errorf("server ISN %v, SYN→SYN-ACK %v: neither was captured", r.HasServerISN, r.HasSYNToSYNACK)
+			}
+		},
 	},
 	{
 		name:   "completed_by_data",
@@ -620,6 +682,41 @@ var scenarios = []scenario{
 			c(fACK, 1101, 5201).want(RoleFinalACK, Established, Established),
 		},
 		verdict: Complete, // the final ACK may acknowledge the server's early data: SEG.ACK =< SND.NXT
+	},
+	{
+		name:   "fast_open_server_data_not_captured",
+		reason: "RFC 7413 §4.2.2: after accepting SYN data the server may send data before the final ACK; the client acknowledges 200 bytes the capture lacks, within its SYN's window (RFC 9293 §3.10.7.4)",
+		steps: []step{
+			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1101).want(RoleSYNACK, SynSent, SynReceived),
+			c(fACK, 1101, 5201).want(RoleFinalACK, Established, Established, DataNotCaptured),
+		},
+		verdict: Complete,
+		check: func(t *testing.T, r Result) {
+			if e := r.Evidence[0]; e.Field != FieldAck || e.Seen != 5201 || e.Expected != 5001 {
+				t.Errorf("evidence %+v", e)
+			}
+		},
+	},
+	{
+		name:   "fast_open_server_ack_past_window",
+		reason: "RFC 9293 §3.10.7.4 fifth check: an ack past the client's receive window acknowledges data the server could not have sent",
+		steps: []step{
+			c(fSYN, 1000, 0).opts(tfo(8)).data(100).win(1000).want(RoleSYN, SynSent, Listen),
+			s(fSYNACK, 5000, 1101).want(RoleSYNACK, SynSent, SynReceived),
+			c(fACK, 1101, 7001).want(RoleACK, Established, SynReceived, AckWrongAck),
+		},
+		verdict: Malformed,
+	},
+	{
+		name:   "fast_open_synack_not_captured",
+		reason: "RFC 7413 §4.2.2: a Fast Open server's data right after its SYN-ACK acknowledges the SYN's data; the SYN-ACK was not captured, the server's segment is no final ACK in the wrong direction",
+		steps: []step{
+			c(fSYN, 1000, 0).opts(tfo(8)).data(100).want(RoleSYN, SynSent, Listen),
+			s(fPSHACK, 5001, 1101).data(200).want(RoleData, SynSent, Listen, AckWithoutSynAck),
+			c(fACK, 1101, 5201).want(RoleACK, SynSent, Listen),
+		},
+		verdict: HalfOpen,
 	},
 	{
 		name:   "fast_open_accepted_clean",
@@ -1473,7 +1570,7 @@ func TestStrings(t *testing.T) {
 		TSEchoMismatch: "ts_echo_mismatch", AckWithoutSynAck: "ack_without_synack", RstWrongSeq: "rst_wrong_seq",
 		ICMPError: "icmp_error", ChecksumBad: "checksum_bad", CaptureReordered: "capture_reordered",
 		DataNotCaptured: "data_not_captured", ScanProbe: "scan_probe", DecidedEarly: "decided_early",
-		FragmentOverlap: "fragment_overlap", TinyFragment: "tiny_fragment",
+		FragmentOverlap: "fragment_overlap", TinyFragment: "tiny_fragment", ServerSynNotCaptured: "server_syn_not_captured",
 	}
 	if len(codes) != len(Codes()) {
 		t.Fatalf("pinned %d codes, have %d", len(codes), len(Codes()))

@@ -127,7 +127,7 @@ func (m *Machine) Result() Result {
 		ClientISN:         m.cISN,
 		ServerISN:         m.sISN,
 		HasClientISN:      m.has(bCSyn),
-		HasServerISN:      m.has(bSSyn),
+		HasServerISN:      m.has(bSSyn) && !m.has(bSSynInferred),
 		ECN:               m.has(bECNSyn) && m.has(bECNSynAck),
 		Flipped:           m.has(bFlipped),
 		SYNFrame:          m.synFrame,

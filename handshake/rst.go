@@ -14,9 +14,11 @@ const maxBadAcks = 2
 
 func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 	f := seg.Flags
-	if !fromClient && !m.has(bCAcked) {
+	if !fromClient && !m.has(bCAcked) && !m.has(bSBareSyn) {
 		// An RST answering the SYN (RFC 9293 §3.10.7.3, SYN-SENT): only
-		// acceptable with an ACK that acknowledges the SYN.
+		// acceptable with an ACK that acknowledges the SYN. (A server
+		// that sent its own SYN, a simultaneous open, is synchronized
+		// once it got the client's SYN-ACK: its RST is judged below.)
 		ackOK := f&decode.ACK != 0 && seg.Ack.InRange(m.cISN.Add(1), m.cSynData)
 		switch hi := m.cISN.Add(1 + m.cSynData); {
 		case m.has(bAckNoSynAck):

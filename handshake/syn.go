@@ -32,6 +32,7 @@ func (m *Machine) bareSYN(seg *decode.Segment, fromClient bool) Role {
 		}
 		m.set(bCSyn)
 		m.cISN = seg.Seq
+		m.cSynWnd = seg.Window
 		m.synFrame = seg.Frame
 		m.cOpts = synOptions(&seg.Options)
 		if seg.Flags&(decode.ECE|decode.CWR) == decode.ECE|decode.CWR {
@@ -56,7 +57,9 @@ func (m *Machine) bareSYN(seg *decode.Segment, fromClient bool) Role {
 		m.sOpts = synOptions(&seg.Options)
 		return RoleSimultaneousSYN
 	}
-	if seg.Seq != m.sISN {
+	if seg.Seq == m.sISN {
+		m.bits &^= bSSynInferred // captured late
+	} else {
 		m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
 		m.offer(seg.Seq)
 	}

@@ -24,18 +24,14 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 			m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
 			m.offer(seg.Seq)
 		}
-		if seg.Ack != m.synAckAck {
-			m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(m.synAckAck))
-			if !seg.Ack.InRange(m.cISN.Add(1), m.cSynData) {
-				m.unacceptable(seg.Ack, false)
-			}
-		}
-		m.synAckRetx++
-		return RoleSYNACKRetransmit
+		return m.resentSynAck(seg, m.synAckAck, m.cISN, m.cSynData, false)
 	}
 	m.set(bSSynAck)
 	m.synAckAck = seg.Ack
 	if m.has(bSSyn) { // after the server's own SYN (simultaneous open)
+		if seg.Seq == m.sISN {
+			m.bits &^= bSSynInferred // now captured
+		}
 		if seg.Seq != m.sISN {
 			m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
 			m.offer(seg.Seq)
@@ -108,22 +104,34 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 // simultaneous open, answering the server's SYN (RFC 9293 §3.5 Figure 7).
 func (m *Machine) clientSynAck(seg *decode.Segment) Role {
 	if !m.has(bSBareSyn) {
-		m.raise(SynAckFromClient, seg, "", 0, 0, false)
-		return RoleInvalid
+		// A client in SYN-SENT that receives a SYN answers
+		// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> (RFC 9293 §3.10.7.3
+		// fourth, §3.5 Figure 7): a SYN-ACK that repeats the client's
+		// ISN and names the server's answers a server SYN the capture
+		// lacks. Before any server SYN-ACK, take that SYN as sent with
+		// ISN = SEG.ACK-1 (the server's SYN-ACK must then repeat it);
+		// after one, its ack must be that SYN-ACK's seq+1.
+		switch {
+		case seg.Seq != m.cISN:
+			m.raiseNum(SynAckFromClient, seg, FieldSeq, uint64(seg.Seq), uint64(m.cISN))
+			return RoleInvalid
+		case !m.has(bSSyn):
+			m.set(bSSyn | bSSynInferred)
+			m.sISN = seg.Ack.Add(^uint32(0))
+			m.sNxt = seg.Ack
+		case seg.Ack != m.sISN.Add(1):
+			m.raiseNum(SynAckFromClient, seg, FieldAck, uint64(seg.Ack), uint64(m.sISN.Add(1)))
+			return RoleInvalid
+		}
+		m.set(bSBareSyn)
+		m.raise(ServerSynNotCaptured, seg, "", 0, 0, false)
 	}
 	defer func(ts int64) { m.lastSynAck = ts; m.set(bSynAckTimed) }(seg.Timestamp)
 	if seg.Seq != m.cISN {
 		m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.cISN))
 	}
 	if m.has(bCSynAck) {
-		if seg.Ack != m.cSynAckAck {
-			m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(m.cSynAckAck))
-			if !seg.Ack.InRange(m.sISN.Add(1), m.sSynData) {
-				m.unacceptable(seg.Ack, true)
-			}
-		}
-		m.synAckRetx++
-		return RoleSYNACKRetransmit
+		return m.resentSynAck(seg, m.cSynAckAck, m.sISN, m.sSynData, true)
 	}
 	m.set(bCSynAck)
 	m.cSynAckAck = seg.Ack
@@ -137,7 +145,9 @@ func (m *Machine) clientSynAck(seg *decode.Segment) Role {
 		m.raiseNum(SynAckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.sSynData)))
 		m.unacceptable(seg.Ack, true)
 	}
-	m.timeSynAck(seg, m.lastSSyn)
+	if !m.has(bSSynInferred) {
+		m.timeSynAck(seg, m.lastSSyn)
+	}
 	return RoleSYNACK
 }
 
@@ -159,4 +169,20 @@ func (m *Machine) offer(isn decode.Seq) {
 	}
 	m.offered[m.nOffered] = isn
 	m.nOffered++
+}
+
+// resentSynAck counts a SYN-ACK resent by the side (fromClient) that
+// already sent one acknowledging first: SYN-RECEIVED retransmits the same
+// SYN-ACK (RFC 9293 §3.4, §3.10.7.4), so another ack is synack_changed_ack,
+// and one that does not acknowledge the peer's SYN (ISN peerISN, data
+// peerData) is unacceptable to the peer, which resets it.
+func (m *Machine) resentSynAck(seg *decode.Segment, first, peerISN decode.Seq, peerData uint32, fromClient bool) Role {
+	if seg.Ack != first {
+		m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(first))
+		if !seg.Ack.InRange(peerISN.Add(1), peerData) {
+			m.unacceptable(seg.Ack, fromClient)
+		}
+	}
+	m.synAckRetx++
+	return RoleSYNACKRetransmit
 }

@@ -112,7 +112,10 @@ func FuzzTracker(f *testing.F) {
 		seg6(0, true, syn|ack, 0, 1, 1, 0), seg6(0, false, ack, 1, 1, 1, 0)))
 	// A correct attempt with a lost first data segment (the final ACK
 	// rode on it), a server reply and a FIN close.
-	f.Add([]byte{0x81, 7, 0x30, 5, 9, 0x83, 0, 2, 0})
+	f.Add([]byte{0x81, 7, 0x30, 0, 5, 9, 0x83, 0, 2, 0})
+	// Fast Open with early server data; a simultaneous open.
+	f.Add([]byte{3, 9, 0x20, 3, 0x85, 4})
+	f.Add([]byte{0x90, 0x91, 0x40, 4, 2, 0x82})
 	if 255*100*us >= int64(fuzzOpts.IdleTimeout) {
 		panic("fuzzFlows steps must stay under fuzzOpts.IdleTimeout")
 	}
@@ -161,13 +164,17 @@ func FuzzTracker(f *testing.F) {
 //	    client's first data carries the final ACK (no bare ACK), bits 5-7
 //	    the close: 0 none, 1 client FIN first, 2 server FIN first, 3 client
 //	    RST, 4 server RST, else none
+//	b3: bit 0 Fast Open: the SYN carries a cookie and 50 bytes, which the
+//	    SYN-ACK accepts, and (bit 1) the server sends 30 bytes right after
+//	    it (RFC 7413 §4.2.2); bit 2 simultaneous open instead: crossing
+//	    SYNs, then SYN-ACKs both ways (RFC 9293 §3.5 Figure 7)
 //	then pairs: bit 7 from the server, bits 0-6 ×11 payload bytes (0: a
 //	pure ACK), up to 16 segments.
 //
 // The server sends nothing after its SYN-ACK before the client's final ACK
 // or first data: it is ESTABLISHED only then.
 func correctAttempt(data []byte) []*decode.Packet {
-	if len(data) < 3 {
+	if len(data) < 4 {
 		return nil
 	}
 	isn := func(b byte) uint32 {
@@ -176,8 +183,8 @@ func correctAttempt(data []byte) []*decode.Packet {
 		}
 		return uint32(b) * 100003
 	}
-	cisn, sisn, mode := isn(data[0]), isn(data[1]), data[2]
-	data = data[3:]
+	cisn, sisn, mode, extra := isn(data[0]), isn(data[1]), data[2], data[3]
+	data = data[4:]
 	c, s := cli, srv
 	var out []*decode.Packet
 	now := int64(0)
@@ -187,23 +194,45 @@ func correctAttempt(data []byte) []*decode.Packet {
 		p.Segment.Window = 65535
 		out = append(out, p)
 	}
-	add(c, s, fSYN, cisn, 0, 0)
-	for range mode & 3 {
-		add(c, s, fSYN, cisn, 0, 0)
+	tfo, simultaneous := extra&1 != 0 && extra&4 == 0, extra&4 != 0
+	synData := 0
+	if tfo {
+		synData = 50
 	}
-	if mode&8 != 0 {
-		add(s, c, fRSTACK, 0, cisn+1, 0)
+	syn := func() {
+		add(c, s, fSYN, cisn, 0, synData)
+		if tfo {
+			out[len(out)-1].Segment.Options = decode.Options{Present: decode.OptFastOpen, CookieLen: 8}
+		}
+	}
+	syn()
+	for range mode & 3 {
+		syn()
+	}
+	if mode&8 != 0 && !simultaneous {
+		add(s, c, fRSTACK, 0, cisn+1+uint32(synData), 0)
 		return out
 	}
-	add(s, c, fSYNACK, sisn, cisn+1, 0)
-	if mode&4 != 0 {
-		add(s, c, fSYNACK, sisn, cisn+1, 0)
-	}
-	cnxt, snxt := cisn+1, sisn+1
-	if mode&16 == 0 {
-		add(c, s, fACK, cnxt, snxt, 0)
-	}
+	cnxt, snxt := cisn+1+uint32(synData), sisn+1
 	clientSent := mode&16 == 0
+	if simultaneous {
+		add(s, c, fSYN, sisn, 0, 0)
+		add(c, s, fSYNACK, cisn, snxt, 0)
+		add(s, c, fSYNACK, sisn, cnxt, 0)
+		clientSent = true
+	} else {
+		add(s, c, fSYNACK, sisn, cnxt, 0)
+		if mode&4 != 0 {
+			add(s, c, fSYNACK, sisn, cnxt, 0)
+		}
+		if tfo && extra&2 != 0 {
+			add(s, c, fACK|decode.PSH, snxt, cnxt, 30)
+			snxt += 30
+		}
+		if mode&16 == 0 {
+			add(c, s, fACK, cnxt, snxt, 0)
+		}
+	}
 	for i := 0; i+1 < len(data) && i < 32; i += 2 {
 		fromServer, n := data[i]&0x80 != 0 && clientSent, int(data[i]&0x7f)*11
 		f := fACK
@@ -279,7 +308,7 @@ func checkLossTolerant(t *testing.T, pkts []*decode.Packet) {
 func TestLossTolerant(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 9293))
 	for mode := range 256 {
-		data := []byte{byte(rng.UintN(256)), byte(rng.UintN(256)), byte(mode)}
+		data := []byte{byte(rng.UintN(256)), byte(rng.UintN(256)), byte(mode), byte(rng.UintN(8))}
 		for range rng.IntN(16) * 2 {
 			data = append(data, byte(rng.UintN(256)))
 		}

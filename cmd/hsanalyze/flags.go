@@ -18,37 +18,43 @@ import (
 
 // config is everything the command line says, parsed and validated.
 type config struct {
-	files    []string
-	format   string
-	output   string          // -o: report file; "" or "-" is standard output
-	partial  string          // --partial: write a partial result here instead
-	merge    bool            // the merge command: files are partials
-	jobs     int             // --jobs: captures analysed at once
-	set      map[string]bool // flags given on the command line
-	failOn   []string
-	verdicts []string
-	hosts    []netip.Addr
-	nets     []netip.Prefix
-	ports    []uint16
-	since    timeBound
-	until    timeBound
-	all      bool
-	width    int // --width; -1: from the terminal
-	getenv   func(string) string
-	flow     string
-	flowA    netip.AddrPort
-	flowB    netip.AddrPort
-	quiet    bool
-	noColor  bool
-	version  bool
-	checksum bool
-	idle     time.Duration
-	reorder  time.Duration
-	dedup    time.Duration
-	linger   time.Duration
-	workers  int
-	maxMem   int64
-	progress string
+	files       []string
+	format      string
+	output      string          // -o: report file; "" or "-" is standard output
+	partial     string          // --partial: write a partial result here instead
+	merge       bool            // the merge command: files are partials
+	jobs        int             // --jobs: captures analysed at once
+	set         map[string]bool // flags given on the command line
+	failOn      []string
+	verdicts    []string
+	hosts       []netip.Addr
+	nets        []netip.Prefix
+	ports       []uint16
+	since       timeBound
+	until       timeBound
+	all         bool
+	width       int // --width; -1: from the terminal
+	getenv      func(string) string
+	flush       bool          // --flush
+	perFile     bool          // --per-file
+	fileTag     string        // with --per-file: the file every flow names
+	csvNoHeader bool          // with --per-file: a later file's CSV, under the first one's header
+	intr        *interruption // signals of this run
+	live        bool          // standard input is a pipe or terminal
+	flow        string
+	flowA       netip.AddrPort
+	flowB       netip.AddrPort
+	quiet       bool
+	noColor     bool
+	version     bool
+	checksum    bool
+	idle        time.Duration
+	reorder     time.Duration
+	dedup       time.Duration
+	linger      time.Duration
+	workers     int
+	maxMem      int64
+	progress    string
 	// seed is the Community ID seed (--community-id-seed).
 	seed uint16
 	// policy is --fail-on parsed.
@@ -232,6 +238,8 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&cfg.until, "until", "")
 	fs.BoolVar(&cfg.all, "all", false, "")
 	fs.IntVar(&cfg.width, "width", -1, "")
+	fs.BoolVar(&cfg.flush, "flush", false, "")
+	fs.BoolVar(&cfg.perFile, "per-file", false, "")
 	fs.StringVar(&cfg.flow, "flow", "", "")
 	fs.BoolVar(&cfg.quiet, "q", false, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
@@ -345,6 +353,14 @@ func (cfg *config) validate() error {
 	if cfg.since.set && cfg.until.set && comparable(&cfg.since, &cfg.until) && cfg.since.resolve(0) >= cfg.until.resolve(0) {
 		return emptyWindow(&cfg.since, &cfg.until)
 	}
+	if cfg.perFile {
+		switch {
+		case cfg.flow != "":
+			return &usageError{msg: "--per-file and --flow do not go together", hint: "--flow shows one connection of one capture"}
+		case cfg.format != "table" && cfg.format != "json" && cfg.format != "ndjson" && cfg.format != "csv":
+			return &usageError{msg: fmt.Sprintf("--per-file does not write --format %s", cfg.format), hint: "use --per-file with --format table, json, ndjson or csv"}
+		}
+	}
 	if cfg.flow != "" {
 		a, b, ok := strings.Cut(cfg.flow, "-")
 		var errA, errB error
@@ -404,7 +420,7 @@ func isVerdict(s string) bool {
 
 // reportFlags are the flags that shape a report: --partial writes every
 // flow, so they belong to merge.
-var reportFlags = []string{"format", "o", "output", "fail-on", "verdict", "host", "net", "port", "since", "until", "all", "width", "flow", "q", "quiet", "github", "community-id-seed"}
+var reportFlags = []string{"format", "o", "output", "fail-on", "verdict", "host", "net", "port", "since", "until", "all", "width", "flow", "q", "quiet", "github", "community-id-seed", "per-file", "flush"}
 
 // validatePartial checks what --partial and merge allow.
 func (cfg *config) validatePartial() error {

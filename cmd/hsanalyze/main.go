@@ -22,8 +22,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/hsanalyze/hsanalyze/analyze"
 	"github.com/hsanalyze/hsanalyze/capture"
@@ -33,7 +35,11 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	// SIGINT (Ctrl-C reaches every program of a pipeline) and SIGTERM:
+	// read what is still delivered, report, exit 130 or 143.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	os.Exit(runWithSignals(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, sigs, os.Exit))
 }
 
 // Exit statuses, per CONTRACT.md.
@@ -46,6 +52,12 @@ const (
 // run is the whole command: it parses args, reads the captures and writes
 // the report, returning the exit status. Only main exits.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return runWithSignals(args, stdin, stdout, stderr, getenv, nil, nil)
+}
+
+// runWithSignals is run following sigs (nil: no signal handling); exit
+// ends the process on a second signal.
+func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, sigs <-chan os.Signal, exit func(int)) int {
 	cfg, err := parseArgs(args, getenv)
 	if err != nil {
 		if errors.Is(err, errHelp) {
@@ -66,6 +78,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 	limitMemory(cfg.maxMem)
 
+	cfg.intr = watchSignals(sigs, stderr, exit)
+	if sigs != nil {
+		// A live standard input is tracked packet by packet, and a read
+		// blocked on it ends when the grace period after a signal does.
+		if cfg.live = isLiveInput(stdin); cfg.live {
+			stdin = newCancelReader(stdin, cfg.intr.cancel)
+		}
+	}
 	if cfg.merge {
 		return mergeAndReport(cfg, stdout, stderr)
 	}
@@ -77,7 +97,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		}
 	}()
 	for i, path := range cfg.files {
-		f, err := capture.Open(path, stdin, i)
+		index := i
+		if cfg.perFile {
+			index = 0 // each file is a capture of its own: file 0 of its report
+		}
+		f, err := capture.Open(path, stdin, index)
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -88,6 +112,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	cfg.getenv = getenv
 	if cfg.partial != "" {
 		return writePartial(cfg, files, stdout, stderr)
+	}
+	if cfg.perFile && len(files) > 1 {
+		return perFile(cfg, files, stdout, stderr)
 	}
 	return analyzeAndReport(cfg, files, stdout, stderr)
 }
@@ -143,6 +170,10 @@ func analysisOptions(cfg *config, h *hooks) analyze.Options {
 		VerifyChecksums: cfg.checksum,
 		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off
 		Workers:         cfg.workers,
+		BatchSize:       batchSize(cfg.live),
+	}
+	if cfg.intr != nil {
+		o.Stop = &cfg.intr.stop
 	}
 	if h != nil {
 		o.Tracker.Trace = h.trace
@@ -199,6 +230,15 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 	out := bufio.NewWriterSize(dst, 64<<10)
 	color := !cfg.noColor && isTerminal(dst)
 	width := outputWidth(cfg.width, dst, cfg.getenv)
+	// NDJSON and CSV records reach a pipe or terminal (or any output with
+	// --flush) at most flushInterval after their flow is decided.
+	var sink io.Writer = out
+	live := (cfg.format == "ndjson" || cfg.format == "csv") && !cfg.quiet && (cfg.flush || isPipe(dst) || isTerminal(dst))
+	if live {
+		fl := startFlusher(out)
+		defer fl.stop()
+		sink = fl
+	}
 	var w report.Writer
 	var hw *html.Writer
 	h := &hooks{
@@ -210,7 +250,8 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		hw = html.New(out, html.Options{Version: version()})
 		w, h.trace = hw, hw.Trace
 	} else {
-		w, err = report.New(cfg.format, out, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width})
+		w, err = report.New(cfg.format, sink, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width, Flush: live,
+			File: cfg.fileTag, NoHeader: cfg.csvNoHeader})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
@@ -293,7 +334,13 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		writeErr = w.Close(c, &stats)
 	}
 	if writeErr == nil {
-		writeErr = out.Flush()
+		if fl, ok := sink.(*flusher); ok {
+			fl.mu.Lock()
+			writeErr = out.Flush()
+			fl.mu.Unlock()
+		} else {
+			writeErr = out.Flush()
+		}
 	}
 	written = writeErr == nil
 	if writeErr != nil {
@@ -310,11 +357,24 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 			return exitError
 		}
 	}
+	if status := cfg.intr.interrupted(); status != 0 {
+		// The report covers what was read before the interruption.
+		return status
+	}
 	if m := cfg.policy.Matches(&judged); len(m) > 0 {
 		fmt.Fprintf(stderr, "hsanalyze: %s\n", report.FailMessage(m))
 		return exitFailOn
 	}
 	return exitOK
+}
+
+// batchSize is analyze's batch for a live input (1: each packet tracked
+// as read) or a file (0: the default).
+func batchSize(live bool) int {
+	if live {
+		return 1
+	}
+	return 0
 }
 
 // writeGitHub prints the workflow-command annotations on stderr (the

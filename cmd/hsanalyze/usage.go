@@ -29,6 +29,12 @@ Output:
                         the terminal's width, then $COLUMNS; pipes and
                         files: no limit; 0: no limit); 100 or fewer get
                         the compact layout
+  --per-file            each FILE is a capture of its own (its own frames,
+                        clock and summary), reported one after another;
+                        --fail-on judges all (table, json, ndjson, csv)
+  --flush               ndjson, csv: write each record as its flow is
+                        decided (at most 100 ms late), also to a file
+                        (default: when standard output is a pipe or terminal)
   -q, --quiet           summary only (json, ndjson, csv: the summary object)
   --no-color            no colour (also when NO_COLOR is set or stdout is
                         not a terminal)
@@ -84,7 +90,10 @@ Other:
   -h, --help            this help
   --version             print the version
 
-Exit status: 0 success; 1 --fail-on matched; 2 usage error or unreadable input.
+Exit status: 0 success; 1 --fail-on matched; 2 usage error or unreadable input;
+130 or 143 after SIGINT or SIGTERM: hsanalyze reads what is still delivered
+for up to 2 s, judges the attempts still open (their reason says
+"unfinished"), prints the report and exits; a second signal quits at once.
 
 Examples:
   hsanalyze capture.pcap

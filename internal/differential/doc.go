@@ -27,14 +27,16 @@
 //  1. a segment with no flags, SYN+FIN or SYN+RST, or one with neither
 //     ACK, SYN nor RST (a FIN or Xmas probe), before the handshake
 //     completed → malformed (flags are visible to tshark); so are segments
-//     in the wrong direction: a SYN-ACK from the client when the server
-//     sent no SYN, or a server segment with ACK and neither SYN nor RST
+//     in the wrong direction: a server segment with ACK and neither SYN nor
+//     RST
 //     answering the SYN before any SYN-ACK and before any client ACK
 //     segment (which shows a SYN-ACK the capture lacks) → malformed;
 //  2. no SYN without ACK (completeness bit 1 unset) → midstream;
 //  3. a SYN-ACK from the server after the client's SYN, then a segment from
 //     the client with ACK and neither SYN nor RST (a bare ACK, data or FIN)
-//     → complete; crossing SYNs answered by SYN-ACKs both ways
+//     → complete; crossing SYNs answered by SYN-ACKs both ways (a client
+//     SYN-ACK counts as answering a server SYN, captured or not: whether
+//     its seq is the client's ISN is a number hsanalyze verifies)
 //     (simultaneous open), or by a client SYN-ACK and a server ACK (split
 //     handshake) → complete;
 //  4. a SYN-ACK from the server but no such final segment (nothing more, or

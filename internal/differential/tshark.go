@@ -302,8 +302,10 @@ func Derive(s *Stream) Expectation {
 		case isSynAck(p) && fromClient && serverSyn:
 			clientSynAck = true
 		case isSynAck(p) && fromClient && sawSyn:
-			e.Verdict, e.Rule = "malformed", fmt.Sprintf("SYN-ACK from the client in frame %d, the server sent no SYN", p.Frame)
-			return e
+			// It answers a server SYN the capture lacks when its seq is
+			// the client's ISN (numbers tshark's flags do not show): a
+			// simultaneous open.
+			serverSyn, clientSynAck = true, true
 		case !sawSyn:
 			// midstream traffic before any SYN: decided below
 		case has(p, flagRST) && !fromClient && !sawSynAck && clientAcked:

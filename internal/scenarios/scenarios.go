@@ -339,6 +339,14 @@ func plain() []Scenario {
 			},
 		},
 		{
+			File:   "simultaneous-open-syn-lost.pcap",
+			About:  "A simultaneous open whose server SYN was not captured: the client's SYN, its SYN-ACK repeating its ISN and acknowledging server ISN+1, the server's SYN-ACK repeating that ISN (RFC 9293 §3.5 Figure 7).",
+			Expect: one(client4, "complete", "server_syn_not_captured"),
+			Segments: func() []pcapgen.Seg {
+				return newConv(client4, server4, 0).cs(S, 1000, 0).cs(S|A, 1000, 5001).sc(S|A, 5000, 1001).segs
+			},
+		},
+		{
 			File:   "simultaneous-open.pcap",
 			About:  "Crossing SYNs, then SYN-ACKs with every number right (RFC 9293 §3.5, figure 7).",
 			Expect: one(client4, "complete"),
@@ -410,10 +418,10 @@ func plain() []Scenario {
 		},
 		{
 			File:   "synack-from-client.pcap",
-			About:  "The client sends a SYN and then itself a SYN-ACK acknowledging nothing the server sent: wrong direction.",
+			About:  "The client sends a SYN and then itself a SYN-ACK with another seq (7000, not its ISN 1000): it answers no server SYN, the wrong direction (RFC 9293 §3.10.7.3).",
 			Expect: one(client4, "malformed", "synack_from_client"),
 			Segments: func() []pcapgen.Seg {
-				return newConv(client4, server4, 0).cs(S, 1000, 0).cs(S|A, 1000, 5001).segs
+				return newConv(client4, server4, 0).cs(S, 1000, 0).cs(S|A, 7000, 5001).segs
 			},
 		},
 		{

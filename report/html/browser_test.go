@@ -326,6 +326,16 @@ func TestBrowserMix(t *testing.T) {
 		}
 	}
 
+	// An anomaly example's ladder link opens that flow's ladder.
+	s.do(chromedp.Click(`#anomaly-`+anomaly+` a[data-open]`), chromedp.WaitVisible("#ladder svg.ladder"))
+	want := strings.Fields(eval[string](s, `document.querySelector("#anomaly-`+anomaly+` a[data-open]").dataset.open`))
+	if head := eval[string](s, `document.getElementById("ladder-h").textContent`); !strings.Contains(head, want[0]+" → "+want[1]) {
+		t.Errorf("example link for %s %s opened the ladder %q", want[0], want[1], head)
+	}
+	if n := eval[int](s, `document.querySelectorAll("#ladder svg text.bad").length`); n == 0 {
+		t.Error("the example's ladder marks no anomaly")
+	}
+
 	// Sorting by server, descending after a second click.
 	s.do(chromedp.Click(`#flow-table th[data-key="server"] button`), chromedp.Click(`#flow-table th[data-key="server"] button`))
 	if got := eval[string](s, `document.querySelector('#flow-table th[data-key="server"]').getAttribute("aria-sort")`); got != "descending" {

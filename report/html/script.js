@@ -187,6 +187,27 @@
     });
   });
 
+  // Links that open one flow's ladder: data-open is "client server [code]",
+  // the earliest embedded flow between those endpoints (raising code).
+  Array.prototype.forEach.call(document.querySelectorAll("[data-open]"), function (a) {
+    a.addEventListener("click", function (e) {
+      var p = a.getAttribute("data-open").split(" "), best = null;
+      rows.forEach(function (r) {
+        if (endpoint(r[C], r[CP]) !== p[0] || endpoint(r[S], r[SP]) !== p[1]) return;
+        if (p[2] && codesOf(r).indexOf(p[2]) < 0) return;
+        if (!best || r[T] < best[T]) best = r;
+      });
+      if (!best) return;
+      e.preventDefault();
+      // Show its row, selected, in the table, then its ladder.
+      fVerdict.value = ""; fCode.value = "";
+      fAddr.value = D.addrs[best[C]]; fPort.value = String(best[CP]);
+      apply();
+      var tr = Array.prototype.filter.call(tbody.rows, function (t) { return t.hsRow === best; })[0];
+      if (tr) pick(tr); else ladder(best);
+    });
+  });
+
   // --- ladder ------------------------------------------------------------
   var box = document.getElementById("ladder"), body = document.getElementById("ladder-body");
 
