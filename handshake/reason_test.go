@@ -43,6 +43,8 @@ func TestReason(t *testing.T) {
 			"SYN not captured: first seen mid-connection at frame 1, from the server"},
 		{"midstream_synack", []step{s(fSYNACK, 5000, 1001), c(fACK, 1001, 5001)}, EndedWithInput, time.Second,
 			"SYN not captured: first seen mid-connection at frame 1, from the server; SYN-ACK at frame 1"},
+		{"synack_not_captured", []step{hsSYN, c(fACK, 1001, 5001), s(fPSHACK, 5001, 1001).data(200), c(fACK, 1001, 5201)}, 0, 0,
+			"SYN-ACK not captured, though the client acknowledged one (the server sent 1 segment)"},
 		{"simultaneous_open_incomplete", []step{hsSYN, s(fSYN, 5000, 0)}, 0, 0, "simultaneous open never completed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
