@@ -89,3 +89,27 @@ func TestICMPText(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendReason measures the reason every JSON, NDJSON and CSV
+// record now carries, for the commonest forms.
+func BenchmarkAppendReason(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"complete", hs()},
+		{"no_reply", []step{hsSYN, hsSYN.atUS(1_000_000)}},
+		{"refused", []step{hsSYN, s(fRSTACK, 0, 1001)}},
+	} {
+		_, results := run(nil, scenario{steps: tc.steps})
+		r := results[len(results)-1]
+		buf := make([]byte, 0, 256)
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = r.AppendReason(buf[:0])
+			}
+			b.SetBytes(int64(len(buf)))
+		})
+	}
+}
