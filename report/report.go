@@ -100,6 +100,9 @@ type Options struct {
 	File string
 	// NoHeader leaves out the CSV header row (a later --per-file file).
 	NoHeader bool
+	// GroupBy makes the table one row per group instead of per flow:
+	// GroupServer, GroupClient or GroupPort ("" for the flow list).
+	GroupBy string
 }
 
 // New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
@@ -125,6 +128,9 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 		c.batch = batchFor(opts)
 		return c, nil
 	case "table":
+		if opts.GroupBy != "" && !opts.Quiet {
+			return newGroupWriter(w, opts), nil
+		}
 		return newTable(w, opts), nil
 	case "zeek":
 		return newZeek(w, opts.CommunityIDSeed), nil

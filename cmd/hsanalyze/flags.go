@@ -37,6 +37,7 @@ type config struct {
 	getenv      func(string) string
 	flush       bool          // --flush
 	perFile     bool          // --per-file
+	groupBy     string        // --group-by
 	fileTag     string        // with --per-file: the file every flow names
 	csvNoHeader bool          // with --per-file: a later file's CSV, under the first one's header
 	intr        *interruption // signals of this run
@@ -240,6 +241,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.IntVar(&cfg.width, "width", -1, "")
 	fs.BoolVar(&cfg.flush, "flush", false, "")
 	fs.BoolVar(&cfg.perFile, "per-file", false, "")
+	fs.StringVar(&cfg.groupBy, "group-by", "", "")
 	fs.StringVar(&cfg.flow, "flow", "", "")
 	fs.BoolVar(&cfg.quiet, "q", false, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
@@ -352,6 +354,14 @@ func (cfg *config) validate() error {
 	}
 	if cfg.since.set && cfg.until.set && comparable(&cfg.since, &cfg.until) && cfg.since.resolve(0) >= cfg.until.resolve(0) {
 		return emptyWindow(&cfg.since, &cfg.until)
+	}
+	switch cfg.groupBy {
+	case "", "server", "client", "port":
+	default:
+		return &usageError{msg: fmt.Sprintf("unknown --group-by %q", cfg.groupBy), hint: "use --group-by server, client or port"}
+	}
+	if cfg.groupBy != "" && (cfg.format != "table" || cfg.flow != "") {
+		return &usageError{msg: "--group-by prints a grouped table", hint: "use --group-by with --format table and without --flow"}
 	}
 	if cfg.perFile {
 		switch {

@@ -29,6 +29,9 @@ Output:
                         the terminal's width, then $COLUMNS; pipes and
                         files: no limit; 0: no limit); 100 or fewer get
                         the compact layout
+  --group-by server|client|port
+                        table: one row per server, client or server port:
+                        attempts per verdict, SYN→SYN-ACK p50 and p95
   --per-file            each FILE is a capture of its own (its own frames,
                         clock and summary), reported one after another;
                         --fail-on judges all (table, json, ndjson, csv)
