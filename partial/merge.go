@@ -97,6 +97,9 @@ func Open(paths []string, want *Options) (*Plan, error) {
 			}
 			return nil, &Error{Path: path, Err: fmt.Errorf("written with other tracking options (%s) than %s (%s): merge only partials of one configuration", o, other, p.opts)}
 		}
+		// Run reads the head and tail again, one part at a time: memory
+		// holds one part's boundary, not all of them.
+		pt.head, pt.tail = head{}, tail{}
 		p.parts = append(p.parts, &loaded{path: path, input: i, part: pt})
 	}
 	slices.SortStableFunc(p.parts, func(a, b *loaded) int {
@@ -203,7 +206,11 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 	for _, pt := range p.parts {
 		s := &pt.summary
 		overlap := prev && s.HasTrack && s.TrackFirst < maxLast
-		m := merger{t: t, pt: pt, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool)}
+		full, err := load(pt.path, p.c, nil)
+		if err != nil {
+			return &Error{Path: pt.path, Err: fmt.Errorf("changed while merging: %w", err)}
+		}
+		m := merger{t: t, pt: &loaded{path: pt.path, input: pt.input, part: full}, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool)}
 		if err := m.head(); err != nil {
 			return &Error{Path: pt.path, Err: err}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -197,7 +196,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		linger:   reassembly.DefaultCloseLinger,
 		progress: "auto",
 		maxMem:   reassembly.DefaultMaxMemory,
-		jobs:     runtime.NumCPU(),
+		jobs:     1,
 	}
 	if len(args) > 0 && args[0] == "merge" {
 		cfg.merge, args = true, args[1:]
@@ -344,7 +343,7 @@ func (cfg *config) validate() error {
 		return &usageError{msg: "--width must be 0 (no limit) or a column count", hint: "e.g. --width 80"}
 	}
 	if cfg.jobs < 1 {
-		return &usageError{msg: "--jobs must be 1 or more", hint: "e.g. --jobs 4 (default: the number of CPUs)"}
+		return &usageError{msg: "--jobs must be 1 or more", hint: "e.g. --jobs 4 (default 1)"}
 	}
 	if err := cfg.validatePartial(); err != nil {
 		return err
