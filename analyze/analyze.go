@@ -49,6 +49,25 @@ type Options struct {
 	// them in Summary.Duplicates: capture.DefaultDedupWindow if 0;
 	// negative: keep every frame.
 	DedupWindow time.Duration
+	// Packet, if set, is called with every TCP segment and ICMP error, in
+	// capture order, just before the tracker gets it: what a partial
+	// result keeps of the start of its input. p is only valid during the
+	// call. Like End, it is called on the tracking goroutine, which is
+	// Run's when Tracker.Trace is set.
+	Packet func(p *decode.Packet)
+	// End, if set, is called once the input has ended, before the
+	// attempts still open are flushed, with the tracker's state: what a
+	// partial result carries to the next part. Flows emitted after it
+	// are that state's attempts.
+	End func(s *reassembly.State)
+	// Stop, if set, ends reading when it becomes true (checked before
+	// every record): the attempts still open are then judged unfinished
+	// (reassembly.Tracker.Interrupt), as after an interruption.
+	Stop *atomic.Bool
+	// BatchSize is how many packets a batch carries to the tracker (0:
+	// 1024). A live input wants 1, so that each packet is tracked as soon
+	// as it is read, not when a batch fills.
+	BatchSize int
 }
 
 // Summary counts what a run read.
@@ -116,6 +135,8 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		frag:    defrag.New(opts.Defrag),
 		perFile: make([]fileStats, len(files)),
 		dedup:   capture.NewDedup(cmp.Or(opts.DedupWindow, capture.DefaultDedupWindow)),
+		stop:    opts.Stop,
+		size:    cmp.Or(opts.BatchSize, batchSize),
 	}
 	// Flows, the start and warnings reach the caller as events, in
 	// capture order: delivered at once, or queued by the tracking stage of
@@ -138,6 +159,18 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		flows++
 		post(event{flow: f})
 	})
+	// flush emits what is still open at the end of the input: unfinished
+	// when reading was stopped (Options.Stop). A partial result takes the
+	// state first (Options.End).
+	flush := func() {
+		if opts.End != nil {
+			opts.End(tr.Snapshot())
+		}
+		if rd.stopped {
+			tr.Interrupt()
+		}
+		tr.Flush()
+	}
 	started := false
 	consume := func(b *batch) {
 		if b.started && !started {
@@ -145,6 +178,9 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 			post(event{ts: b.startTS})
 		}
 		for i := range b.pkts {
+			if opts.Packet != nil {
+				opts.Packet(&b.pkts[i])
+			}
 			tr.Add(&b.pkts[i])
 		}
 		if b.warning != nil {
@@ -159,7 +195,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 			more = rd.fill(&b)
 			consume(&b)
 		}
-		tr.Flush()
+		flush()
 	case opts.Tracker.Trace != nil:
 		// The trace and emit share the caller's state (a timeline):
 		// tracking stays on Run's goroutine.
@@ -167,7 +203,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 			consume(b)
 			rd.free <- b
 		}
-		tr.Flush()
+		flush()
 	default:
 		// Three stages: reading and decoding, tracking, and the caller's
 		// emit (formatting the report), each on a goroutine, handing
@@ -187,7 +223,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 					cur = (<-evFree)[:0]
 				}
 			}
-			tr.Flush()
+			flush()
 			evs <- cur
 			close(evs)
 		}()
@@ -272,6 +308,9 @@ type reader struct {
 	packets *atomic.Uint64 // Options.Packets
 	free    chan *batch    // batches back from the consumer (start)
 	dedup   *capture.Dedup
+	stop    *atomic.Bool // Options.Stop
+	stopped bool         // reading ended at stop
+	size    int          // packets per batch
 }
 
 // fill refills b; it returns false once the input has ended.
@@ -280,11 +319,23 @@ func (r *reader) fill(b *batch) bool {
 		defer func() { r.packets.Store(r.sum.Packets) }()
 	}
 	if b.pkts == nil {
-		b.pkts = make([]decode.Packet, 0, batchSize)
+		b.pkts = make([]decode.Packet, 0, r.size)
 	}
 	b.pkts, b.started, b.warning = b.pkts[:0], false, nil
-	for len(b.pkts) < batchSize {
+	for len(b.pkts) < r.size {
+		if r.stop != nil && r.stop.Load() {
+			r.stopped = true
+			r.frag.Flush()
+			return false
+		}
 		err := r.merger.Next(&r.rec)
+		if err != nil && r.stop != nil && r.stop.Load() {
+			// The input ended because reading was stopped (its reader
+			// returns EOF then): what is open is unfinished.
+			r.stopped = true
+			r.frag.Flush()
+			return false
+		}
 		if err == io.EOF {
 			r.frag.Flush()
 			return false
@@ -293,6 +344,7 @@ func (r *reader) fill(b *batch) bool {
 			var fe *capture.FileError
 			if !errors.As(err, &fe) {
 				r.err = fmt.Errorf("read: %w", err)
+				r.frag.Flush() // count what never completed
 				return false
 			}
 			r.sum.Warnings = append(r.sum.Warnings, fe)
@@ -318,7 +370,13 @@ func (r *reader) add(b *batch) {
 		sum.Duplicates++
 		return
 	}
-	b.pkts = append(b.pkts, decode.Packet{})
+	// Decode overwrites all of the slot: reuse it rather than zero a
+	// Packet (its tunnel context makes it ~700 bytes) twice.
+	if len(b.pkts) < cap(b.pkts) {
+		b.pkts = b.pkts[:len(b.pkts)+1]
+	} else {
+		b.pkts = append(b.pkts, decode.Packet{})
+	}
 	pkt := &b.pkts[len(b.pkts)-1]
 	r.dec.Decode(rec.LinkType, rec.Data, rec.OrigLen, pkt)
 	fs := &r.perFile[rec.File]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os/exec"
 	"strings"
@@ -34,25 +35,18 @@ var compressors = []compressor{
 }
 
 func zst(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w, err := zstd.NewWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return encode(t, b, func(w io.Writer) (io.WriteCloser, error) { return zstd.NewWriter(w) })
 }
 
 func xzc(t testing.TB, b []byte) []byte {
+	return encode(t, b, func(w io.Writer) (io.WriteCloser, error) { return xz.NewWriter(w) })
+}
+
+// encode compresses b with the writer newWriter returns.
+func encode(t testing.TB, b []byte, newWriter func(io.Writer) (io.WriteCloser, error)) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := xz.NewWriter(&buf)
+	w, err := newWriter(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}

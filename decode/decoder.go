@@ -439,22 +439,18 @@ func (d *Decoder) decodeEtherType(etherType uint16, data []byte, wire int, p *Pa
 		}
 		return d.decodeTagged(d.vlanParser, layers.LayerTypeDot1Q, data, wire, p)
 	case etherTypeTEB:
-		if !d.enterL2() {
-			return KindUnknownEncap
-		}
-		return d.decodeEthernet(data, wire, p)
+		return d.innerEthernet(data, 0, wire, p)
 	case etherTypeMPLS, etherTypeMPLSMulticast:
 		return d.decodeMPLS(data, wire, p)
 	case etherTypePBB:
 		// 802.1ah I-TAG (priority, flags, 24-bit I-SID), then the
 		// customer's Ethernet frame.
-		if len(data) < 4 {
-			return KindBadPacket
-		}
-		if !d.enterL2() {
-			return KindUnknownEncap
-		}
-		return d.decodeEthernet(data[4:], wire-4, p)
+		return d.innerEthernet(data, 4, wire, p)
+	case etherTypeFabricPath:
+		// Cisco FabricPath: the outer addresses and this EtherType are
+		// followed by the FTag and TTL (2 bytes), then the classical
+		// Ethernet frame.
+		return d.innerEthernet(data, 2, wire, p)
 	case etherTypeVNTag:
 		// VN-Tag: 4 bytes (direction, pointer, virtual interfaces), then
 		// the next EtherType, like an 802.1Q tag.
@@ -465,19 +461,21 @@ func (d *Decoder) decodeEtherType(etherType uint16, data []byte, wire int, p *Pa
 			return KindUnknownEncap
 		}
 		return d.decodeEtherType(binary.BigEndian.Uint16(data[4:6]), data[6:], wire-6, p)
-	case etherTypeFabricPath:
-		// Cisco FabricPath: the outer addresses and this EtherType are
-		// followed by the FTag and TTL (2 bytes), then the classical
-		// Ethernet frame.
-		if len(data) < 2 {
-			return KindBadPacket
-		}
-		if !d.enterL2() {
-			return KindUnknownEncap
-		}
-		return d.decodeEthernet(data[2:], wire-2, p)
 	}
 	return KindOther // ARP, LLC (802.3 length), LLDP, ...
+}
+
+// innerEthernet decodes the Ethernet frame that follows a skip-byte header
+// of an L2-in-L2 encapsulation, counted against MaxNesting.
+func (d *Decoder) innerEthernet(data []byte, skip, wire int, p *Packet) Kind {
+	// The header must be captured.
+	if len(data) < skip {
+		return KindBadPacket
+	}
+	if !d.enterL2() {
+		return KindUnknownEncap
+	}
+	return d.decodeEthernet(data[skip:], wire-skip, p)
 }
 
 // decodeMPLS skips an MPLS label stack (RFC 3032) and decodes the IP

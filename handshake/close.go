@@ -83,7 +83,9 @@ func (m *Machine) states() (c, s State) {
 		switch {
 		case m.has(bSAcked) && (m.has(bSSynAck) || m.has(bSBareSyn)):
 			s = Established
-		case m.has(bSSynAck):
+		case m.has(bSSynAck) || m.has(bAckNoSynAck):
+			// Its SYN-ACK was captured, or the client acknowledged one
+			// the capture lacks (ack_without_synack): it was sent.
 			s = SynReceived
 		case m.has(bSBareSyn):
 			s = SynSent // its own SYN: a simultaneous open (RFC 9293 Figure 8)

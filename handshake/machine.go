@@ -121,11 +121,11 @@ func (m *Machine) raiseNum(c Code, seg *decode.Segment, field string, seen, expe
 // a SYN repeating the ISN is a retransmission of this attempt.
 func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 	f := seg.Flags
-	fromClient = m.direction(seg, fromClient)
-	if m.has(bStarted) && f&(decode.SYN|decode.ACK) == decode.SYN && m.startsNewAttempt(seg, fromClient) {
+	if m.StartsNewAttempt(seg, fromClient) {
 		c, s := m.states()
 		return Event{Role: RoleNone, Client: c, Server: s, NewAttempt: true}
 	}
+	fromClient = m.direction(seg, fromClient)
 	n := len(m.ev)
 	if !m.has(bStarted) {
 		m.set(bStarted)

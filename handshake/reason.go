@@ -302,6 +302,12 @@ func (r *Result) appendHalfOpen(dst []byte) []byte {
 		dst = appendFrame(dst, r.SYNACKFrame)
 		return append(dst, ')')
 	}
+	if r.ServerPackets > 0 && r.Has(AckWithoutSynAck) {
+		// The client acknowledged a SYN-ACK the capture lacks.
+		dst = append(dst, "SYN-ACK not captured, though the client acknowledged one (the server sent "...)
+		dst = appendCount(dst, int(r.ServerPackets), "segment", "segments")
+		return append(dst, ')')
+	}
 	if r.ServerPackets == 0 {
 		dst = append(dst, "no reply to "...)
 	} else {

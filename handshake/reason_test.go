@@ -43,6 +43,8 @@ func TestReason(t *testing.T) {
 			"SYN not captured: first seen mid-connection at frame 1, from the server"},
 		{"midstream_synack", []step{s(fSYNACK, 5000, 1001), c(fACK, 1001, 5001)}, EndedWithInput, time.Second,
 			"SYN not captured: first seen mid-connection at frame 1, from the server; SYN-ACK at frame 1"},
+		{"synack_not_captured", []step{hsSYN, c(fACK, 1001, 5001), s(fPSHACK, 5001, 1001).data(200), c(fACK, 1001, 5201)}, 0, 0,
+			"SYN-ACK not captured, though the client acknowledged one (the server sent 1 segment)"},
 		{"simultaneous_open_incomplete", []step{hsSYN, s(fSYN, 5000, 0)}, 0, 0, "simultaneous open never completed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,5 +87,29 @@ func TestICMPText(t *testing.T) {
 		if got := ICMPText(tc.typ, tc.code, tc.v6); got != tc.want {
 			t.Errorf("ICMPText(%d, %d, %v) = %q, want %q", tc.typ, tc.code, tc.v6, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkAppendReason measures the reason every JSON, NDJSON and CSV
+// record now carries, for the commonest forms.
+func BenchmarkAppendReason(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"complete", hs()},
+		{"no_reply", []step{hsSYN, hsSYN.atUS(1_000_000)}},
+		{"refused", []step{hsSYN, s(fRSTACK, 0, 1001)}},
+	} {
+		_, results := run(nil, scenario{steps: tc.steps})
+		r := results[len(results)-1]
+		buf := make([]byte, 0, 256)
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = r.AppendReason(buf[:0])
+			}
+			b.SetBytes(int64(len(buf)))
+		})
 	}
 }

@@ -24,14 +24,7 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 			m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
 			m.offer(seg.Seq)
 		}
-		if seg.Ack != m.synAckAck {
-			m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(m.synAckAck))
-			if !seg.Ack.InRange(m.cISN.Add(1), m.cSynData) {
-				m.unacceptable(seg.Ack, false)
-			}
-		}
-		m.synAckRetx++
-		return RoleSYNACKRetransmit
+		return m.resentSynAck(seg, m.synAckAck, m.cISN, m.cSynData, false)
 	}
 	m.set(bSSynAck)
 	m.synAckAck = seg.Ack
@@ -138,14 +131,7 @@ func (m *Machine) clientSynAck(seg *decode.Segment) Role {
 		m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.cISN))
 	}
 	if m.has(bCSynAck) {
-		if seg.Ack != m.cSynAckAck {
-			m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(m.cSynAckAck))
-			if !seg.Ack.InRange(m.sISN.Add(1), m.sSynData) {
-				m.unacceptable(seg.Ack, true)
-			}
-		}
-		m.synAckRetx++
-		return RoleSYNACKRetransmit
+		return m.resentSynAck(seg, m.cSynAckAck, m.sISN, m.sSynData, true)
 	}
 	m.set(bCSynAck)
 	m.cSynAckAck = seg.Ack
@@ -183,4 +169,20 @@ func (m *Machine) offer(isn decode.Seq) {
 	}
 	m.offered[m.nOffered] = isn
 	m.nOffered++
+}
+
+// resentSynAck counts a SYN-ACK resent by the side (fromClient) that
+// already sent one acknowledging first: SYN-RECEIVED retransmits the same
+// SYN-ACK (RFC 9293 §3.4, §3.10.7.4), so another ack is synack_changed_ack,
+// and one that does not acknowledge the peer's SYN (ISN peerISN, data
+// peerData) is unacceptable to the peer, which resets it.
+func (m *Machine) resentSynAck(seg *decode.Segment, first, peerISN decode.Seq, peerData uint32, fromClient bool) Role {
+	if seg.Ack != first {
+		m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(first))
+		if !seg.Ack.InRange(peerISN.Add(1), peerData) {
+			m.unacceptable(seg.Ack, fromClient)
+		}
+	}
+	m.synAckRetx++
+	return RoleSYNACKRetransmit
 }

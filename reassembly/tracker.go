@@ -621,13 +621,7 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 // start creates the attempt that seg opens.
 func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	t.makeRoom(seg)
-	e := t.free
-	if e != nil {
-		t.free = e.next
-		e.next = nil
-	} else {
-		e = new(entry)
-	}
+	e := t.newEntry()
 	e.key, e.client = key, seg.Src
 	e.swap = t.swap
 	if tun := t.ref(key); seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {

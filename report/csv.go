@@ -46,29 +46,42 @@ func appendCSVCell(dst, v []byte) []byte {
 // csvWriter streams one row per flow as flows finish, after a header row of
 // Columns.
 type csvWriter struct {
-	w    io.Writer
-	buf  []byte
-	seed uint16
+	w     io.Writer
+	buf   []byte
+	seed  uint16
+	batch int    // bytes gathered before a write (batchFor)
+	file  string // Options.File: a last "file" column
 }
 
-func newCSV(w io.Writer, seed uint16) *csvWriter {
+// newCSV returns a CSV writer; file, if set, is the value of a last "file"
+// column; noHeader leaves out the header row.
+func newCSV(w io.Writer, seed uint16, file string, noHeader bool) *csvWriter {
 	buf := make([]byte, 0, 4096)
-	for i, c := range columns {
-		if i > 0 {
-			buf = append(buf, ',')
+	if !noHeader {
+		for i, c := range columns {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, c...)
 		}
-		buf = append(buf, c...)
+		if file != "" {
+			buf = append(buf, ",file"...)
+		}
+		buf = append(buf, '\n')
 	}
-	return &csvWriter{w: w, buf: append(buf, '\n'), seed: seed}
+	return &csvWriter{w: w, buf: buf, seed: seed, batch: 64 << 10, file: file}
 }
 
 func (c *csvWriter) Flow(f *reassembly.Flow) error {
 	c.buf = appendFields(c.buf, f, csvSink{}, c.seed)
+	if c.file != "" {
+		c.buf = append(appendCSVCell(append(c.buf[:len(c.buf)-1], ','), []byte(c.file)), '\n')
+	}
 	return c.flushIfFull()
 }
 
 func (c *csvWriter) flushIfFull() error {
-	if len(c.buf) < 64<<10 {
+	if len(c.buf) < c.batch {
 		return nil
 	}
 	return c.flush()

@@ -54,3 +54,24 @@ func TestWrap(t *testing.T) {
 		t.Errorf("long word: %q", got)
 	}
 }
+
+func TestTinyHist(t *testing.T) {
+	var h tinyHist
+	for i := int64(1); i <= 1000; i++ {
+		h.add(i * 1000) // 1 µs … 1 ms
+	}
+	for _, tc := range []struct {
+		p    float64
+		want int64
+	}{{50, 500_000}, {95, 950_000}, {100, 1_000_000}, {0, 1000}} {
+		got := h.quantile(tc.p)
+		if got > tc.want || float64(got) < float64(tc.want)*0.875 {
+			t.Errorf("p%v = %d, want within 12.5%% below %d", tc.p, got, tc.want)
+		}
+	}
+	var one tinyHist
+	one.add(100_000)
+	if one.quantile(50) != 100_000 {
+		t.Errorf("single value: %d", one.quantile(50))
+	}
+}

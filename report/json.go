@@ -18,6 +18,7 @@ type jsonWriter struct {
 	seed  uint16
 	store flowStore
 	buf   []byte
+	file  string // Options.File
 }
 
 func newJSON(w io.Writer, seed uint16) (*jsonWriter, error) {
@@ -41,7 +42,7 @@ func (j *jsonWriter) Close(c *Capture, s *Stats) error {
 		}
 		first = false
 		j.buf = append(j.buf, "\n  "...)
-		j.buf = appendFields(j.buf, f, jsonSink{}, j.seed)
+		j.buf = appendFileField(appendFields(j.buf, f, jsonSink{}, j.seed), j.file)
 		_, err := bw.Write(j.buf)
 		return err
 	})

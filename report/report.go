@@ -90,6 +90,19 @@ type Options struct {
 	// limit, for pipes and files). At or below CompactWidth they use the
 	// compact layout.
 	Width int
+	// Flush makes NDJSON and CSV hand each record to the io.Writer as its
+	// flow is decided instead of in 64 KiB batches, for a live pipeline
+	// (the caller flushes its own buffering).
+	Flush bool
+	// File, if set, is added as a "file" field to every flow of JSON,
+	// NDJSON and CSV (--per-file: each file reported as its own capture);
+	// NDJSON then ends with the summary line {"summary": {...}}.
+	File string
+	// NoHeader leaves out the CSV header row (a later --per-file file).
+	NoHeader bool
+	// GroupBy makes the table one row per group instead of per flow:
+	// GroupServer, GroupClient or GroupPort ("" for the flow list).
+	GroupBy string
 }
 
 // New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
@@ -103,17 +116,28 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 	}
 	switch format {
 	case "json":
-		return newJSON(w, opts.CommunityIDSeed)
+		j, err := newJSON(w, opts.CommunityIDSeed)
+		if j != nil {
+			j.file = opts.File
+		}
+		return j, err
 	case "ndjson":
-		return &ndjsonWriter{w: w, seed: opts.CommunityIDSeed}, nil
+		return &ndjsonWriter{w: w, seed: opts.CommunityIDSeed, batch: batchFor(opts), file: opts.File}, nil
 	case "csv":
-		return newCSV(w, opts.CommunityIDSeed), nil
+		c := newCSV(w, opts.CommunityIDSeed, opts.File, opts.NoHeader)
+		c.batch = batchFor(opts)
+		return c, nil
 	case "table":
+		if opts.GroupBy != "" && !opts.Quiet {
+			return newGroupWriter(w, opts), nil
+		}
 		return newTable(w, opts), nil
 	case "zeek":
 		return newZeek(w, opts.CommunityIDSeed), nil
 	case "zeek-json":
 		return newZeekJSON(w, opts.CommunityIDSeed), nil
+	case "parquet":
+		return newParquet(w, opts), nil
 	case "junit":
 		return newJUnit(w, opts), nil
 	}
@@ -235,16 +259,27 @@ func (s *Stats) TopFailedServers(n int) []Counted[netip.Addr] {
 	return top(s.Failed, n, func(a, b netip.Addr) int { return a.Compare(b) })
 }
 
+// batchFor is how many bytes NDJSON and CSV gather before writing: 64 KiB,
+// or nothing with Options.Flush.
+func batchFor(opts Options) int {
+	if opts.Flush {
+		return 0
+	}
+	return 64 << 10
+}
+
 // ndjsonWriter prints one flow object per line as flows finish.
 type ndjsonWriter struct {
-	w    io.Writer
-	buf  []byte
-	seed uint16
+	w     io.Writer
+	buf   []byte
+	seed  uint16
+	batch int    // bytes gathered before a write (batchFor)
+	file  string // Options.File
 }
 
 func (n *ndjsonWriter) Flow(f *reassembly.Flow) error {
-	n.buf = append(appendFields(n.buf, f, jsonSink{}, n.seed), '\n')
-	if len(n.buf) < 64<<10 {
+	n.buf = append(appendFileField(appendFields(n.buf, f, jsonSink{}, n.seed), n.file), '\n')
+	if len(n.buf) < n.batch {
 		return nil
 	}
 	return n.flush()
@@ -256,4 +291,23 @@ func (n *ndjsonWriter) flush() error {
 	return err
 }
 
-func (n *ndjsonWriter) Close(*Capture, *Stats) error { return n.flush() }
+// Close writes what is buffered; with Options.File (one capture of
+// several, --per-file) it ends with that capture's summary line.
+func (n *ndjsonWriter) Close(c *Capture, s *Stats) error {
+	if n.file != "" {
+		n.buf = append(appendSummaryJSON(append(n.buf, `{"summary":`...), c, s), "}\n"...)
+	}
+	return n.flush()
+}
+
+// appendFileField adds "file" as the last key of the JSON object ending
+// dst, when file is set (Options.File).
+func appendFileField(dst []byte, file string) []byte {
+	if file == "" {
+		return dst
+	}
+	dst = dst[:len(dst)-1] // the object's '}'
+	dst = appendKey(dst, "file", false)
+	dst = appendString(dst, file)
+	return append(dst, '}')
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -17,33 +18,44 @@ import (
 
 // config is everything the command line says, parsed and validated.
 type config struct {
-	files    []string
-	format   string
-	output   string // -o: report file; "" or "-" is standard output
-	failOn   []string
-	verdicts []string
-	hosts    []netip.Addr
-	nets     []netip.Prefix
-	ports    []uint16
-	since    timeBound
-	until    timeBound
-	all      bool
-	width    int // --width; -1: from the terminal
-	getenv   func(string) string
-	flow     string
-	flowA    netip.AddrPort
-	flowB    netip.AddrPort
-	quiet    bool
-	noColor  bool
-	version  bool
-	checksum bool
-	idle     time.Duration
-	reorder  time.Duration
-	dedup    time.Duration
-	linger   time.Duration
-	workers  int
-	maxMem   int64
-	progress string
+	files       []string
+	format      string
+	output      string          // -o: report file; "" or "-" is standard output
+	partial     string          // --partial: write a partial result here instead
+	merge       bool            // the merge command: files are partials
+	jobs        int             // --jobs: captures analysed at once
+	set         map[string]bool // flags given on the command line
+	failOn      []string
+	verdicts    []string
+	hosts       []netip.Addr
+	nets        []netip.Prefix
+	ports       []uint16
+	since       timeBound
+	until       timeBound
+	all         bool
+	width       int // --width; -1: from the terminal
+	getenv      func(string) string
+	flush       bool          // --flush
+	perFile     bool          // --per-file
+	groupBy     string        // --group-by
+	fileTag     string        // with --per-file: the file every flow names
+	csvNoHeader bool          // with --per-file: a later file's CSV, under the first one's header
+	intr        *interruption // signals of this run
+	live        bool          // standard input is a pipe or terminal
+	flow        string
+	flowA       netip.AddrPort
+	flowB       netip.AddrPort
+	quiet       bool
+	noColor     bool
+	version     bool
+	checksum    bool
+	idle        time.Duration
+	reorder     time.Duration
+	dedup       time.Duration
+	linger      time.Duration
+	workers     int
+	maxMem      int64
+	progress    string
 	// seed is the Community ID seed (--community-id-seed).
 	seed uint16
 	// policy is --fail-on parsed.
@@ -185,12 +197,18 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		linger:   reassembly.DefaultCloseLinger,
 		progress: "auto",
 		maxMem:   reassembly.DefaultMaxMemory,
+		jobs:     runtime.NumCPU(),
+	}
+	if len(args) > 0 && args[0] == "merge" {
+		cfg.merge, args = true, args[1:]
 	}
 	fs := flag.NewFlagSet("hsanalyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.format, "format", cfg.format, "")
 	fs.StringVar(&cfg.output, "o", "", "")
 	fs.StringVar(&cfg.output, "output", "", "")
+	fs.StringVar(&cfg.partial, "partial", "", "")
+	fs.IntVar(&cfg.jobs, "jobs", cfg.jobs, "")
 	fs.Var(listFlag{&cfg.failOn}, "fail-on", "")
 	fs.Var(listFlag{&cfg.verdicts}, "verdict", "")
 	fs.Var(commaFlag(func(s string) error {
@@ -221,6 +239,9 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&cfg.until, "until", "")
 	fs.BoolVar(&cfg.all, "all", false, "")
 	fs.IntVar(&cfg.width, "width", -1, "")
+	fs.BoolVar(&cfg.flush, "flush", false, "")
+	fs.BoolVar(&cfg.perFile, "per-file", false, "")
+	fs.StringVar(&cfg.groupBy, "group-by", "", "")
 	fs.StringVar(&cfg.flow, "flow", "", "")
 	fs.BoolVar(&cfg.quiet, "q", false, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
@@ -272,6 +293,8 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 		cfg.files = append(cfg.files, rest[0])
 		rest = rest[1:]
 	}
+	cfg.set = make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { cfg.set[f.Name] = true })
 	if getenv("NO_COLOR") != "" {
 		cfg.noColor = true
 	}
@@ -287,9 +310,9 @@ func parseArgs(args []string, getenv func(string) string) (*config, error) {
 
 func (cfg *config) validate() error {
 	switch cfg.format {
-	case "table", "json", "ndjson", "csv", "zeek", "zeek-json", "junit", "html":
+	case "table", "json", "ndjson", "csv", "zeek", "zeek-json", "junit", "html", "parquet":
 	default:
-		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv, zeek, zeek-json, junit or html"}
+		return &usageError{msg: fmt.Sprintf("unknown format %q", cfg.format), hint: "use --format table, json, ndjson, csv, zeek, zeek-json, junit, html or parquet"}
 	}
 	for _, v := range cfg.verdicts {
 		if !isVerdict(v) {
@@ -320,11 +343,33 @@ func (cfg *config) validate() error {
 	if cfg.width < -1 {
 		return &usageError{msg: "--width must be 0 (no limit) or a column count", hint: "e.g. --width 80"}
 	}
+	if cfg.jobs < 1 {
+		return &usageError{msg: "--jobs must be 1 or more", hint: "e.g. --jobs 4 (default: the number of CPUs)"}
+	}
+	if err := cfg.validatePartial(); err != nil {
+		return err
+	}
 	if cfg.workers < 0 {
 		return &usageError{msg: "--workers must be 0 (automatic) or more", hint: "e.g. --workers 2"}
 	}
 	if cfg.since.set && cfg.until.set && comparable(&cfg.since, &cfg.until) && cfg.since.resolve(0) >= cfg.until.resolve(0) {
 		return emptyWindow(&cfg.since, &cfg.until)
+	}
+	switch cfg.groupBy {
+	case "", "server", "client", "port":
+	default:
+		return &usageError{msg: fmt.Sprintf("unknown --group-by %q", cfg.groupBy), hint: "use --group-by server, client or port"}
+	}
+	if cfg.groupBy != "" && (cfg.format != "table" || cfg.flow != "") {
+		return &usageError{msg: "--group-by prints a grouped table", hint: "use --group-by with --format table and without --flow"}
+	}
+	if cfg.perFile {
+		switch {
+		case cfg.flow != "":
+			return &usageError{msg: "--per-file and --flow do not go together", hint: "--flow shows one connection of one capture"}
+		case cfg.format != "table" && cfg.format != "json" && cfg.format != "ndjson" && cfg.format != "csv":
+			return &usageError{msg: fmt.Sprintf("--per-file does not write --format %s", cfg.format), hint: "use --per-file with --format table, json, ndjson or csv"}
+		}
 	}
 	if cfg.flow != "" {
 		a, b, ok := strings.Cut(cfg.flow, "-")
@@ -381,4 +426,32 @@ func isVerdict(s string) bool {
 		}
 	}
 	return false
+}
+
+// reportFlags are the flags that shape a report: --partial writes every
+// flow, so they belong to merge.
+var reportFlags = []string{"format", "o", "output", "fail-on", "verdict", "host", "net", "port", "since", "until", "all", "width", "flow", "q", "quiet", "github", "community-id-seed", "per-file", "flush"}
+
+// validatePartial checks what --partial and merge allow.
+func (cfg *config) validatePartial() error {
+	switch {
+	case cfg.partial != "" && cfg.merge:
+		return &usageError{msg: "merge reads partials; it does not write one", hint: "usage: hsanalyze merge [report flags] PARTIAL..."}
+	case cfg.partial != "":
+		for _, name := range reportFlags {
+			if cfg.set[name] {
+				return &usageError{msg: fmt.Sprintf("--partial writes every flow for a later merge; --%s belongs to merge", name), hint: "usage: hsanalyze --partial OUT [tracking flags] CAPTURE..., then hsanalyze merge [report flags] PARTIAL..."}
+			}
+		}
+	case cfg.merge:
+		if cfg.flow != "" {
+			return &usageError{msg: "--flow needs the segments, which partials do not keep", hint: "run hsanalyze --flow on the captures"}
+		}
+		for _, f := range cfg.files {
+			if f == "-" {
+				return &usageError{msg: "merge reads partials from files, not standard input", hint: "usage: hsanalyze merge [report flags] PARTIAL..."}
+			}
+		}
+	}
+	return nil
 }

@@ -36,6 +36,8 @@ type jsonFlow struct {
 	ServerIP      string       `json:"server_ip"`
 	ServerPort    uint16       `json:"server_port"`
 	Verdict       string       `json:"verdict"`
+	Reason        string       `json:"reason"`
+	File          string       `json:"file"`
 	Anomalies     []string     `json:"anomalies"`
 	ClientISN     *uint32      `json:"client_isn"`
 	ServerISN     *uint32      `json:"server_isn"`

@@ -175,3 +175,20 @@ func TestNothingAnalysedNotice(t *testing.T) {
 		t.Errorf("not_analysed %v, want %v", rep.Summary.NotAnalysed, wantNA)
 	}
 }
+
+// TestTimelineTunnels checks that --flow shows the attempts of a 4-tuple
+// in every tunnel context, each attempt header naming its tunnel.
+func TestTimelineTunnels(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--flow", "192.0.2.1:40000-198.51.100.2:80", "../../testdata/pcaps/tunnel-vxlan-two-vnis.pcap"},
+		strings.NewReader(""), &stdout, &stderr, noEnv)
+	if code != exitOK || stderr.Len() > 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"Attempt 1: 192.0.2.1:40000 → 198.51.100.2:80  complete  via vxlan=100", "Attempt 2: 192.0.2.1:40000 → 198.51.100.2:80  refused  via vxlan=200"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, out)
+		}
+	}
+}

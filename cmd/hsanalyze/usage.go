@@ -8,11 +8,17 @@ or broke the protocol, and why.
 Usage:
   hsanalyze [flags] FILE...      pcap or pcapng, plain, gzip, zstd, xz or
                                  bzip2; - is stdin
+  hsanalyze --partial OUT [analysis flags] FILE...
+                                 write a partial result for merge
+  hsanalyze merge [flags] PARTIAL...
+                                 report from partials what one run over all
+                                 their captures reports (docs/partial.md)
 
 Output:
   --format F            report format: table (default), json, ndjson, csv,
                         zeek (Zeek conn.log TSV), zeek-json, junit, html
-                        (one self-contained page: use -o or redirect)
+                        (one self-contained page: use -o or redirect),
+                        parquet (Apache Parquet: use -o or redirect)
   -o, --output FILE     write the report to FILE (replaced only once the
                         report is complete); - is standard output
   --all                 table: list complete flows too (default: only flows
@@ -23,6 +29,15 @@ Output:
                         the terminal's width, then $COLUMNS; pipes and
                         files: no limit; 0: no limit); 100 or fewer get
                         the compact layout
+  --group-by server|client|port
+                        table: one row per server, client or server port:
+                        attempts per verdict, SYN→SYN-ACK p50 and p95
+  --per-file            each FILE is a capture of its own (its own frames,
+                        clock and summary), reported one after another;
+                        --fail-on judges all (table, json, ndjson, csv)
+  --flush               ndjson, csv: write each record as its flow is
+                        decided (at most 100 ms late), also to a file
+                        (default: when standard output is a pipe or terminal)
   -q, --quiet           summary only (json, ndjson, csv: the summary object)
   --no-color            no colour (also when NO_COLOR is set or stdout is
                         not a terminal)
@@ -67,6 +82,9 @@ Analysis:
                         (default 1ms; 0: keep every frame)
   --workers N           1: read, decode and track in one goroutine; 0
                         (default): read and decode in a goroutine of their own
+  --jobs N              files that follow one another in time (rotated) are
+                        analysed N at a time, then merged: the same output
+                        (default: the number of CPUs)
   --max-memory SIZE     bound the attempt table (default 96MiB; 0: none); past
                         it the least recently active attempts are decided
                         early (anomaly decided_early), never dropped
@@ -75,7 +93,10 @@ Other:
   -h, --help            this help
   --version             print the version
 
-Exit status: 0 success; 1 --fail-on matched; 2 usage error or unreadable input.
+Exit status: 0 success; 1 --fail-on matched; 2 usage error or unreadable input;
+130 or 143 after SIGINT or SIGTERM: hsanalyze reads what is still delivered
+for up to 2 s, judges the attempts still open (their reason says
+"unfinished"), prints the report and exits; a second signal quits at once.
 
 Examples:
   hsanalyze capture.pcap

@@ -137,19 +137,23 @@ func testTmuxWidths(t *testing.T, mix string) {
 		// script runs the command on a terminal of the pane's size and
 		// records what it printed.
 		cmd := exec.Command(tmux, "-S", sock, "-f", "/dev/null", "new-session", "-d", "-x", strconv.Itoa(width), "-y", "50",
-			"sh", "-c", "script -qec '"+bin+" --no-color "+abs+"' "+out+" >/dev/null; tmux -S "+sock+" wait-for -S done")
+			"sh", "-c", "script -qec '"+bin+" --no-color "+abs+"' "+out+" >/dev/null; touch "+out+".done; sleep 30")
 		cmd.Env = append(os.Environ(), "TERM=xterm")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("tmux: %v %s", err, b)
 		}
-		wait := exec.Command(tmux, "-S", sock, "wait-for", "done")
-		done := make(chan error, 1)
-		go func() { done <- wait.Run() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			wait.Process.Kill()
-			t.Fatalf("tmux session at %d columns did not finish", width)
+		// The pane stays open (sleep) until the command is done and the
+		// server is killed, so the terminal keeps its size throughout.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if _, err := os.Stat(out + ".done"); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				exec.Command(tmux, "-S", sock, "kill-server").Run()
+				t.Fatalf("tmux session at %d columns did not finish", width)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 		exec.Command(tmux, "-S", sock, "kill-server").Run()
 		b, err := os.ReadFile(out)

@@ -12,7 +12,9 @@
 // script only sorts and filters the flow table and draws ladders. Everything
 // taken from a capture or the command line reaches the page through
 // html/template's contextual escaping, or JSON-encoded with <, > and &
-// escaped inside a non-executable application/json script element.
+// escaped inside a non-executable application/json script element; the
+// flows and ladders there are gzipped and base64-encoded (they compress
+// severalfold), which the script unpacks with DecompressionStream.
 //
 // Memory and size are bounded whatever the capture: the page embeds every
 // problem flow (any verdict but complete) up to Options.MaxProblemFlows and

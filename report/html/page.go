@@ -103,8 +103,6 @@ type binView struct {
 type latencyView struct {
 	Title  string
 	Scene  scene
-	Marks  []percentile
-	Approx bool
 	Labels []string // the percentiles, formatted
 }
 
@@ -130,7 +128,7 @@ type exampleView struct {
 type flowsView struct {
 	ProblemTotal, CompleteTotal      uint64
 	ProblemEmbedded, SampleEmbedded  int
-	ProblemCap, SampleCap            int
+	ProblemCap                       int
 	Stride                           uint64
 	LadderCut                        uint64
 	Rows                             []staticView
@@ -231,7 +229,7 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) (*page, error) {
 				}
 			}
 			title := fmt.Sprintf("%s, server %s (%d attempts)", l.name, h, hs.attempts)
-			lv := latencyView{Title: title, Marks: marks, Approx: true,
+			lv := latencyView{Title: title,
 				Scene: latencyScene(fmt.Sprintf("lat-%s-%d", l.id, len(p.Servers)), title, l.b, marks, 380, 160)}
 			lv.Labels = markLabels(marks)
 			p.Servers = append(p.Servers, lv)
@@ -261,7 +259,7 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) (*page, error) {
 	fv := &p.Flows
 	fv.ProblemTotal, fv.CompleteTotal = w.problems, w.completes
 	fv.ProblemEmbedded, fv.SampleEmbedded = len(w.rows.prob.rows), len(w.rows.sample.rows)
-	fv.ProblemCap, fv.SampleCap = w.opts.MaxProblemFlows, w.opts.MaxSample
+	fv.ProblemCap = w.opts.MaxProblemFlows
 	fv.Stride, fv.LadderCut = w.rows.stride, w.ladderCut
 	fv.ProblemsComplete = uint64(fv.ProblemEmbedded) == fv.ProblemTotal
 	fv.SampleComplete = uint64(fv.SampleEmbedded) == fv.CompleteTotal
@@ -322,7 +320,7 @@ func (w *Writer) overallLatency(id, name string, h *report.Histogram) latencyVie
 		}
 	}
 	title := fmt.Sprintf("%s, all servers (%d attempts)", name, h.Count())
-	lv := latencyView{Title: title, Marks: marks, Scene: latencyScene(id, title, &bins, marks, 460, 220)}
+	lv := latencyView{Title: title, Scene: latencyScene(id, title, &bins, marks, 460, 220)}
 	lv.Labels = markLabels(marks)
 	return lv
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// splitPcap cuts a little-endian pcap into files of n records each in dir
+// and returns their paths, in order.
+func splitPcap(t *testing.T, path, dir string, n int) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, recs := b[:24], b[24:]
+	var paths []string
+	for len(recs) > 0 {
+		out := append([]byte(nil), hdr...)
+		for i := 0; i < n && len(recs) > 0; i++ {
+			l := 16 + int(binary.LittleEndian.Uint32(recs[8:]))
+			out, recs = append(out, recs[:l]...), recs[l:]
+		}
+		p := filepath.Join(dir, filepath.Base(path)+"."+string(rune('a'+len(paths)))+".pcap")
+		if err := os.WriteFile(p, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// TestPartialMerge runs --partial on each part of a split capture and
+// merge on the partials (given in reverse order): the summary counts and
+// the verdicts per connection are those of one run over the parts, and so
+// are --fail-on and the exit status.
+func TestPartialMerge(t *testing.T) {
+	dir := t.TempDir()
+	parts := splitPcap(t, pcap("mix-200.pcap"), dir, 90)
+	var partials []string
+	for i := len(parts) - 1; i >= 0; i-- {
+		out := parts[i] + ".partial"
+		if r := runCLI(t, nil, nil, "--partial", out, parts[i]); r.code != exitOK || r.stdout != "" {
+			t.Fatalf("--partial %s: exit %d, stdout %q, stderr %q", out, r.code, r.stdout, r.stderr)
+		}
+		partials = append(partials, out)
+	}
+	want := runCLI(t, nil, nil, append([]string{"--format", "json", "--jobs", "1", "--fail-on", "refused"}, parts...)...)
+	got := runCLI(t, nil, nil, append([]string{"merge", "--format", "json", "--fail-on", "refused"}, partials...)...)
+	if got.code != want.code || got.code != exitFailOn {
+		t.Fatalf("merge exit %d, one run %d; stderr %s", got.code, want.code, got.stderr)
+	}
+	if got.stdout != want.stdout {
+		w, g := decodeJSON(t, want.stdout), decodeJSON(t, got.stdout)
+		t.Errorf("merge differs from one run: summary %+v vs %+v", g.Summary, w.Summary)
+	}
+	// The table, with a filter, is the same too.
+	want = runCLI(t, nil, nil, append([]string{"--verdict", "malformed", "--jobs", "1"}, parts...)...)
+	got = runCLI(t, nil, nil, append([]string{"merge", "--verdict", "malformed"}, partials...)...)
+	if got.stdout != want.stdout || got.code != want.code {
+		t.Errorf("merged table differs:\n%s\none run:\n%s", got.stdout, want.stdout)
+	}
+}
+
+// TestJobsIdentical checks that --jobs over rotated files prints what the
+// sequential run prints, in every format.
+func TestJobsIdentical(t *testing.T) {
+	dir := t.TempDir()
+	parts := splitPcap(t, pcap("mix-200.pcap"), dir, 60)
+	for _, format := range []string{"table", "json", "csv"} {
+		seq := runCLI(t, nil, nil, append([]string{"--format", format, "--all", "--jobs", "1"}, parts...)...)
+		par := runCLI(t, nil, nil, append([]string{"--format", format, "--all", "--jobs", "3"}, parts...)...)
+		if seq.stdout != par.stdout || seq.code != par.code || seq.stderr != par.stderr {
+			t.Errorf("%s: --jobs 3 differs from --jobs 1 (exit %d vs %d)\n%s", format, par.code, seq.code, firstDiff(seq.stdout, par.stdout))
+		}
+	}
+	// Overlapping files (here: the same file twice) are merged in
+	// timestamp order as before.
+	seq := runCLI(t, nil, nil, "--format", "json", "--jobs", "1", parts[0], parts[0])
+	par := runCLI(t, nil, nil, "--format", "json", "--jobs", "2", parts[0], parts[0])
+	if seq.stdout != par.stdout {
+		t.Errorf("overlapping files: --jobs 2 differs from --jobs 1\n%s", firstDiff(seq.stdout, par.stdout))
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, al[i], bl[i])
+		}
+	}
+	return "lengths differ"
+}
+
+// TestMergeRefuses checks that merge exits 2 naming the file, printing
+// nothing, for a truncated partial and for partials of other options; and
+// that --partial refuses report flags.
+func TestMergeRefuses(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.partial")
+	if r := runCLI(t, nil, nil, "--partial", good, pcap("mix-200.pcap")); r.code != exitOK {
+		t.Fatalf("--partial: %s", r.stderr)
+	}
+	b, _ := os.ReadFile(good)
+	cut := filepath.Join(dir, "cut.partial")
+	os.WriteFile(cut, b[:len(b)*2/3], 0o644)
+	other := filepath.Join(dir, "other.partial")
+	if r := runCLI(t, nil, nil, "--partial", other, "--idle-timeout", "30s", pcap("mix-200.pcap")); r.code != exitOK {
+		t.Fatalf("--partial: %s", r.stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		name string
+	}{
+		{[]string{"merge", "--format", "ndjson", good, cut}, cut},
+		{[]string{"merge", good, other}, other},
+		{[]string{"merge", "--idle-timeout", "30s", good}, good},
+		{[]string{"merge", filepath.Join(dir, "absent.partial")}, "absent.partial"},
+		{[]string{"merge", pcap("mix-200.pcap")}, "mix-200.pcap"},
+	} {
+		r := runCLI(t, nil, nil, tc.args...)
+		if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, tc.name) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing printed, naming %s", tc.args, r.code, r.stdout, r.stderr, tc.name)
+		}
+	}
+	for _, flag := range []string{"--fail-on=refused", "--format=json", "-q", "--verdict=refused"} {
+		r := runCLI(t, nil, nil, "--partial", filepath.Join(dir, "x.partial"), flag, pcap("mix-200.pcap"))
+		if r.code != exitError || !strings.Contains(r.stderr, "merge") {
+			t.Errorf("--partial with %s: exit %d, stderr %q", flag, r.code, r.stderr)
+		}
+	}
+}

@@ -1,0 +1,30 @@
+package handshake
+
+import (
+	"slices"
+
+	"github.com/hsanalyze/hsanalyze/decode"
+)
+
+// DetachEvidence gives m its own copy of its evidence. A Machine is a plain
+// value and may be copied to carry an attempt's state elsewhere (see
+// reassembly.State); the copies share their evidence storage until one of
+// them calls DetachEvidence, after which each may go on alone.
+func (m *Machine) DetachEvidence() { m.ev = slices.Clip(slices.Clone(m.ev)) }
+
+// ShiftFiles adds delta to the file index of every anomaly raised so far:
+// for an attempt whose segments came from files numbered in another list
+// (the parts of a merged analysis).
+func (m *Machine) ShiftFiles(delta int) {
+	for i := range m.ev {
+		m.ev[i].File += delta
+	}
+}
+
+// StartsNewAttempt reports whether Step would answer seg with
+// Event.NewAttempt (see Step for when), without changing m: whether seg
+// continues this attempt or begins the next one on its 4-tuple.
+func (m *Machine) StartsNewAttempt(seg *decode.Segment, fromClient bool) bool {
+	return m.has(bStarted) && seg.Flags&(decode.SYN|decode.ACK) == decode.SYN &&
+		m.startsNewAttempt(seg, m.direction(seg, fromClient))
+}

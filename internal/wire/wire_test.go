@@ -1,0 +1,111 @@
+package wire
+
+import (
+	"errors"
+	"net/netip"
+	"reflect"
+	"testing"
+)
+
+type inner struct {
+	a  uint8
+	B  int16
+	ok bool
+}
+
+type sample struct {
+	ts     int64
+	frame  uint64
+	n      int
+	u32    uint32
+	name   string
+	addr   netip.Addr
+	ap     netip.AddrPort
+	arr    [3]inner
+	list   []inner
+	nested struct{ x, y int64 }
+	ptr    *inner
+	nilPtr *inner
+}
+
+func sampleValue() sample {
+	return sample{
+		ts: 1_764_000_000_123_456_789, frame: 42, n: -7, u32: 0xdeadbeef, name: "ack",
+		addr: netip.MustParseAddr("2001:db8::1"), ap: netip.MustParseAddrPort("10.0.0.1:443"),
+		arr:    [3]inner{{1, -2, true}, {}, {255, 32767, false}},
+		list:   []inner{{9, -9, true}},
+		nested: struct{ x, y int64 }{-1, 1 << 62},
+		ptr:    &inner{7, 7, true},
+	}
+}
+
+// TestRoundTrip encodes unexported fields of every supported kind, alone
+// and relative to a previous value, and reads them back.
+func TestRoundTrip(t *testing.T) {
+	c, err := For[sample]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := sampleValue()
+	prev := v
+	prev.ts -= 1000
+	prev.frame -= 3
+	for _, p := range []*sample{nil, &prev} {
+		b := c.Append(nil, &v, p)
+		var got sample
+		rest, err := c.Read(b, &got, p)
+		if err != nil || len(rest) != 0 {
+			t.Fatalf("Read: %v, %d bytes left", err, len(rest))
+		}
+		if !reflect.DeepEqual(got, v) {
+			t.Errorf("round trip (prev %v):\n got %+v\nwant %+v", p != nil, got, v)
+		}
+	}
+	if small, full := len(c.Append(nil, &v, &prev)), len(c.Append(nil, &v, nil)); small >= full {
+		t.Errorf("delta encoding is %d bytes, plain %d: deltas do not help", small, full)
+	}
+}
+
+// TestCorrupt checks that every truncation of an encoding is an error, not
+// a panic or a silent success.
+func TestCorrupt(t *testing.T) {
+	c, _ := For[sample]()
+	v := sampleValue()
+	b := c.Append(nil, &v, nil)
+	for n := range len(b) {
+		var got sample
+		if _, err := c.Read(b[:n], &got, nil); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("truncated to %d of %d bytes: err %v", n, len(b), err)
+		}
+	}
+	// A slice claiming more elements than there are bytes is refused
+	// before anything is allocated.
+	huge := []byte{0xff, 0xff, 0xff, 0xff, 0x0f}
+	type only struct{ s []inner }
+	oc, _ := For[only]()
+	var o only
+	if _, err := oc.Read(huge, &o, nil); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("huge slice length: err %v", err)
+	}
+}
+
+// TestLayout checks that the fingerprint follows field names and types,
+// and that types wire cannot encode are refused.
+func TestLayout(t *testing.T) {
+	type a struct{ x, y int }
+	type b struct{ x, z int }
+	type c struct{ x int32 }
+	ca, _ := For[a]()
+	cb, _ := For[b]()
+	cc, _ := For[c]()
+	if ca.Layout() == cb.Layout() || ca.Layout() == cc.Layout() {
+		t.Error("layouts of different types are equal")
+	}
+	type loop struct{ next *loop }
+	if _, err := For[loop](); err == nil {
+		t.Error("a type referring to itself was accepted")
+	}
+	if _, err := For[struct{ m map[int]int }](); err == nil {
+		t.Error("a map field was accepted")
+	}
+}

@@ -1,0 +1,465 @@
+package partial
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/defrag"
+	"github.com/hsanalyze/hsanalyze/internal/wire"
+	"github.com/hsanalyze/hsanalyze/reassembly"
+)
+
+// Magic is the first line of every partial.
+const Magic = "hsanalyze-partial"
+
+// Version is the format version this build writes and reads.
+const Version = 1
+
+// maxHeader bounds the JSON header line.
+const maxHeader = 1 << 20
+
+// Header is the partial's first JSON line: what it is and how it was made.
+type Header struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	// Layout fingerprints the encoding of the records (see internal/wire):
+	// a partial is only read by a build that lays them out alike.
+	Layout string `json:"layout"`
+	// Tool is the version of hsanalyze that wrote the partial.
+	Tool string `json:"tool"`
+	// Options are the tracking options; merge refuses partials that differ.
+	Options Options `json:"options"`
+	// Files are the captures, as named on the command line.
+	Files []string `json:"files"`
+}
+
+// Options are the settings that change what an analysis decides; partials
+// can only be merged when theirs are equal.
+type Options struct {
+	IdleTimeout   time.Duration `json:"idle_timeout_ns"`
+	CloseLinger   time.Duration `json:"close_linger_ns"`
+	ReorderWindow time.Duration `json:"reorder_window_ns"`
+	Checksums     bool          `json:"verify_checksums"`
+	DedupWindow   time.Duration `json:"dedup_window_ns"`
+	MaxMemory     int64         `json:"max_memory"`
+}
+
+// String names the options as command-line flags.
+func (o Options) String() string {
+	s := fmt.Sprintf("--idle-timeout %v --close-linger %v --reorder-window %v", o.IdleTimeout, o.CloseLinger, o.ReorderWindow)
+	if o.Checksums {
+		s += " --checksum"
+	}
+	return s + fmt.Sprintf(" --dedup-window %v --max-memory %d", o.DedupWindow, o.MaxMemory)
+}
+
+// Summary is what a part read, beside its flows.
+type Summary struct {
+	Packets, TCPPackets uint64
+	Decoded             decode.Counters
+	// FirstTS and LastTS bound the part's capture time; StartTS is the
+	// timestamp of its first packet read (HasStart: one was read).
+	FirstTS, LastTS, StartTS int64
+	HasStart                 bool
+	// TrackFirst is the timestamp of the first TCP segment or ICMP error
+	// (HasTrack: one was seen): the start of the head window.
+	TrackFirst int64
+	HasTrack   bool
+	// Flows is the number of flow records.
+	Flows uint64
+	// Early, Fragments, Reassembled and Duplicates are analyze.Summary's.
+	Early       reassembly.EarlyStats
+	Fragments   defrag.Stats
+	Reassembled decode.Counters
+	Duplicates  uint64
+	// Warnings are the part-way damage warnings, as printed.
+	Warnings []string
+}
+
+// flowRecord is one decided flow. HeadFirst marks the first attempt of a
+// head 4-tuple: merge decides it again when an earlier part left an
+// attempt of that 4-tuple open.
+type flowRecord struct {
+	HeadFirst bool
+	Flow      reassembly.Flow
+}
+
+// connKey identifies a connection's 4-tuple across trackers: the 4-tuple
+// and its canonical tunnel context (reassembly's keys number contexts per
+// Tracker).
+type connKey struct {
+	Tuple  reassembly.FlowKey
+	Tunnel decode.Tunnel
+}
+
+func packetKey(p *decode.Packet) connKey {
+	canon, _ := p.Tunnel.Canonical()
+	return connKey{reassembly.KeyOf(p.Segment.Src, p.Segment.Dst), canon}
+}
+
+func flowKey(f *reassembly.Flow) connKey {
+	k := connKey{Tuple: reassembly.KeyOf(f.Client, f.Server)}
+	if f.Tunnel != nil {
+		k.Tunnel, _ = f.Tunnel.Canonical()
+	}
+	return k
+}
+
+// headPacket is a packet of a head 4-tuple, in capture order. Term marks
+// the packet that began the 4-tuple's second attempt in this part.
+type headPacket struct {
+	Term   bool
+	Packet decode.Packet
+}
+
+// tail is what the part leaves open at its end.
+type tail struct {
+	State reassembly.State
+	// OpenFirst are the head 4-tuples whose first attempt (or held
+	// segments) is in State.
+	OpenFirst []connKey
+}
+
+// head is what the part saw at its start that may continue an earlier
+// attempt.
+type head struct {
+	Packets []headPacket
+	// Truncated are the head 4-tuples whose first attempt has more
+	// packets than Packets holds (see Recorder).
+	Truncated []connKey
+}
+
+// codecs encode the records; their layouts make up Header.Layout.
+type codecs struct {
+	flow    *wire.Codec[flowRecord]
+	tail    *wire.Codec[tail]
+	head    *wire.Codec[headPacket]
+	keys    *wire.Codec[[]connKey]
+	summary *wire.Codec[Summary]
+	layout  string
+}
+
+func newCodecs() (*codecs, error) {
+	c := &codecs{}
+	var err error
+	if c.flow, err = wire.For[flowRecord](); err != nil {
+		return nil, err
+	}
+	if c.tail, err = wire.For[tail](); err != nil {
+		return nil, err
+	}
+	if c.head, err = wire.For[headPacket](); err != nil {
+		return nil, err
+	}
+	if c.keys, err = wire.For[[]connKey](); err != nil {
+		return nil, err
+	}
+	if c.summary, err = wire.For[Summary](); err != nil {
+		return nil, err
+	}
+	h := fnv.New64a()
+	for _, l := range []uint64{c.flow.Layout(), c.tail.Layout(), c.head.Layout(), c.keys.Layout(), c.summary.Layout()} {
+		binary.Write(h, binary.LittleEndian, l) // a hash never fails
+	}
+	c.layout = fmt.Sprintf("%016x", h.Sum64())
+	return c, nil
+}
+
+// Section tags of the body.
+const (
+	tagFlow    = 'F'
+	tagTail    = 'T'
+	tagHead    = 'H'
+	tagKeys    = 'K'
+	tagSummary = 'S'
+	tagEnd     = 'E'
+)
+
+// encoder writes a partial: the header line, then a zstd stream of tagged
+// records.
+type encoder struct {
+	c     *codecs
+	zw    *zstd.Encoder
+	buf   []byte
+	flows []flowRecord // the block being filled
+	err   error
+}
+
+func newEncoder(w io.Writer, c *codecs, h *Header) (*encoder, error) {
+	h.Format, h.Version, h.Layout = Magic, Version, c.layout
+	line, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fmt.Fprintf(w, "%s\n%s\n", Magic, line); err != nil {
+		return nil, err
+	}
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, err
+	}
+	return &encoder{c: c, zw: zw}, nil
+}
+
+// record writes one tagged, length-prefixed record.
+func (e *encoder) record(tag byte, body []byte) {
+	if e.err != nil {
+		return
+	}
+	var hdr [binary.MaxVarintLen64 + 1]byte
+	hdr[0] = tag
+	n := binary.PutUvarint(hdr[1:], uint64(len(body)))
+	if _, err := e.zw.Write(hdr[:1+n]); err != nil {
+		e.err = err
+		return
+	}
+	_, e.err = e.zw.Write(body)
+}
+
+// blockSize is how many flows or head packets make one record: columns
+// of this many values compress well and stay small in memory.
+const blockSize = 4096
+
+func (e *encoder) flow(r *flowRecord) {
+	e.flows = append(e.flows, *r)
+	if len(e.flows) == blockSize {
+		e.flushFlows()
+	}
+}
+
+func (e *encoder) flushFlows() {
+	if len(e.flows) == 0 {
+		return
+	}
+	e.buf = e.c.flow.AppendBlock(e.buf[:0], e.flows)
+	e.record(tagFlow, e.buf)
+	clear(e.flows) // let the flows' evidence go
+	e.flows = e.flows[:0]
+}
+
+// finish writes the tail, head and summary sections and closes the stream.
+func (e *encoder) finish(t *tail, h *head, s *Summary) error {
+	e.flushFlows()
+	e.buf = e.c.tail.Append(e.buf[:0], t, nil)
+	e.record(tagTail, e.buf)
+	for pk := h.Packets; len(pk) > 0; {
+		n := min(len(pk), blockSize)
+		e.buf = e.c.head.AppendBlock(e.buf[:0], pk[:n])
+		e.record(tagHead, e.buf)
+		pk = pk[n:]
+	}
+	e.buf = e.c.keys.Append(e.buf[:0], &h.Truncated, nil)
+	e.record(tagKeys, e.buf)
+	e.buf = e.c.summary.Append(e.buf[:0], s, nil)
+	e.record(tagSummary, e.buf)
+	e.record(tagEnd, nil)
+	if e.err != nil {
+		return e.err
+	}
+	return e.zw.Close()
+}
+
+// errCorrupt is wrapped by every error about a partial's content.
+var errCorrupt = errors.New("not a valid partial")
+
+// decoder reads a partial written by encoder.
+type decoder struct {
+	c   *codecs
+	zr  *zstd.Decoder
+	rd  *bufio.Reader
+	buf []byte
+	// pending is a record read ahead: tag and body.
+	tag  byte
+	body []byte
+}
+
+// readHeader reads the magic and header lines.
+func readHeader(br *bufio.Reader) (*Header, error) {
+	magic, err := br.ReadSlice('\n')
+	if err != nil || string(bytes.TrimSuffix(magic, []byte("\n"))) != Magic {
+		return nil, fmt.Errorf("%w: does not start with %q", errCorrupt, Magic)
+	}
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if err == nil {
+			break
+		}
+		if err != bufio.ErrBufferFull || len(line) > maxHeader {
+			return nil, fmt.Errorf("%w: header line: %v", errCorrupt, err)
+		}
+	}
+	var h Header
+	if err := json.Unmarshal(line, &h); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", errCorrupt, err)
+	}
+	if h.Format != Magic {
+		return nil, fmt.Errorf("%w: header format %q", errCorrupt, h.Format)
+	}
+	return &h, nil
+}
+
+func newDecoder(r io.Reader, c *codecs) (*Header, *decoder, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	h, err := readHeader(br)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.Version != Version {
+		return nil, nil, fmt.Errorf("partial format version %d; this hsanalyze reads version %d (written by %s)", h.Version, Version, h.Tool)
+	}
+	if h.Layout != c.layout {
+		return nil, nil, fmt.Errorf("written by %s, whose records are laid out differently from this build's (%s, not %s): write the partials and merge them with the same hsanalyze", h.Tool, h.Layout, c.layout)
+	}
+	// The decoder's window limit bounds its memory whatever the input.
+	zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(4<<20), zstd.WithDecoderLowmem(true))
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, &decoder{c: c, zr: zr, rd: bufio.NewReaderSize(zr, 64<<10)}, nil
+}
+
+// maxRecord bounds one record: a tail holds every open attempt, so it may
+// be large, but never beyond this.
+const maxRecord = 1 << 30
+
+// next reads the next record into d.tag and d.body.
+func (d *decoder) next() error {
+	tag, err := d.rd.ReadByte()
+	if err != nil {
+		return d.truncated(err)
+	}
+	n, err := binary.ReadUvarint(d.rd)
+	if err != nil {
+		return d.truncated(err)
+	}
+	if n > maxRecord {
+		return fmt.Errorf("%w: record of %d bytes", errCorrupt, n)
+	}
+	// Grow the buffer as bytes arrive, not by the length claimed.
+	d.buf = d.buf[:0]
+	for uint64(len(d.buf)) < n {
+		chunk := min(n-uint64(len(d.buf)), 1<<20)
+		start := len(d.buf)
+		d.buf = append(d.buf, make([]byte, chunk)...)
+		if _, err := io.ReadFull(d.rd, d.buf[start:]); err != nil {
+			return d.truncated(err)
+		}
+	}
+	d.tag, d.body = tag, d.buf
+	return nil
+}
+
+func (d *decoder) truncated(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Errorf("%w: truncated", errCorrupt)
+	}
+	return fmt.Errorf("%w: %v", errCorrupt, err)
+}
+
+func (d *decoder) close() { d.zr.Close() }
+
+// part is the content of a partial but its flows, which are streamed.
+type part struct {
+	header  *Header
+	summary Summary
+	tail    tail
+	head    head
+}
+
+// readAll reads the whole partial, passing every flow record to flow (if
+// not nil), and returns the rest.
+func (d *decoder) readAll(h *Header, flow func(*flowRecord)) (*part, error) {
+	p := &part{header: h}
+	var block []flowRecord
+	var err error
+	for {
+		if err = d.next(); err != nil {
+			return nil, err
+		}
+		if d.tag != tagFlow {
+			break
+		}
+		var rest []byte
+		block, rest, err = d.c.flow.ReadBlock(d.body, block[:0], blockSize)
+		if err != nil || len(rest) != 0 || len(block) == 0 {
+			return nil, fmt.Errorf("%w: flows after the %dth", errCorrupt, p.summary.Flows)
+		}
+		p.summary.Flows += uint64(len(block))
+		if flow != nil {
+			for i := range block {
+				flow(&block[i])
+			}
+		}
+	}
+	if d.tag != tagTail {
+		return nil, fmt.Errorf("%w: section %q where the tail belongs", errCorrupt, d.tag)
+	}
+	if err := d.exact(d.c.tail.Read(d.body, &p.tail, nil)); err != nil {
+		return nil, fmt.Errorf("%w: tail: %v", errCorrupt, err)
+	}
+	var heads []headPacket
+	for {
+		if err = d.next(); err != nil {
+			return nil, err
+		}
+		if d.tag != tagHead {
+			break
+		}
+		n := len(heads)
+		var rest []byte
+		heads, rest, err = d.c.head.ReadBlock(d.body, heads, blockSize)
+		if err != nil || len(rest) != 0 || len(heads) == n {
+			return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
+		}
+	}
+	if d.tag != tagKeys {
+		return nil, fmt.Errorf("%w: section %q where the head ends", errCorrupt, d.tag)
+	}
+	if err := d.exact(d.c.keys.Read(d.body, &p.head.Truncated, nil)); err != nil {
+		return nil, fmt.Errorf("%w: head: %v", errCorrupt, err)
+	}
+	p.head.Packets = heads
+	if err = d.next(); err != nil {
+		return nil, err
+	}
+	flows := p.summary.Flows
+	if d.tag != tagSummary || d.exact(d.c.summary.Read(d.body, &p.summary, nil)) != nil {
+		return nil, fmt.Errorf("%w: summary", errCorrupt)
+	}
+	if p.summary.Flows != flows {
+		return nil, fmt.Errorf("%w: %d flow records, the summary says %d", errCorrupt, flows, p.summary.Flows)
+	}
+	if err = d.next(); err != nil {
+		return nil, err
+	}
+	if d.tag != tagEnd || len(d.body) != 0 {
+		return nil, fmt.Errorf("%w: no end marker", errCorrupt)
+	}
+	if _, err := d.rd.ReadByte(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the end marker", errCorrupt)
+	}
+	return p, nil
+}
+
+// exact checks that a record decoded without error and without leftovers.
+func (d *decoder) exact(rest []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("%d bytes left over", len(rest))
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package partial
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hsanalyze/hsanalyze/analyze"
+	"github.com/hsanalyze/hsanalyze/capture"
+	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/reassembly"
+)
+
+// mixPartial returns the partial of the 200-flow mix.
+func mixPartial(t testing.TB, ao analyze.Options) []byte {
+	t.Helper()
+	f, err := capture.Open("../testdata/pcaps/mix-200.pcap", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if _, err := Write(&buf, []*capture.File{f}, []string{"mix-200.pcap"}, ao, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func writeFile(t testing.TB, dir, name string, b []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestOpenRefusesDamage checks that a truncated or corrupted partial is
+// refused by Open, naming the file, before anything is merged.
+func TestOpenRefusesDamage(t *testing.T) {
+	good := mixPartial(t, analyze.Options{})
+	dir := t.TempDir()
+	if _, err := Open([]string{writeFile(t, dir, "good", good)}, nil); err != nil {
+		t.Fatalf("the intact partial: %v", err)
+	}
+	check := func(what string, b []byte) {
+		t.Helper()
+		path := writeFile(t, dir, "bad", b)
+		_, err := Open([]string{path}, nil)
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Path != path || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: err %v, want an *Error naming %s", what, err, path)
+		}
+	}
+	cuts, flips := 300, 100
+	if testing.Short() {
+		cuts, flips = 40, 20
+	}
+	for n := 0; n < len(good); n += max(1, len(good)/cuts) {
+		check("truncated", good[:n])
+	}
+	body := bytes.Index(good, []byte("}\n")) + 2
+	for i := body; i < len(good); i += max(1, (len(good)-body)/flips) {
+		b := bytes.Clone(good)
+		b[i] ^= 0x5a
+		check("flipped byte", b)
+	}
+	check("trailing garbage", append(bytes.Clone(good), 0))
+	check("other version", bytes.Replace(good, []byte(`"version":1`), []byte(`"version":2`), 1))
+	check("other layout", bytes.Replace(good, []byte(`"layout":"`), []byte(`"layout":"0`), 1))
+	check("not a partial", []byte("\xd4\xc3\xb2\xa1 a pcap"))
+	if _, err := Open([]string{filepath.Join(dir, "absent")}, nil); err == nil || !strings.Contains(err.Error(), "absent") {
+		t.Errorf("absent file: %v", err)
+	}
+}
+
+// TestOpenRefusesOtherOptions checks that partials written with different
+// tracking options are not merged.
+func TestOpenRefusesOtherOptions(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a", mixPartial(t, analyze.Options{}))
+	b := writeFile(t, dir, "b", mixPartial(t, analyze.Options{Tracker: reassembly.Options{IdleTimeout: time.Minute}}))
+	_, err := Open([]string{a, b}, nil)
+	if err == nil || !strings.Contains(err.Error(), b) || !strings.Contains(err.Error(), "--idle-timeout 1m0s") {
+		t.Errorf("mixed options: %v", err)
+	}
+	want := ResolveOptions(analyze.Options{VerifyChecksums: true})
+	if _, err := Open([]string{a}, &want); err == nil || !strings.Contains(err.Error(), "--checksum") {
+		t.Errorf("options other than the command line's: %v", err)
+	}
+}
+
+// FuzzOpen feeds arbitrary partials to Open and Run: they must be refused
+// or merged, never crash.
+func FuzzOpen(f *testing.F) {
+	f.Add(mixPartial(f, analyze.Options{}))
+	f.Add([]byte(Magic + "\n{}\n"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := writeFile(t, dir, "p", b)
+		plan, err := Open([]string{path}, nil)
+		if err != nil {
+			return
+		}
+		if err := plan.Run(func(*reassembly.Flow) {}, func(string) {}); err != nil {
+			t.Logf("Run: %v", err)
+		}
+	})
+}
+
+// TestAddCounters checks that merging sums every decode counter.
+func TestAddCounters(t *testing.T) {
+	var a, b decode.Counters
+	b.ByKind[1], b.IP = 3, 5
+	addCounters(&a, &b)
+	addCounters(&a, &b)
+	if a.ByKind[1] != 6 || a.IP != 10 {
+		t.Errorf("sum %+v", a)
+	}
+}

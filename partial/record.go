@@ -1,0 +1,272 @@
+package partial
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/hsanalyze/hsanalyze/analyze"
+	"github.com/hsanalyze/hsanalyze/capture"
+	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/reassembly"
+)
+
+// Limits of the head a Recorder keeps.
+const (
+	// MaxHeadPerKey bounds the packets kept of one head 4-tuple's first
+	// attempt when it did not start with a SYN (a connection that was
+	// open before the part began): beyond it the 4-tuple is truncated.
+	MaxHeadPerKey = 1024
+	// MaxHeadPackets bounds the head of a part.
+	MaxHeadPackets = 1 << 21
+)
+
+// Recorder turns one analysis into a partial result: hook it into
+// analyze.Options with Hook, run the analysis, then call Finish.
+type Recorder struct {
+	enc     *encoder
+	opts    Options
+	headFor int64 // the head window's length
+
+	started bool
+	headEnd int64 // segments up to here may start a head 4-tuple
+	maxTS   int64
+	ended   bool // End was called: later flows are the tail's
+
+	keys      map[connKey]*headKey
+	packets   []headPacket
+	cur       int // index in packets of the packet being tracked, or -1
+	truncated []connKey
+	tail      tail
+	flows     uint64
+	err       error
+}
+
+// headKey follows one head 4-tuple.
+type headKey struct {
+	first     uint64 // its first attempt's number, 0 until traced
+	n         int    // packets kept
+	ended     bool   // its first attempt was emitted
+	truncated bool
+	// synFirst: it began with a SYN from synSrc with ISN isn; only that
+	// SYN's retransmissions are kept after it (see docs/partial.md).
+	synFirst bool
+	synSrc   netip.AddrPort
+	isn      decode.Seq
+}
+
+// NewRecorder starts a partial on w for the captures files analysed with
+// opts. tool names the writing program (its version).
+func NewRecorder(w io.Writer, opts Options, files []string, tool string) (*Recorder, error) {
+	c, err := newCodecs()
+	if err != nil {
+		return nil, err
+	}
+	enc, err := newEncoder(w, c, &Header{Tool: tool, Options: opts, Files: files})
+	if err != nil {
+		return nil, err
+	}
+	return &Recorder{
+		enc:     enc,
+		opts:    opts,
+		headFor: int64(max(opts.IdleTimeout, opts.CloseLinger)),
+		keys:    make(map[connKey]*headKey),
+		cur:     -1,
+	}, nil
+}
+
+// Hook sets the hooks of ao the Recorder needs (Packet, End and the
+// tracker's Trace), and returns the function to pass to analyze.Run as
+// emit.
+func (r *Recorder) Hook(ao *analyze.Options) func(*reassembly.Flow) {
+	ao.Packet = r.packet
+	ao.End = r.end
+	ao.Tracker.Trace = r.trace
+	return r.flow
+}
+
+// packet keeps p if it belongs to a head 4-tuple's first attempt.
+func (r *Recorder) packet(p *decode.Packet) {
+	r.cur = -1
+	seg := &p.Segment
+	ts := seg.Timestamp
+	if !r.started {
+		r.started = true
+		r.headEnd = ts + r.headFor
+		r.maxTS = ts
+	}
+	r.maxTS = max(r.maxTS, ts)
+	key := packetKey(p)
+	hk := r.keys[key]
+	if hk == nil {
+		if r.maxTS > r.headEnd {
+			return // no earlier attempt can still be open
+		}
+		hk = &headKey{}
+		if p.Kind == decode.KindTCP && seg.Flags&(decode.SYN|decode.ACK) == decode.SYN {
+			hk.synFirst, hk.synSrc, hk.isn = true, seg.Src, seg.Seq
+		}
+		r.keys[key] = hk
+	} else if hk.ended || hk.truncated {
+		return
+	}
+	switch {
+	case len(r.packets) >= MaxHeadPackets,
+		hk.synFirst && hk.n > 0 && !(p.Kind == decode.KindTCP && seg.Flags&(decode.SYN|decode.ACK) == decode.SYN && seg.Src == hk.synSrc && seg.Seq == hk.isn),
+		!hk.synFirst && hk.n >= MaxHeadPerKey:
+		hk.truncated = true
+		r.truncated = append(r.truncated, key)
+		return
+	}
+	hk.n++
+	r.cur = len(r.packets)
+	r.packets = append(r.packets, headPacket{Packet: *p})
+}
+
+// trace notes each head 4-tuple's first attempt, and the packet that began
+// its second.
+func (r *Recorder) trace(t *reassembly.Trace) {
+	key := connKey{Tuple: t.Key.Tuple()}
+	if t.Tunnel != nil {
+		key.Tunnel = *t.Tunnel
+	}
+	hk := r.keys[key]
+	if hk == nil {
+		return
+	}
+	if hk.first == 0 {
+		hk.first = t.Attempt
+		return
+	}
+	if t.Attempt != hk.first && r.cur >= 0 && t.Segment != nil && t.ICMP == nil {
+		cp := &r.packets[r.cur]
+		if packetKey(&cp.Packet) == key && *t.Segment == cp.Packet.Segment {
+			cp.Term = true
+			r.cur = -1
+		}
+	}
+}
+
+// flow writes a decided flow, or ignores a flow of the tail.
+func (r *Recorder) flow(f *reassembly.Flow) {
+	if r.ended || r.err != nil {
+		return
+	}
+	rec := flowRecord{Flow: *f}
+	if hk := r.keys[flowKey(f)]; hk != nil && !hk.ended {
+		hk.ended = true
+		rec.HeadFirst = true
+	}
+	r.flows++
+	r.enc.flow(&rec)
+	r.err = r.enc.err
+}
+
+// end takes the tracker's state before the flush.
+func (r *Recorder) end(s *reassembly.State) {
+	r.ended = true
+	r.tail.State = *s
+	for _, a := range s.Attempts {
+		k := connKey{a.Key, a.Tunnel}
+		if hk := r.keys[k]; hk != nil && !hk.ended {
+			r.tail.OpenFirst = append(r.tail.OpenFirst, k)
+		}
+	}
+	seen := make(map[connKey]bool)
+	for _, h := range s.Held {
+		k := connKey{h.Key, h.Tunnel}
+		if hk := r.keys[k]; hk != nil && !hk.ended && !seen[k] {
+			seen[k] = true
+			r.tail.OpenFirst = append(r.tail.OpenFirst, k)
+		}
+	}
+}
+
+// Finish writes the rest of the partial from the analysis's summary. The
+// caller still owns (and closes) the writer.
+func (r *Recorder) Finish(sum *analyze.Summary, startTS int64, hasStart bool) error {
+	if r.err != nil {
+		return r.err
+	}
+	if !r.ended {
+		return fmt.Errorf("partial: the analysis did not end")
+	}
+	s := Summary{
+		Packets: sum.Packets, TCPPackets: sum.TCPPackets, Decoded: sum.Decoded,
+		FirstTS: sum.FirstTS, LastTS: sum.LastTS, StartTS: startTS, HasStart: hasStart,
+		Flows: r.flows,
+		Early: sum.Early, Fragments: sum.Fragments, Reassembled: sum.Reassembled, Duplicates: sum.Duplicates,
+	}
+	if r.started {
+		s.HasTrack = true
+		s.TrackFirst = r.headEnd - r.headFor
+	}
+	for _, w := range sum.Warnings {
+		s.Warnings = append(s.Warnings, w.Error())
+	}
+	return r.enc.finish(&r.tail, &head{Packets: r.packets, Truncated: r.truncated}, &s)
+}
+
+// Write analyses files as one capture with ao (its hooks are set here) and
+// writes the partial result to w: the common case of NewRecorder, Hook,
+// analyze.Run and Finish. files are named as in names. It returns the
+// analysis's summary and error as analyze.Run does; a failure to write is
+// returned as the error too.
+func Write(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string) (analyze.Summary, error) {
+	r, err := NewRecorder(w, ResolveOptions(ao), names, tool)
+	if err != nil {
+		return analyze.Summary{}, err
+	}
+	var start int64
+	var hasStart bool
+	userStart := ao.Start
+	ao.Start = func(ts int64) {
+		start, hasStart = ts, true
+		if userStart != nil {
+			userStart(ts)
+		}
+	}
+	emit := r.Hook(&ao)
+	sum, runErr := analyze.Run(files, ao, emit)
+	if err := r.Finish(&sum, start, hasStart); err != nil {
+		return sum, fmt.Errorf("write partial: %w", err)
+	}
+	return sum, runErr
+}
+
+// ResolveOptions returns the tracking options that ao means, defaults
+// filled in: what a partial written with ao records.
+func ResolveOptions(ao analyze.Options) Options {
+	return Options{
+		IdleTimeout:   pick(ao.Tracker.IdleTimeout, reassembly.DefaultIdleTimeout),
+		CloseLinger:   pick(ao.Tracker.CloseLinger, reassembly.DefaultCloseLinger),
+		ReorderWindow: pick(ao.Tracker.ReorderWindow, reassembly.DefaultReorderWindow),
+		Checksums:     ao.VerifyChecksums,
+		DedupWindow:   pick(ao.DedupWindow, capture.DefaultDedupWindow),
+		MaxMemory:     ao.Tracker.MaxMemory,
+	}
+}
+
+// pick resolves a tracking option as reassembly.New does: 0 is the
+// default, negative is off (0).
+func pick(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+// trackerOptions returns the reassembly.Options that track as o says.
+func (o Options) trackerOptions() reassembly.Options {
+	off := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
+	return reassembly.Options{IdleTimeout: o.IdleTimeout, CloseLinger: off(o.CloseLinger), ReorderWindow: off(o.ReorderWindow), MaxMemory: o.MaxMemory}
+}
