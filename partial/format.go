@@ -25,7 +25,7 @@ import (
 const Magic = "hsanalyze-partial"
 
 // Version is the format version this build writes and reads.
-const Version = 1
+const Version = 2
 
 // maxHeader bounds the JSON header line.
 const maxHeader = 1 << 20
@@ -94,6 +94,9 @@ type Summary struct {
 type flowRecord struct {
 	HeadFirst bool
 	Flow      reassembly.Flow
+	// Nanos are the nanoseconds of the times that pack divides into
+	// microseconds (zero outside a block's encoding).
+	Nanos [5]uint16
 }
 
 // connKey identifies a connection's 4-tuple across trackers: the 4-tuple
@@ -163,10 +166,12 @@ func newTupleKey(tuple reassembly.FlowKey, tun *decode.Tunnel) tupleKey {
 }
 
 // headPacket is a packet of a head 4-tuple, in capture order. Term marks
-// the packet that began the 4-tuple's second attempt in this part.
+// the packet that began the 4-tuple's second attempt in this part; Cut, on
+// a 4-tuple's first packet, says that its first attempt has more packets
+// than the head holds (as the section K does for the others).
 type headPacket struct {
-	Term   bool
-	Packet decode.Packet
+	Term, Cut bool
+	Packet    decode.Packet
 }
 
 // tail is what the part leaves open at its end.
@@ -230,10 +235,11 @@ type encoder struct {
 	zw    *zstd.Encoder
 	buf   []byte
 	flows []flowRecord // the block being filled
+	fb    flowBlock
 	err   error
 }
 
-func newEncoder(w io.Writer, c *codecs, h *Header) (*encoder, error) {
+func newEncoder(w io.Writer, c *codecs, h *Header, level zstd.EncoderLevel) (*encoder, error) {
 	h.Format, h.Version, h.Layout = Magic, Version, c.layout
 	line, err := json.Marshal(h)
 	if err != nil {
@@ -242,7 +248,7 @@ func newEncoder(w io.Writer, c *codecs, h *Header) (*encoder, error) {
 	if _, err := fmt.Fprintf(w, "%s\n%s\n", Magic, line); err != nil {
 		return nil, err
 	}
-	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +285,7 @@ func (e *encoder) flushFlows() {
 	if len(e.flows) == 0 {
 		return
 	}
-	e.buf = e.c.flow.AppendBlock(e.buf[:0], e.flows)
+	e.buf = e.fb.append(e.c, e.buf[:0], e.flows)
 	e.record(tagFlow, e.buf)
 	clear(e.flows) // let the flows' evidence go
 	e.flows = e.flows[:0]
@@ -463,6 +469,7 @@ const (
 func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*part, error) {
 	p := &part{header: h}
 	var block []flowRecord
+	var fb flowBlock
 	var err error
 	for {
 		if err = d.next(); err != nil {
@@ -472,16 +479,14 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*pa
 			break
 		}
 		if mode != readCheck && mode != readFlows {
-			n, err := blockLen(d.body)
+			n, err := flowBlockLen(d.body)
 			if err != nil {
 				return nil, fmt.Errorf("%w: flows after the %dth", errCorrupt, p.summary.Flows)
 			}
 			p.summary.Flows += n
 			continue
 		}
-		var rest []byte
-		block, rest, err = d.c.flow.ReadBlock(d.body, block[:0], blockSize)
-		if err != nil || len(rest) != 0 || len(block) == 0 {
+		if block, err = fb.read(d.c, d.body, block); err != nil {
 			return nil, fmt.Errorf("%w: flows after the %dth", errCorrupt, p.summary.Flows)
 		}
 		p.summary.Flows += uint64(len(block))
@@ -553,6 +558,15 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*pa
 		return nil, fmt.Errorf("%w: data after the end marker", errCorrupt)
 	}
 	return p, nil
+}
+
+// flowBlockLen returns the number of flows a flow block says it holds.
+func flowBlockLen(body []byte) (uint64, error) {
+	n, k := binary.Uvarint(body)
+	if k <= 0 || n > uint64(len(body)-k) {
+		return 0, errCorrupt
+	}
+	return blockLen(body[k+int(n):])
 }
 
 // blockLen returns the number of values a block says it holds.

@@ -299,7 +299,7 @@ func (m *merger) head() error {
 				m.dropPacketKey(&pkt)
 				act[ck] = actTick
 				return nil
-			case truncated[ck]:
+			case hp.Cut || truncated[ck]:
 				a = actSplit
 				m.warn(fmt.Sprintf("connection %s continues from an earlier part into %s beyond what its partial keeps: reported as two attempts", ck, m.pt.path))
 				if key, ok := m.t.PacketKey(&pkt); ok {

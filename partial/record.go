@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/hsanalyze/hsanalyze/analyze"
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -34,15 +36,17 @@ type Recorder struct {
 	maxTS   int64
 	ended   bool // End was called: later flows are the tail's
 
-	keys      headKeys
-	live      int // head 4-tuples neither ended nor truncated
+	keys headKeys
+	live int // head 4-tuples neither ended nor truncated
 	// The head's packets: blocks encoded as they fill (a decoded packet is
 	// large), the last one still being filled.
 	blocks    [][]byte
 	packets   []headPacket
-	headN     int // packets kept in all
-	cur       int // index in packets of the packet being tracked, or -1
-	truncated []tupleKey
+	owners    []pendingOwner  // of packets
+	headN     int             // packets kept in all
+	cur       int             // index in packets of the packet being tracked, or -1
+	curSeg    *decode.Segment // the segment of the packet being tracked
+	truncated []*headKey      // in the order they were cut short
 	tail      tail
 	flows     uint64
 	err       error
@@ -54,6 +58,8 @@ type headKey struct {
 	n         int    // packets kept
 	ended     bool   // its first attempt was emitted
 	truncated bool
+	marked    bool     // its first head packet carries the truncation (Cut)
+	key       tupleKey // set when truncated
 	// synFirst: it began with a SYN from synSrc with ISN isn; only that
 	// SYN's retransmissions are kept after it (see docs/partial.md).
 	synFirst bool
@@ -64,11 +70,15 @@ type headKey struct {
 // NewRecorder starts a partial on w for the captures files analysed with
 // opts. tool names the writing program (its version).
 func NewRecorder(w io.Writer, opts Options, files []string, tool string) (*Recorder, error) {
+	return newRecorder(w, opts, files, tool, zstd.SpeedBestCompression)
+}
+
+func newRecorder(w io.Writer, opts Options, files []string, tool string, level zstd.EncoderLevel) (*Recorder, error) {
 	c, err := newCodecs()
 	if err != nil {
 		return nil, err
 	}
-	enc, err := newEncoder(w, c, &Header{Tool: tool, Options: opts, Files: files})
+	enc, err := newEncoder(w, c, &Header{Tool: tool, Options: opts, Files: files}, level)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +103,7 @@ func (r *Recorder) Hook(ao *analyze.Options) func(*reassembly.Flow) {
 
 // packet keeps p if it belongs to a head 4-tuple's first attempt.
 func (r *Recorder) packet(p *decode.Packet) {
-	r.cur = -1
+	r.cur, r.curSeg = -1, &p.Segment
 	seg := &p.Segment
 	ts := seg.Timestamp
 	if !r.started {
@@ -127,31 +137,68 @@ func (r *Recorder) packet(p *decode.Packet) {
 		!hk.synFirst && hk.n >= MaxHeadPerKey:
 		hk.truncated = true
 		r.live--
-		r.truncated = append(r.truncated, newTupleKey(tuple, &p.Tunnel))
+		hk.key = newTupleKey(tuple, &p.Tunnel)
+		r.truncated = append(r.truncated, hk)
 		return
 	}
-	hk.n++
 	if len(r.packets) == blockSize {
 		r.flushHead() // the packets before p are final: only p may be marked
 	}
+	r.owners = append(r.owners, pendingOwner{hk, hk.n == 0})
+	hk.n++
 	r.headN++
 	r.cur = len(r.packets)
 	r.packets = append(r.packets, headPacket{Packet: *p})
 }
 
-// flushHead encodes the head packets kept so far into a block.
+// pendingOwner is the head 4-tuple of a kept packet not yet encoded, and
+// whether the packet is its first.
+type pendingOwner struct {
+	hk    *headKey
+	first bool
+}
+
+// flushHead encodes the head packets kept so far into a block, stubbing
+// those of 4-tuples already cut short.
 func (r *Recorder) flushHead() {
-	if len(r.packets) > 0 {
-		r.blocks = append(r.blocks, r.enc.c.head.AppendBlock(nil, r.packets))
-		r.packets = r.packets[:0]
+	if len(r.packets) == 0 {
+		return
 	}
+	for i, o := range r.owners {
+		if o.hk.truncated {
+			stubHead(&r.packets[i].Packet, o.first)
+			if o.first {
+				r.packets[i].Cut, o.hk.marked = true, true
+			}
+		}
+	}
+	r.blocks = append(r.blocks, r.enc.c.head.AppendBlock(nil, r.packets))
+	r.packets, r.owners = r.packets[:0], r.owners[:0]
+}
+
+// stubHead clears what merge never reads of a head packet of a 4-tuple
+// cut short (see merger.head): such a 4-tuple's first packet only tells
+// whether it continues an earlier attempt (from its addresses, flags and
+// sequence number), or ends it by starting a new one (then the attempt it
+// starts is dropped), and every later packet only moves the clock.
+func stubHead(p *decode.Packet, first bool) {
+	if p.Kind != decode.KindTCP {
+		return
+	}
+	s := &p.Segment
+	if !first {
+		*s = decode.Segment{Timestamp: s.Timestamp, File: s.File, Src: s.Src, Dst: s.Dst}
+		return
+	}
+	*s = decode.Segment{Timestamp: s.Timestamp, Frame: s.Frame, File: s.File, Interface: s.Interface, Src: s.Src, Dst: s.Dst,
+		Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, PayloadLen: s.PayloadLen, Checksum: s.Checksum, IPFrag: s.IPFrag}
 }
 
 // trace notes each head 4-tuple's first attempt, and the packet that began
 // its second.
 func (r *Recorder) trace(t *reassembly.Trace) {
-	if r.live == 0 {
-		return
+	if r.live == 0 || (r.cur < 0 && t.Segment == r.curSeg) {
+		return // nothing to follow, or the packet being tracked was not kept
 	}
 	hk := r.keys.get(t.Key.Tuple(), t.Tunnel)
 	if hk == nil || hk.ended || hk.truncated {
@@ -233,7 +280,13 @@ func (r *Recorder) Finish(sum *analyze.Summary, startTS int64, hasStart bool) er
 		s.Warnings = append(s.Warnings, w.Error())
 	}
 	r.flushHead()
-	return r.enc.finish(&r.tail, r.blocks, r.truncated, &s)
+	var cut []tupleKey // those whose first packet could not be marked
+	for _, hk := range r.truncated {
+		if !hk.marked {
+			cut = append(cut, hk.key)
+		}
+	}
+	return r.enc.finish(&r.tail, r.blocks, cut, &s)
 }
 
 // Write analyses files as one capture with ao (its hooks are set here) and
@@ -242,7 +295,17 @@ func (r *Recorder) Finish(sum *analyze.Summary, startTS int64, hasStart bool) er
 // analysis's summary and error as analyze.Run does; a failure to write is
 // returned as the error too.
 func Write(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string) (analyze.Summary, error) {
-	r, err := NewRecorder(w, ResolveOptions(ao), names, tool)
+	return write(w, files, names, ao, tool, zstd.SpeedBestCompression)
+}
+
+// WriteTemporary is Write for a partial that this process reads back at
+// once (--jobs): compressed for speed rather than size.
+func WriteTemporary(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string) (analyze.Summary, error) {
+	return write(w, files, names, ao, tool, zstd.SpeedFastest)
+}
+
+func write(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string, level zstd.EncoderLevel) (analyze.Summary, error) {
+	r, err := newRecorder(w, ResolveOptions(ao), names, tool, level)
 	if err != nil {
 		return analyze.Summary{}, err
 	}

@@ -121,7 +121,7 @@ func runJob(dir string, i int, cfg *config) (r jobResult) {
 		// hand-offs between goroutines.
 		o.Workers = 1
 	}
-	sum, runErr := partial.Write(out, []*capture.File{f}, cfg.files[i:i+1], o, version())
+	sum, runErr := partial.WriteTemporary(out, []*capture.File{f}, cfg.files[i:i+1], o, version())
 	if cerr := out.Close(); cerr != nil || (runErr != nil && !isAnalysisError(runErr)) {
 		return r
 	}
