@@ -230,7 +230,7 @@ func BenchmarkFlowStore(b *testing.B) {
 		}
 		buf.Reset()
 		s.each(func(f *reassembly.Flow) error {
-			buf.Write(appendFields(nil, f, jsonSink{}, 0))
+			buf.Write(appendFlow(nil, f, false, 0))
 			return nil
 		})
 	}
