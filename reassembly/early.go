@@ -59,13 +59,24 @@ type EarlyStats struct {
 }
 
 // Memory costs by which MaxMemory is divided: an attempt is its entry plus
-// its map slot (key and pointer, at most half full after a growth);
-// a tombstone its map slot plus its queue record. BenchmarkAttemptMemory
-// reports the live heap they actually take.
+// its map slot (key and pointer, at most half full after a growth), and
+// its Zeek view unless Options.NoConnState; a tombstone its map slot plus
+// its queue record. BenchmarkAttemptMemory reports the live heap they
+// actually take.
 const (
 	attemptBytes = int64(unsafe.Sizeof(entry{})) + 2*int64(unsafe.Sizeof(FlowKey{})+8)
+	zeekBytes    = int64(unsafe.Sizeof(zeekView{}))
 	tombBytes    = 2*int64(unsafe.Sizeof(uint64(0))+unsafe.Sizeof(tomb{})) + int64(unsafe.Sizeof(tombRec{}))
 )
+
+// attemptCost is the memory one attempt costs, with or without its Zeek
+// view.
+func attemptCost(conn bool) int64 {
+	if conn {
+		return attemptBytes + zeekBytes
+	}
+	return attemptBytes
+}
 
 // tomb is what an early-decided attempt leaves behind.
 type tomb struct {
@@ -98,7 +109,7 @@ func (t *Tracker) initEarly(maxMemory int64) {
 	if maxMemory <= 0 {
 		return
 	}
-	t.early.maxAttempts = int(max(1, maxMemory*3/4/attemptBytes))
+	t.early.maxAttempts = int(max(1, maxMemory*3/4/attemptCost(t.conn)))
 	t.early.maxTombs = int(max(1, maxMemory/4/tombBytes))
 	t.early.tombs = make(map[uint64]tomb)
 	t.early.stats.MaxAttempts = t.early.maxAttempts

@@ -12,7 +12,7 @@ import (
 )
 
 // memoryFor is a MaxMemory that gives a table of n attempts.
-func memoryFor(n int) int64 { return int64(n)*attemptBytes*4/3 + attemptBytes }
+func memoryFor(n int) int64 { c := attemptCost(true); return int64(n)*c*4/3 + c }
 
 // flooder is source i of a flood against srv.
 func flooder(i int) netip.AddrPort {
@@ -148,41 +148,46 @@ func TestEarlyTombstoneBound(t *testing.T) {
 
 // BenchmarkAttemptMemory reports the live heap of an open attempt and the
 // allocations per new attempt, for SYN-only attempts (a flood) and for
-// established ones, with the table's own estimate beside them.
+// established ones, with Zeek's view (zeek formats, partials) and without
+// (every other format), and the table's own estimate beside them.
 func BenchmarkAttemptMemory(b *testing.B) {
 	for _, kind := range []string{"syn-only", "established"} {
-		b.Run(kind, func(b *testing.B) {
-			const n = 50000
-			var perAttempt, allocs float64
-			for b.Loop() {
-				pkts := make([]decode.Packet, 0, 3*n)
-				for i := range n {
-					a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
-					pkts = append(pkts, *pkt(a, srv, int64(i)*us, fSYN, 1000, 0, 0))
-					if kind == "established" {
-						pkts = append(pkts, *pkt(srv, a, int64(i)*us+1, fSYNACK, 5000, 1001, 0), *pkt(a, srv, int64(i)*us+2, fACK, 1001, 5001, 0))
+		for _, conn := range []string{"noconn", "conn"} {
+			b.Run(kind+"/"+conn, func(b *testing.B) {
+				const n = 50000
+				opts := Options{NoConnState: conn == "noconn"}
+				var perAttempt, allocs, estimate float64
+				for b.Loop() {
+					pkts := make([]decode.Packet, 0, 3*n)
+					for i := range n {
+						a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
+						pkts = append(pkts, *pkt(a, srv, int64(i)*us, fSYN, 1000, 0, 0))
+						if kind == "established" {
+							pkts = append(pkts, *pkt(srv, a, int64(i)*us+1, fSYNACK, 5000, 1001, 0), *pkt(a, srv, int64(i)*us+2, fACK, 1001, 5001, 0))
+						}
 					}
+					tr := New(opts, func(*Flow) {})
+					var m0, m1 runtime.MemStats
+					runtime.GC()
+					runtime.ReadMemStats(&m0)
+					for i := range pkts {
+						tr.Add(&pkts[i])
+					}
+					runtime.GC()
+					runtime.ReadMemStats(&m1)
+					if tr.Open() != n {
+						b.Fatalf("%d open", tr.Open())
+					}
+					perAttempt = float64(m1.HeapAlloc-m0.HeapAlloc) / n
+					allocs = float64(m1.Mallocs-m0.Mallocs) / n
+					estimate = float64(attemptCost(tr.conn))
+					runtime.KeepAlive(tr)
+					runtime.KeepAlive(pkts)
 				}
-				tr := New(Options{}, func(*Flow) {})
-				var m0, m1 runtime.MemStats
-				runtime.GC()
-				runtime.ReadMemStats(&m0)
-				for i := range pkts {
-					tr.Add(&pkts[i])
-				}
-				runtime.GC()
-				runtime.ReadMemStats(&m1)
-				if tr.Open() != n {
-					b.Fatalf("%d open", tr.Open())
-				}
-				perAttempt = float64(m1.HeapAlloc-m0.HeapAlloc) / n
-				allocs = float64(m1.Mallocs-m0.Mallocs) / n
-				runtime.KeepAlive(tr)
-				runtime.KeepAlive(pkts)
-			}
-			b.ReportMetric(perAttempt, "B/attempt")
-			b.ReportMetric(allocs, "allocs/attempt")
-			b.ReportMetric(float64(attemptBytes), "B/attempt-estimate")
-		})
+				b.ReportMetric(perAttempt, "B/attempt")
+				b.ReportMetric(allocs, "allocs/attempt")
+				b.ReportMetric(estimate, "B/attempt-estimate")
+			})
+		}
 	}
 }

@@ -88,7 +88,10 @@ func (t *Tracker) Snapshot() *State {
 	}
 	for _, e := range t.table {
 		a := Attempt{Client: e.client, FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
-			Swap: e.swap, Machine: e.m, Zeek: e.zeek, ZeekPrior: slices.Clone(e.zeekPrior)}
+			Swap: e.swap, Machine: e.m}
+		if z := e.zeek; z != nil {
+			a.Zeek, a.ZeekPrior = z.conn, slices.Clone(z.prior)
+		}
 		a.Key, a.Tunnel = t.tunnelOf(e.key)
 		a.Machine.DetachEvidence()
 		s.Attempts = append(s.Attempts, a)
@@ -134,7 +137,10 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 		}
 		e := t.newEntry()
 		e.key, e.client, e.firstTS, e.lastTS, e.expTS = key, a.Client, a.FirstTS, a.LastTS, a.ExpTS
-		e.swap, e.m, e.zeek, e.zeekPrior = a.Swap, a.Machine, a.Zeek, slices.Clone(a.ZeekPrior)
+		e.swap, e.m = a.Swap, a.Machine
+		if z := e.zeek; z != nil {
+			z.conn, z.prior = a.Zeek, slices.Clone(a.ZeekPrior)
+		}
 		e.file = int32(a.File)
 		e.m.DetachEvidence()
 		t.seq++
@@ -231,11 +237,22 @@ func (t *Tracker) Drop(key FlowKey) {
 	}
 	delete(t.table, key)
 	t.unref(key)
-	*e = entry{next: t.free}
+	t.recycle(e)
+}
+
+// recycle clears e and puts it on the free list, keeping its Zeek view's
+// storage (the prior records went with its Flow).
+func (t *Tracker) recycle(e *entry) {
+	z := e.zeek
+	*e = entry{next: t.free, zeek: z}
+	if z != nil {
+		*z = zeekView{}
+	}
 	t.free = e
 }
 
-// newEntry returns a recycled or new entry.
+// newEntry returns a recycled or new entry, with a Zeek view unless
+// Options.NoConnState.
 func (t *Tracker) newEntry() *entry {
 	e := t.free
 	if e != nil {
@@ -243,7 +260,11 @@ func (t *Tracker) newEntry() *entry {
 		e.next = nil
 		return e
 	}
-	return new(entry)
+	e = new(entry)
+	if t.conn {
+		e.zeek = new(zeekView)
+	}
+	return e
 }
 
 // Fate is what Add would do with a packet, as far as the attempts already

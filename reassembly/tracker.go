@@ -155,6 +155,12 @@ type Options struct {
 	// unlimited): past it, attempts are decided early (see early.go and
 	// Tracker.Early).
 	MaxMemory int64
+	// NoConnState skips Zeek's view of each attempt (package connstate):
+	// Flow.Conn and Flow.ConnPrior stay zero and Attempt.Zeek of a
+	// Snapshot is zero. Set it when nothing reads them (every format but
+	// Zeek's); it saves a third of each open attempt's memory and the CPU
+	// of following Zeek's state machine. Everything else is unchanged.
+	NoConnState bool
 }
 
 // Trace is one segment as an attempt's Machine saw it.
@@ -262,8 +268,14 @@ type entry struct {
 	prev, next *entry
 	list       *list
 	m          handshake.Machine
-	zeek       connstate.Conn // side A is client
-	zeekPrior  []connstate.Summary
+	zeek       *zeekView // nil under Options.NoConnState
+}
+
+// zeekView is Zeek's view of an attempt, kept beside its entry only when
+// something reads it.
+type zeekView struct {
+	conn  connstate.Conn // side A is client
+	prior []connstate.Summary
 }
 
 // maxZeekRecords bounds the conn.log records of one attempt; past it the
@@ -273,11 +285,15 @@ const maxZeekRecords = 16
 // zeekAdd feeds seg to the attempt's Zeek view, first closing the record
 // of a connection Zeek would have removed before seg.
 func (e *entry) zeekAdd(seg *decode.Segment) {
-	if len(e.zeekPrior) < maxZeekRecords-1 && e.zeek.Expired(seg.Timestamp) {
-		e.zeekPrior = append(e.zeekPrior, e.zeek.Summary())
-		e.zeek = connstate.Conn{}
+	z := e.zeek
+	if z == nil {
+		return
 	}
-	e.zeek.Add(seg, seg.Src == e.client)
+	if len(z.prior) < maxZeekRecords-1 && z.conn.Expired(seg.Timestamp) {
+		z.prior = append(z.prior, z.conn.Summary())
+		z.conn = connstate.Conn{}
+	}
+	z.conn.Add(seg, seg.Src == e.client)
 }
 
 // list is an intrusive doubly-linked list of entries ordered by expTS
@@ -332,6 +348,7 @@ type Tracker struct {
 	table                map[FlowKey]*entry
 	open, closed         list
 	free                 *entry // recycled entries, linked by next
+	conn                 bool   // keep Zeek's view (not Options.NoConnState)
 	seq                  uint64
 	now                  int64
 	seen                 bool // now was set by a first segment
@@ -399,6 +416,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 		heldCount: make(map[FlowKey]int),
 		tunnels:   make(map[decode.Tunnel]*tunnelRef),
 		tunnelID:  make(map[uint64]*tunnelRef),
+		conn:      !opts.NoConnState,
 	}
 	t.open.init(t.idle)
 	t.closed.init(t.linger)
@@ -673,7 +691,9 @@ func (t *Tracker) finish(e *entry) {
 		server = hi
 	}
 	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, File: int(e.file), Result: r}
-	f.Conn, f.ConnPrior = e.zeek.Summary(), e.zeekPrior
+	if z := e.zeek; z != nil {
+		f.Conn, f.ConnPrior = z.conn.Summary(), z.prior
+	}
 	if e.key.tun != 0 {
 		swap := e.swap
 		if r.Flipped {
@@ -703,8 +723,7 @@ func (t *Tracker) finish(e *entry) {
 			f.Anomalies = append(f.Anomalies, a.Code)
 		}
 	}
-	*e = entry{next: t.free}
-	t.free = e
+	t.recycle(e)
 	t.emit(f)
 }
 

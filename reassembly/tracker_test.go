@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sort"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 )
@@ -672,5 +674,44 @@ func TestClockJump(t *testing.T) {
 				tt.check(t, flows)
 			}
 		})
+	}
+}
+
+// TestNoConnStateChangesNothingElse runs the 200-flow mix with and without
+// Zeek's view: the flows are the same but for Conn and ConnPrior, zero
+// without it.
+func TestNoConnStateChangesNothingElse(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var gens []gen
+	for i := range 200 {
+		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(30000+i))
+		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, 0, byte(i % 7)}), 443)
+		gens = append(gens, gen{a, b, genFlow(r, a, b, int64(r.IntN(20))*ms)})
+	}
+	pkts := interleave(gens)
+	opts := Options{IdleTimeout: 5 * time.Second}
+	with := runAll(opts, pkts)
+	opts.NoConnState = true
+	without := runAll(opts, pkts)
+	if len(with) != len(without) {
+		t.Fatalf("%d flows with Zeek's view, %d without", len(with), len(without))
+	}
+	zeek := 0
+	for i, f := range with {
+		g := without[i]
+		if g.Conn != (connstate.Summary{}) || g.ConnPrior != nil {
+			t.Fatalf("flow %d has Zeek's view under NoConnState: %+v", i, g.Conn)
+		}
+		if f.Conn != (connstate.Summary{}) {
+			zeek++
+		}
+		h := *f
+		h.Conn, h.ConnPrior = connstate.Summary{}, nil
+		if !reflect.DeepEqual(&h, g) {
+			t.Errorf("flow %d differs:\n with    %+v\n without %+v", i, &h, g)
+		}
+	}
+	if zeek != len(with) {
+		t.Errorf("%d of %d flows have Zeek's view", zeek, len(with))
 	}
 }

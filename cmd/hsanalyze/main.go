@@ -166,6 +166,9 @@ func analysisOptions(cfg *config, h *hooks) analyze.Options {
 			CloseLinger:   cfg.linger,
 			ReorderWindow: cfg.reorder,
 			MaxMemory:     cfg.maxMem,
+			// Only the Zeek formats read Flow.Conn (a partial keeps it
+			// for any format: writePartial turns it back on).
+			NoConnState: cfg.format != "zeek" && cfg.format != "zeek-json",
 		},
 		VerifyChecksums: cfg.checksum,
 		DedupWindow:     cmp.Or(cfg.dedup, -1), // 0 on the command line: off

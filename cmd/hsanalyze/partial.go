@@ -27,6 +27,7 @@ func writePartial(cfg *config, files []*capture.File, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "hsanalyze: warning: %s (the partial holds the results up to there)\n", msg)
 		},
 	})
+	o.Tracker.NoConnState = false // merge may write any format
 	_, runErr := partial.Write(out, files, cfg.files, o, version())
 	if runErr == nil || isAnalysisError(runErr) {
 		if err := out.Flush(); err != nil && runErr == nil {
