@@ -32,11 +32,13 @@ type Options struct {
 	// Warn, if set, is called for each part-way damage warning as it
 	// happens (the warning is counted in Summary either way).
 	Warn func(*capture.FileError)
-	// Workers is 1 to read, decode, track and emit in one goroutine; 0
-	// (the default) or more runs, when more than one CPU is available,
-	// reading and decoding, tracking, and emit (on Run's goroutine) as a
-	// pipeline of three goroutines (two with Tracker.Trace set: tracking
-	// and emit then share Run's). The output is the same either way.
+	// Workers is how many goroutines a run uses: 1 reads, decodes, tracks
+	// and emits on Run's goroutine; 2 reads, decodes and tracks on one
+	// goroutine while emit runs on Run's; 3 or more read and decode on a
+	// third (more are not used yet). 0 (the default) takes the number of
+	// CPUs Go may use (GOMAXPROCS), at most 3. With Tracker.Trace set,
+	// tracking and emit share Run's goroutine. The output is the same
+	// whatever the number.
 	Workers int
 	// Packets, if set, is kept at the number of packet records read so
 	// far, updated once per batch: for a progress display in another
@@ -171,6 +173,9 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		}
 		tr.Flush()
 	}
+	// handoff passes what post queued on to Run's goroutine, after each
+	// batch (a live input has batches of one packet).
+	handoff := func() {}
 	started := false
 	consume := func(b *batch) {
 		if b.started && !started {
@@ -186,44 +191,63 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		if b.warning != nil {
 			post(event{warn: b.warning})
 		}
+		handoff()
 	}
 
-	switch {
-	case opts.Workers == 1 || runtime.GOMAXPROCS(0) == 1:
+	// sequential reads, decodes and tracks on the calling goroutine.
+	sequential := func() {
 		var b batch
 		for more := true; more; {
 			more = rd.fill(&b)
 			consume(&b)
 		}
 		flush()
-	case opts.Tracker.Trace != nil:
-		// The trace and emit share the caller's state (a timeline):
-		// tracking stays on Run's goroutine.
+	}
+	// pipelined tracks the batches of rd.start on the calling goroutine.
+	pipelined := func() {
 		for b := range rd.start() {
 			consume(b)
 			rd.free <- b
 		}
 		flush()
+	}
+	switch workers := opts.goroutines(); {
+	case workers == 1:
+		sequential()
+	case opts.Tracker.Trace != nil:
+		// The trace and emit share the caller's state (a timeline):
+		// tracking stays on Run's goroutine.
+		pipelined()
 	default:
-		// Three stages: reading and decoding, tracking, and the caller's
-		// emit (formatting the report), each on a goroutine, handing
-		// batches on. A flood is tracking and formatting in equal parts.
+		// Emit (formatting the report) on Run's goroutine, fed with the
+		// flows tracking posts, in batches. Tracking runs on a goroutine
+		// of its own, reading and decoding on the same one (two
+		// goroutines: what crosses between them is one Flow per
+		// attempt) or on a third.
 		evs, evFree := make(chan []event, 4), make(chan []event, 5)
 		for range cap(evFree) {
 			evFree <- make([]event, 0, 256)
 		}
 		cur := <-evFree
-		post = func(e event) { cur = append(cur, e) }
-		go func() {
-			for b := range rd.start() {
-				consume(b)
-				rd.free <- b
-				if len(cur) > 0 {
-					evs <- cur
-					cur = (<-evFree)[:0]
-				}
+		// At most maxQueued flows wait for emit: a Flush of a full
+		// table must not hold all of its flows at once.
+		post = func(e event) {
+			if cur = append(cur, e); len(cur) >= maxQueued {
+				handoff()
 			}
-			flush()
+		}
+		handoff = func() {
+			if len(cur) > 0 {
+				evs <- cur
+				cur = (<-evFree)[:0]
+			}
+		}
+		go func() {
+			if workers == 2 {
+				sequential()
+			} else {
+				pipelined()
+			}
 			evs <- cur
 			close(evs)
 		}()
@@ -248,6 +272,17 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		}
 	}
 	return sum, errors.Join(errs...)
+}
+
+// maxQueued bounds the events one handoff carries from tracking to emit.
+const maxQueued = 1024
+
+// goroutines returns how many goroutines Run uses (Options.Workers).
+func (o *Options) goroutines() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return min(runtime.GOMAXPROCS(0), 3)
 }
 
 // event is one thing for the caller's goroutine: a flow, a damage

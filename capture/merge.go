@@ -18,6 +18,7 @@ type Merger struct {
 	heads   []Record // heads[i] is files[i]'s next record, valid while i is in heap
 	heap    []int    // indices into files, ordered by less
 	advance []int    // files whose next record must be read before the next pick
+	ended   bool     // a lone file (no merging) has ended
 }
 
 // NewMerger returns a Merger over files. It does not close them.
@@ -39,6 +40,15 @@ func NewMerger(files []*File) *Merger {
 // file is damaged: that file has ended, the others go on, so keep calling
 // Next. rec.Data is valid until the next call to Next.
 func (m *Merger) Next(rec *Record) error {
+	if len(m.files) == 1 {
+		// Nothing to merge: read straight into rec.
+		if m.ended {
+			return io.EOF
+		}
+		err := m.files[0].Next(rec)
+		m.ended = err != nil
+		return err
+	}
 	// Read the next record of the file that gave the last one (and, on the
 	// first call, of every file). A warning returns at once; the files
 	// still to advance stay in m.advance for the next call.

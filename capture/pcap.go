@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 const (
@@ -24,23 +22,23 @@ const (
 	maxRecord = 64 << 20
 )
 
-// pcapReader reads a pcap file with pcapgo. It peeks at each record header
-// itself, to know the record's offset, to compute the timestamp without
-// pcapgo's 32-bit overflow for out-of-range sub-second fields, and to reject
-// absurd lengths before pcapgo tries them.
+// pcapReader reads a pcap file straight from its buffered reader: a
+// record that fits the buffer is returned where it lies (no copy, as
+// pcapgo's ZeroCopyReadPacketData but without reading the header twice),
+// the timestamp is computed without pcapgo's 32-bit overflow for
+// out-of-range sub-second fields, and absurd lengths are rejected before
+// anything is read.
 type pcapReader struct {
 	br       *bufio.Reader
-	r        *pcapgo.Reader
 	order    binary.ByteOrder
 	fracNs   int64  // nanoseconds per unit of the sub-second field: 1000 or 1
 	linkType uint32 // low 16 bits of the header's link-type field
 	limit    uint32 // largest acceptable captured length
 	off      int64  // offset of the next record header
-	buf      []byte // for records pcapgo refuses but Wireshark reads
+	buf      []byte // for records longer than the buffer
 }
 
-// newPcapReader checks the file header at the start of br and hands br to
-// pcapgo. br must not be a gzip stream (pcapgo would sniff it again).
+// newPcapReader checks the file header at the start of br and consumes it.
 func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	hdr, err := br.Peek(pcapHeaderLen)
 	p := &pcapReader{br: br, off: pcapHeaderLen}
@@ -70,9 +68,8 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	p.linkType = p.order.Uint32(hdr[20:24]) & 0xffff
 	p.limit = max(min(snaplen, maxRecord), pcapMaxRecord)
 
-	p.r, err = pcapgo.NewReader(br) // reuses br: it is a *bufio.Reader of at least 4 KiB
-	if err != nil {
-		return nil, &FileError{Offset: 0, Err: fmt.Errorf("%w: pcapgo: %w", ErrNotCapture, err)}
+	if _, err := br.Discard(pcapHeaderLen); err != nil {
+		return nil, readErr(0, "pcap file header", 0, pcapHeaderLen, err)
 	}
 	return p, nil
 }
@@ -93,12 +90,17 @@ func (p *pcapReader) next(rec *Record) error {
 		return errAt(p.off, ErrBadRecord, "record claims %d-byte packet, bigger than maximum of %d", caplen, p.limit)
 	}
 
+	// A captured length above the original length is read as it is, as
+	// Wireshark and libpcap do (pcapgo refuses it).
 	var data []byte
-	if caplen <= origLen {
-		data, _, err = p.r.ZeroCopyReadPacketData()
+	if n := pcapRecHdrLen + int(caplen); n <= p.br.Size() {
+		var rec []byte
+		rec, err = p.br.Peek(n)
+		if err == nil {
+			data = rec[pcapRecHdrLen:]
+			_, err = p.br.Discard(n) // cannot fail: n bytes are buffered
+		}
 	} else {
-		// pcapgo refuses a captured length above the original length;
-		// Wireshark and libpcap read such records, and so do we.
 		data, err = p.readOwn(int(caplen))
 	}
 	if err != nil {

@@ -148,7 +148,14 @@ func (d *Decoder) Counters() Counters { return d.counters }
 // Decode never panics on any input and, after its first few calls, does
 // not allocate. Every call adds one to Counters().ByKind[p.Kind].
 func (d *Decoder) Decode(linkType uint32, data []byte, origLen int, p *Packet) {
-	*p = Packet{}
+	// All of p is overwritten, but the ~450-byte tunnel context is only
+	// cleared when it is not already empty (levels past Len are always
+	// zero): a caller reusing its Packets pays for it only after tunnelled
+	// traffic.
+	if p.Tunnel.n != 0 {
+		p.Tunnel = Tunnel{}
+	}
+	p.Kind, p.Segment, p.ICMP, p.Frag = 0, Segment{}, ICMPError{}, Fragment{}
 	d.nest, d.sawIP, d.fragData = 0, false, nil
 	wire := max(origLen, len(data))
 	p.Kind = d.decodeLink(linkType, data, wire, p)
@@ -321,6 +328,18 @@ func (d *Decoder) decodeEthernet(data []byte, wire int, p *Packet) Kind {
 	// layers.Ethernet reports it with errors.New, which allocates.
 	if len(data) < ethHeader || tagCut(data, ethHeader-2) {
 		return KindBadPacket
+	}
+	// IP right after the header or after one 802.1Q tag is nearly every
+	// frame: decoded here as layers.Ethernet and layers.Dot1Q would (same
+	// EtherType, same payload), without the parser's per-frame overhead.
+	switch et := binary.BigEndian.Uint16(data[12:14]); et {
+	case etherTypeIPv4, etherTypeIPv6:
+		return d.decodeEtherType(et, data[ethHeader:], wire-ethHeader, p)
+	case etherTypeDot1Q:
+		const tagged = ethHeader + 4 // tagCut checked that the tag is captured
+		if inner := binary.BigEndian.Uint16(data[tagged-2 : tagged]); inner == etherTypeIPv4 || inner == etherTypeIPv6 {
+			return d.decodeEtherType(inner, data[tagged:], wire-tagged, p)
+		}
 	}
 	return d.decodeTagged(d.ethParser, layers.LayerTypeEthernet, data, wire, p)
 }

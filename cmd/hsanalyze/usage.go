@@ -80,8 +80,9 @@ Analysis:
   --dedup-window D      a frame equal byte for byte to one captured less than
                         D before is a duplicate (SPAN port): dropped, counted
                         (default 1ms; 0: keep every frame)
-  --workers N           1: read, decode and track in one goroutine; 0
-                        (default): read and decode in a goroutine of their own
+  --workers N           goroutines for the analysis, same output for any N: 1
+                        does all in one; 2 formats the report beside; 3 also
+                        reads and decodes apart (default 0: CPUs, at most 3)
   --jobs N              files that follow one another in time (rotated) are
                         analysed N at a time, then merged: the same output
                         (default 1)
