@@ -7,28 +7,8 @@ import (
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
-// csvSink frames fields as an RFC 4180 row: a value is quoted when it holds
-// a comma, a quote or a line break; null becomes an empty cell. List-valued
-// fields (anomalies, evidence) are one cell holding their JSON encoding.
-type csvSink struct{}
-
-func (csvSink) key(dst []byte, i int) []byte {
-	if i == 0 {
-		return dst
-	}
-	return append(dst, ',')
-}
-
-func (csvSink) raw(dst []byte, v []byte) []byte {
-	if string(v) == "null" {
-		return dst
-	}
-	return appendCSVCell(dst, v)
-}
-
-func (csvSink) str(dst []byte, s []byte) []byte { return appendCSVCell(dst, s) }
-func (csvSink) end(dst []byte) []byte           { return append(dst, '\n') }
-
+// appendCSVCell appends v as an RFC 4180 cell: quoted when it holds a
+// comma, a quote or a line break.
 func appendCSVCell(dst, v []byte) []byte {
 	if !bytes.ContainsAny(v, ",\"\r\n") {
 		return append(dst, v...)
@@ -73,7 +53,7 @@ func newCSV(w io.Writer, seed uint16, file string, noHeader bool) *csvWriter {
 }
 
 func (c *csvWriter) Flow(f *reassembly.Flow) error {
-	c.buf = appendFields(c.buf, f, csvSink{}, c.seed)
+	c.buf = appendFlow(c.buf, f, true, c.seed)
 	if c.file != "" {
 		c.buf = append(appendCSVCell(append(c.buf[:len(c.buf)-1], ','), []byte(c.file)), '\n')
 	}

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"net/netip"
 	"slices"
 	"strconv"
 
@@ -34,85 +36,191 @@ var columns = []string{
 // AppendFlowJSON appends f as one JSON object with the Columns as keys; its
 // community_id uses seed 0.
 func AppendFlowJSON(dst []byte, f *reassembly.Flow) []byte {
-	return appendFields(dst, f, jsonSink{}, 0)
+	return appendFlow(dst, f, false, 0)
 }
 
-// sink receives a flow's fields in Columns order. The JSON and CSV writers
-// differ only in how they frame and quote a value.
-type sink interface {
-	key(dst []byte, i int) []byte
-	// raw appends an already-encoded JSON value (number, null, true/false,
-	// or a JSON array/string for list-valued fields).
-	raw(dst []byte, v []byte) []byte
-	str(dst []byte, s []byte) []byte
-	end(dst []byte) []byte
+// appendFlow appends f's fields in Columns order: as a JSON object, or as
+// a CSV row when csv is set. seed is the Community ID seed. It writes each
+// value in place, with each key a constant (TestJSONKeys checks them
+// against Columns), without closures or interface calls: this is the
+// cost of every flow of ndjson, json and csv.
+func appendFlow(dst []byte, f *reassembly.Flow, csv bool, seed uint16) []byte {
+	w := fieldAppender{b: dst, csv: csv}
+	w.key(`{"client_ip":`).addr(f.Client.Addr())
+	w.key(`,"client_port":`).uint(uint64(f.Client.Port()))
+	w.key(`,"server_ip":`).addr(f.Server.Addr())
+	w.key(`,"server_port":`).uint(uint64(f.Server.Port()))
+	w.key(`,"verdict":`).plain(f.Verdict.String())
+	w.b = appendAnomalies(w.key(`,"anomalies":`).list(), f.Anomalies)
+	w.endList()
+	w.key(`,"client_isn":`).optUint(uint64(f.ClientISN), f.HasClientISN)
+	w.key(`,"server_isn":`).optUint(uint64(f.ServerISN), f.HasServerISN)
+	w.b = appendEvidence(w.key(`,"evidence":`).list(), f.Evidence)
+	w.endList()
+	w.key(`,"first_ts":`).time(f.FirstTS)
+	w.key(`,"syn_to_synack_ms":`).millis(f.SYNToSYNACK, f.HasSYNToSYNACK)
+	w.key(`,"synack_to_ack_ms":`).millis(f.SYNACKToACK, f.HasSYNACKToACK)
+	w.key(`,"last_ts":`).time(f.LastTS)
+	w.key(`,"syn_frame":`).optUint(f.SYNFrame, f.SYNFrame != 0)
+	w.key(`,"synack_frame":`).optUint(f.SYNACKFrame, f.SYNACKFrame != 0)
+	w.key(`,"ack_frame":`).optUint(f.ACKFrame, f.ACKFrame != 0)
+	w.key(`,"syn_retransmits":`).uint(uint64(f.SYNRetransmits))
+	w.key(`,"synack_retransmits":`).uint(uint64(f.SYNACKRetransmits))
+	w.key(`,"duplicate_acks":`).uint(uint64(f.DuplicateACKs))
+	w.key(`,"client_packets":`).uint(uint64(f.ClientPackets))
+	w.key(`,"server_packets":`).uint(uint64(f.ServerPackets))
+	o := &f.ClientOptions
+	w.key(`,"client_mss":`).optUint(uint64(o.MSS), o.Has(decode.OptMSS))
+	w.key(`,"client_window_scale":`).optUint(uint64(o.WindowScale), o.Has(decode.OptWindowScale))
+	w.key(`,"client_sack_permitted":`).bool(o.Has(decode.OptSACKPermitted))
+	w.key(`,"client_timestamps":`).bool(o.Has(decode.OptTimestamps))
+	o = &f.ServerOptions
+	w.key(`,"server_mss":`).optUint(uint64(o.MSS), o.Has(decode.OptMSS))
+	w.key(`,"server_window_scale":`).optUint(uint64(o.WindowScale), o.Has(decode.OptWindowScale))
+	w.key(`,"server_sack_permitted":`).bool(o.Has(decode.OptSACKPermitted))
+	w.key(`,"server_timestamps":`).bool(o.Has(decode.OptTimestamps))
+	w.key(`,"fast_open":`).plain(f.FastOpen.String())
+	w.key(`,"ecn":`).bool(f.ECN)
+	w.key(`,"close":`).plain(f.Close.String())
+	w.key(`,"client_state":`).plain(f.ClientState.String())
+	w.key(`,"server_state":`).plain(f.ServerState.String())
+	w.b = appendCommunityID(w.key(`,"community_id":`).open(), f, seed) // base64: plain in both
+	w.close()
+	w.b = appendTunnel(w.key(`,"tunnel":`).list(), f.Tunnel)
+	w.endList()
+	w.b = f.AppendReason(w.key(`,"reason":`).open())
+	w.closeText()
+	if csv {
+		return append(w.b, '\n')
+	}
+	return append(w.b, '}')
 }
 
-type jsonSink struct{}
-
-func (jsonSink) key(dst []byte, i int) []byte {
-	if i == 0 {
-		dst = append(dst, '{')
-	}
-	return appendKey(dst, columns[i], i == 0)
+// fieldAppender writes the fields of one flow, in Columns order, as JSON
+// members or CSV cells. A CSV cell is quoted (RFC 4180) when it holds a
+// comma, a quote or a line break; null is an empty cell; a list-valued
+// field is one cell holding its JSON encoding. Each value follows key, which
+// takes the JSON key with what precedes it (`{"first":` or `,"next":`);
+// CSV uses that only to tell the first cell.
+type fieldAppender struct {
+	b     []byte
+	csv   bool
+	start int // where the value being written began (open, list)
 }
-func (jsonSink) raw(dst []byte, v []byte) []byte { return append(dst, v...) }
-func (jsonSink) str(dst []byte, s []byte) []byte { return appendString(dst, s) }
-func (jsonSink) end(dst []byte) []byte           { return append(dst, '}') }
 
-// appendFields walks the columns of f. Each value is encoded as JSON into a
-// scratch buffer first, so that CSV can quote a list cell as a whole. seed
-// is the Community ID seed.
-func appendFields(dst []byte, f *reassembly.Flow, s sink, seed uint16) []byte {
-	var scratch [512]byte
-	col := 0
-	num := func(v []byte) {
-		dst = s.key(dst, col)
-		dst = s.raw(dst, v)
-		col++
+// key writes what precedes a value, and returns w for the value.
+func (w *fieldAppender) key(k string) *fieldAppender {
+	if !w.csv {
+		w.b = append(w.b, k...)
+	} else if k[0] != '{' {
+		w.b = append(w.b, ',')
 	}
-	text := func(v []byte) {
-		dst = s.key(dst, col)
-		dst = s.str(dst, v)
-		col++
+	return w
+}
+
+func (w *fieldAppender) uint(v uint64) {
+	w.b = appendUint(w.b, v)
+}
+
+// optUint writes v, or null when !ok.
+func (w *fieldAppender) optUint(v uint64, ok bool) {
+	if ok {
+		w.b = appendUint(w.b, v)
+	} else if !w.csv {
+		w.b = append(w.b, "null"...)
 	}
-	b := scratch[:0]
-	text(f.Client.Addr().AppendTo(b))
-	num(strconv.AppendUint(b, uint64(f.Client.Port()), 10))
-	text(f.Server.Addr().AppendTo(b))
-	num(strconv.AppendUint(b, uint64(f.Server.Port()), 10))
-	text(append(b, f.Verdict.String()...))
-	num(appendAnomalies(b, f.Anomalies))
-	num(appendOptUint(b, uint64(f.ClientISN), f.HasClientISN))
-	num(appendOptUint(b, uint64(f.ServerISN), f.HasServerISN))
-	num(appendEvidence(b, f.Evidence))
-	text(time3339(b, f.FirstTS))
-	num(appendMillis(b, f.SYNToSYNACK, f.HasSYNToSYNACK))
-	num(appendMillis(b, f.SYNACKToACK, f.HasSYNACKToACK))
-	text(time3339(b, f.LastTS))
-	num(appendFrame(b, f.SYNFrame))
-	num(appendFrame(b, f.SYNACKFrame))
-	num(appendFrame(b, f.ACKFrame))
-	num(strconv.AppendUint(b, uint64(f.SYNRetransmits), 10))
-	num(strconv.AppendUint(b, uint64(f.SYNACKRetransmits), 10))
-	num(strconv.AppendUint(b, uint64(f.DuplicateACKs), 10))
-	num(strconv.AppendUint(b, uint64(f.ClientPackets), 10))
-	num(strconv.AppendUint(b, uint64(f.ServerPackets), 10))
-	for _, o := range [2]*handshake.SynOptions{&f.ClientOptions, &f.ServerOptions} {
-		num(appendOptUint(b, uint64(o.MSS), o.Has(decode.OptMSS)))
-		num(appendOptUint(b, uint64(o.WindowScale), o.Has(decode.OptWindowScale)))
-		num(appendBool(b, o.Has(decode.OptSACKPermitted)))
-		num(appendBool(b, o.Has(decode.OptTimestamps)))
+}
+
+func (w *fieldAppender) bool(v bool) {
+	w.b = appendBool(w.b, v)
+}
+
+// millis writes a duration in ns as milliseconds, or null when !ok.
+func (w *fieldAppender) millis(ns int64, ok bool) {
+	if ok {
+		w.b = appendMillis(w.b, ns, true)
+	} else if !w.csv {
+		w.b = append(w.b, "null"...)
 	}
-	text(append(b, f.FastOpen.String()...))
-	num(appendBool(b, f.ECN))
-	text(append(b, f.Close.String()...))
-	text(append(b, f.ClientState.String()...))
-	text(append(b, f.ServerState.String()...))
-	text(appendCommunityID(b, f, seed))
-	num(appendTunnel(b, f.Tunnel))
-	text(f.AppendReason(b))
-	return s.end(dst)
+}
+
+// open starts a string value, which the caller appends to the returned
+// buffer and ends with close or closeText.
+func (w *fieldAppender) open() []byte {
+	if !w.csv {
+		w.b = append(w.b, '"')
+	}
+	w.start = len(w.b)
+	return w.b
+}
+
+// close ends a string value that needs no escaping in JSON nor quoting in
+// CSV.
+func (w *fieldAppender) close() {
+	if !w.csv {
+		w.b = append(w.b, '"')
+	}
+}
+
+// closeText ends a string value of any bytes, escaping or quoting it
+// where it needs that (rarely: the common case only scans it).
+func (w *fieldAppender) closeText() {
+	v := w.b[w.start:]
+	if w.csv {
+		w.quoteCSV()
+		return
+	}
+	if !plainJSON(v) {
+		w.b = appendString(w.b[:w.start-1], slices.Clone(v))
+		return
+	}
+	w.b = append(w.b, '"')
+}
+
+// plain writes a string known to need no escaping nor quoting: the names
+// of enum values (TestPlainNames checks them).
+func (w *fieldAppender) plain(s string) {
+	w.b = append(w.open(), s...)
+	w.close()
+}
+
+// addr writes an IP address: digits, hex, dots and colons, but for a zone.
+func (w *fieldAppender) addr(a netip.Addr) {
+	w.b = a.AppendTo(w.open())
+	if a.Zone() != "" {
+		w.closeText()
+		return
+	}
+	w.close()
+}
+
+// time writes ns as an RFC 3339 UTC timestamp with nanoseconds.
+func (w *fieldAppender) time(ns int64) {
+	w.b = appendTime3339(w.open(), ns)
+	w.close()
+}
+
+// list starts a list-valued field: the caller appends its JSON encoding
+// to the returned buffer and calls endList.
+func (w *fieldAppender) list() []byte {
+	w.start = len(w.b)
+	return w.b
+}
+
+func (w *fieldAppender) endList() {
+	if w.csv {
+		w.quoteCSV()
+	}
+}
+
+// quoteCSV quotes the cell from w.start when it holds a comma, a quote or
+// a line break.
+func (w *fieldAppender) quoteCSV() {
+	v := w.b[w.start:]
+	if !bytes.ContainsAny(v, ",\"\r\n") {
+		return
+	}
+	w.b = appendCSVCell(w.b[:w.start], slices.Clone(v))
 }
 
 // appendCommunityID appends the Community ID v1 of f's own 5-tuple: for
@@ -120,15 +228,6 @@ func appendFields(dst []byte, f *reassembly.Flow, s sink, seed uint16) []byte {
 func appendCommunityID(dst []byte, f *reassembly.Flow, seed uint16) []byte {
 	return communityid.Append(dst, seed, communityid.TCP, f.Client, f.Server)
 }
-
-// time3339 formats ns without the quotes appendTime adds.
-func time3339(dst []byte, ns int64) []byte {
-	b := appendTime(dst, ns)
-	return b[1 : len(b)-1]
-}
-
-// appendFrame appends a frame number, or null for 0 (not captured).
-func appendFrame(dst []byte, frame uint64) []byte { return appendOptUint(dst, frame, frame != 0) }
 
 // appendTunnel appends the tunnel levels around a flow as a JSON list,
 // outermost first, each {"type":..., "outer_src":..., "outer_dst":...}
@@ -184,16 +283,16 @@ func appendEvidence(dst []byte, ev []handshake.Anomaly) []byte {
 		dst = append(dst, `,"file":`...)
 		dst = strconv.AppendInt(dst, int64(a.File), 10)
 		dst = append(dst, `,"frame":`...)
-		dst = strconv.AppendUint(dst, a.Frame, 10)
+		dst = appendUint(dst, a.Frame)
 		if a.Field != "" {
 			dst = append(dst, `,"field":`...)
 			dst = appendString(dst, a.Field)
 		}
 		if a.HasValues {
 			dst = append(dst, `,"seen":`...)
-			dst = strconv.AppendUint(dst, a.Seen, 10)
+			dst = appendUint(dst, a.Seen)
 			dst = append(dst, `,"expected":`...)
-			dst = strconv.AppendUint(dst, a.Expected, 10)
+			dst = appendUint(dst, a.Expected)
 		}
 		dst = append(dst, '}')
 	}

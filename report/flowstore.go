@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"unsafe"
 
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -22,12 +23,20 @@ import (
 // over; each then yields the runs merged, each read back sequentially
 // through a buffer of its own. So memory stays bounded whatever the number
 // of flows, and a capture with fewer than about 400,000 flows never
-// touches the disk. The zero value is ready to use.
+// touches the disk. The zero value is ready to use; close frees it.
+//
+// The blocks and the index are held outside the Go heap where the system
+// allows (offheap_unix.go): they hold no pointers, and on the heap the
+// collector's headroom (GOGC) would double what they cost in resident
+// memory. The index has a fixed capacity, reserved once and resident
+// only as it fills; the store spills when it is full too.
 type flowStore struct {
-	blocks [][]byte   // framed records, in arrival order
-	index  []storedAt // one per record in blocks
-	bytes  int        // bytes in blocks
-	n      uint64     // flows added
+	blocks []heldBytes // framed records, in arrival order
+	index  []storedAt  // one per record in blocks; in indexMem
+	bytes  int         // bytes in blocks
+	n      uint64      // flows added
+
+	indexMem heldBytes
 
 	file *os.File // spilled runs, back to back
 	bw   *bufio.Writer
@@ -49,6 +58,36 @@ type storedAt struct {
 func (a storedAt) compare(b storedAt) int {
 	return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.blk, b.blk), cmp.Compare(a.off, b.off))
 }
+
+// heldBytes is memory of the store: mapped outside the Go heap, or
+// (where that failed) a heap slice.
+type heldBytes struct {
+	b      []byte
+	mapped bool
+}
+
+// hold returns n bytes of capacity, off the heap if it can.
+func hold(n int) heldBytes {
+	if b := mapBytes(n); b != nil {
+		return heldBytes{b: b[:0], mapped: true}
+	}
+	return heldBytes{b: make([]byte, 0, n)}
+}
+
+func (h *heldBytes) free() {
+	if h.mapped {
+		unmapBytes(h.b)
+	}
+	*h = heldBytes{}
+}
+
+// storedAtSize is the size of an index entry.
+const storedAtSize = int(unsafe.Sizeof(storedAt{}))
+
+// indexCap is how many index entries fit before the store spills: one per
+// 32 bytes of spillAt, more than records of the smallest size take (a
+// framed record has two addresses, two times, the verdict and more).
+func indexCap(spillAt int) int { return max(spillAt/32, 1024) }
 
 // spillRun is a sorted run in the spill file: records framed as an 8-byte
 // little-endian first_ts, a uvarint length and the record.
@@ -72,21 +111,32 @@ func (s *flowStore) add(f *reassembly.Flow) error {
 	if s.err != nil {
 		return s.err
 	}
+	spillAt := cmp.Or(s.spillAt, spillBytes)
+	if s.indexMem.b == nil {
+		s.indexMem = hold(indexCap(spillAt) * storedAtSize)
+		s.index = unsafe.Slice((*storedAt)(unsafe.Pointer(unsafe.SliceData(s.indexMem.b[:1]))), indexCap(spillAt))[:0]
+	}
+	if len(s.index) == cap(s.index) {
+		if err := s.spill(); err != nil {
+			s.err = fmt.Errorf("spill flows: %w", err)
+			return s.err
+		}
+	}
 	s.rec = appendFlowRecord(s.rec[:0], f)
 	n := binary.MaxVarintLen64 + len(s.rec)
 	last := len(s.blocks) - 1
-	if last < 0 || cap(s.blocks[last])-len(s.blocks[last]) < n {
-		s.blocks = append(s.blocks, make([]byte, 0, max(storeBlock, n)))
+	if last < 0 || cap(s.blocks[last].b)-len(s.blocks[last].b) < n {
+		s.blocks = append(s.blocks, hold(max(storeBlock, n)))
 		last++
 	}
-	b := s.blocks[last]
-	s.index = append(s.index, storedAt{ts: f.FirstTS, blk: uint32(last), off: uint32(len(b))})
-	before := len(b)
-	b = binary.AppendUvarint(b, uint64(len(s.rec)))
-	s.blocks[last] = append(b, s.rec...)
-	s.bytes += len(s.blocks[last]) - before
+	blk := &s.blocks[last]
+	s.index = append(s.index, storedAt{ts: f.FirstTS, blk: uint32(last), off: uint32(len(blk.b))})
+	before := len(blk.b)
+	blk.b = binary.AppendUvarint(blk.b, uint64(len(s.rec)))
+	blk.b = append(blk.b, s.rec...) // within its capacity: it stays where it is
+	s.bytes += len(blk.b) - before
 	s.n++
-	if s.bytes >= cmp.Or(s.spillAt, spillBytes) {
+	if s.bytes >= spillAt {
 		if err := s.spill(); err != nil {
 			s.err = fmt.Errorf("spill flows: %w", err)
 		}
@@ -94,9 +144,25 @@ func (s *flowStore) add(f *reassembly.Flow) error {
 	return s.err
 }
 
+// held returns the bytes the store holds outside the Go heap: what it
+// wrote of its mapped blocks and index (the pages it made resident, to
+// within a page each).
+func (s *flowStore) held() int {
+	n := 0
+	for _, b := range s.blocks {
+		if b.mapped {
+			n += len(b.b)
+		}
+	}
+	if s.indexMem.mapped {
+		n += len(s.index) * storedAtSize
+	}
+	return n
+}
+
 // record returns the record at e.
 func (s *flowStore) record(e storedAt) []byte {
-	b := s.blocks[e.blk][e.off:]
+	b := s.blocks[e.blk].b[e.off:]
 	n, k := binary.Uvarint(b)
 	return b[k : k+int(n)]
 }
@@ -136,10 +202,12 @@ func (s *flowStore) spill() error {
 	}
 	s.size += run.size
 	s.runs = append(s.runs, run)
-	// Keep the first block for reuse; the rest go to the collector.
-	clear(s.blocks[1:])
+	// Keep the first block for reuse; free the rest.
+	for i := 1; i < len(s.blocks); i++ {
+		s.blocks[i].free()
+	}
 	s.blocks, s.index, s.bytes = s.blocks[:1], s.index[:0], 0
-	s.blocks[0] = s.blocks[0][:0]
+	s.blocks[0].b = s.blocks[0].b[:0]
 	return nil
 }
 
@@ -203,8 +271,13 @@ func (s *flowStore) each(fn func(f *reassembly.Flow) error) error {
 	return nil
 }
 
-// close frees the spill file.
+// close frees the memory and the spill file; the store is then empty.
 func (s *flowStore) close() {
+	for i := range s.blocks {
+		s.blocks[i].free()
+	}
+	s.indexMem.free()
+	s.blocks, s.index, s.bytes = nil, nil, 0
 	if s.file != nil {
 		name := s.file.Name()
 		s.file.Close()

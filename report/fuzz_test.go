@@ -1,11 +1,14 @@
 package report_test
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/csv"
 	"encoding/json"
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,6 +205,40 @@ func FuzzFlowJSON(f *testing.F) {
 		ts, err := time.Parse(time.RFC3339Nano, got.FirstTS)
 		if err != nil || !ts.Equal(time.Unix(0, fl.FirstTS)) {
 			t.Errorf("first_ts %q (%v), want %v", got.FirstTS, err, time.Unix(0, fl.FirstTS).UTC())
+		}
+		// The CSV row of the same flow: one record of Columns cells, with
+		// the values of the JSON object (null as an empty cell).
+		var row bytes.Buffer
+		w, err := report.New("csv", &row, report.Options{NoHeader: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flow(&fl); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(&report.Capture{}, &report.Stats{}); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(&row).ReadAll()
+		if err != nil || len(recs) != 1 || len(recs[0]) != len(report.Columns()) {
+			t.Fatalf("CSV %q: %v, %d records", row.String(), err, len(recs))
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(out, &obj); err != nil {
+			t.Fatal(err)
+		}
+		for i, col := range report.Columns() {
+			want := string(obj[col])
+			var s string
+			if json.Unmarshal(obj[col], &s) == nil && want[0] == '"' {
+				want = s
+			} else if want == "null" {
+				want = ""
+			}
+			// encoding/csv reads a quoted \r\n as \n.
+			if want = strings.ReplaceAll(want, "\r\n", "\n"); recs[0][i] != want {
+				t.Errorf("CSV %s = %q, JSON has %s", col, recs[0][i], obj[col])
+			}
 		}
 	})
 }

@@ -42,7 +42,7 @@ func (j *jsonWriter) Close(c *Capture, s *Stats) error {
 		}
 		first = false
 		j.buf = append(j.buf, "\n  "...)
-		j.buf = appendFileField(appendFields(j.buf, f, jsonSink{}, j.seed), j.file)
+		j.buf = appendFileField(appendFlow(j.buf, f, false, j.seed), j.file)
 		_, err := bw.Write(j.buf)
 		return err
 	})

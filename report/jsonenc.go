@@ -1,8 +1,9 @@
 package report
 
 import (
+	"math/bits"
+	"slices"
 	"strconv"
-	"time"
 	"unicode/utf8"
 )
 
@@ -69,29 +70,169 @@ func appendKey(dst []byte, name string, first bool) []byte {
 // with nanoseconds, such as "2026-11-24T10:00:00.000001000Z".
 func appendTime(dst []byte, ns int64) []byte {
 	dst = append(dst, '"')
-	dst = time.Unix(0, ns).UTC().AppendFormat(dst, rfc3339Nanos)
+	dst = appendTime3339(dst, ns)
 	return append(dst, '"')
 }
 
-// rfc3339Nanos always prints nine fractional digits, so that timestamps
-// sort as strings and line up in columns.
-const rfc3339Nanos = "2006-01-02T15:04:05.000000000Z07:00"
+// appendTime3339 appends ns (since the Unix epoch) as RFC 3339 in UTC
+// with nine fractional digits, so that timestamps sort as strings and line
+// up in columns: the bytes of time's "2006-01-02T15:04:05.000000000Z07:00"
+// layout in UTC (TestAppendTime3339 compares them), without its layout
+// parsing, which cost more than the rest of a flow's fields. Every int64
+// is a year from 1677 to 2262, so the year has four digits.
+func appendTime3339(dst []byte, ns int64) []byte {
+	sec, nsec := ns/1e9, ns%1e9
+	if nsec < 0 {
+		sec, nsec = sec-1, nsec+1e9
+	}
+	days, sod := sec/86400, sec%86400
+	if sod < 0 {
+		days, sod = days-1, sod+86400
+	}
+	y, m, d := civil(days)
+	var b [30]byte
+	put2(b[0:], int(y/100))
+	put2(b[2:], int(y%100))
+	b[4] = '-'
+	put2(b[5:], m)
+	b[7] = '-'
+	put2(b[8:], d)
+	b[10] = 'T'
+	put2(b[11:], int(sod/3600))
+	b[13] = ':'
+	put2(b[14:], int(sod/60%60))
+	b[16] = ':'
+	put2(b[17:], int(sod%60))
+	b[19] = '.'
+	n := int(nsec)
+	b[28] = byte('0' + n%10)
+	n /= 10
+	for i := 26; i >= 20; i -= 2 {
+		put2(b[i:], n%100)
+		n /= 100
+	}
+	b[29] = 'Z'
+	return append(dst, b[:]...)
+}
+
+// civil returns the proleptic Gregorian date of days since 1970-01-01
+// (H. Hinnant's civil_from_days).
+func civil(days int64) (year int64, month, day int) {
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // [0, 11], from March
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp + 3)
+	if month > 12 {
+		month -= 12
+	}
+	year = yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
+}
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// put2 writes v (0-99) as two digits.
+func put2(b []byte, v int) {
+	b[0], b[1] = digitPairs[2*v], digitPairs[2*v+1]
+}
+
+// appendUint appends v in decimal, as strconv.AppendUint(dst, v, 10) does,
+// two digits at a time and inlined for one digit: most of a flow's
+// numbers are small.
+func appendUint(dst []byte, v uint64) []byte {
+	if v < 10 {
+		return append(dst, byte('0'+v))
+	}
+	return appendUintLong(dst, v)
+}
+
+// appendUintLong writes the digits of v in place at the end of dst.
+func appendUintLong(dst []byte, v uint64) []byte {
+	n := decimalLen(v)
+	l := len(dst)
+	dst = slices.Grow(dst, n)[:l+n]
+	b := dst[l:]
+	i := n
+	for v >= 100 {
+		q := v / 100
+		i -= 2
+		put2(b[i:], int(v-q*100))
+		v = q
+	}
+	if v < 10 {
+		b[0] = byte('0' + v)
+	} else {
+		put2(b, int(v))
+	}
+	return dst
+}
+
+// decimalLen is the number of decimal digits of v.
+func decimalLen(v uint64) int {
+	// log10(2) ≈ 1233/4096: a first guess from the bit length, one short
+	// at most.
+	n := (bits.Len64(v) * 1233) >> 12
+	if n < len(pow10) && v >= pow10[n] {
+		n++
+	}
+	return max(n, 1)
+}
+
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // appendMillis appends a duration in ns as milliseconds with microsecond
-// precision, or null when absent.
+// precision, or null when absent: the shortest decimal that parses back
+// to float64(ns)/1e6, as strconv's 'f', -1 formats it. Below 10^15 ns
+// (11 days) that decimal is ns/10^6 exactly (at most 15 significant
+// digits, which a float64 tells apart), written here by hand; beyond
+// that strconv does it.
 func appendMillis(dst []byte, ns int64, ok bool) []byte {
 	if !ok {
 		return append(dst, "null"...)
 	}
-	return strconv.AppendFloat(dst, float64(ns)/1e6, 'f', -1, 64)
+	if ns <= -1e15 || ns >= 1e15 {
+		return strconv.AppendFloat(dst, float64(ns)/1e6, 'f', -1, 64)
+	}
+	if ns < 0 {
+		dst = append(dst, '-')
+		ns = -ns
+	}
+	dst = appendUint(dst, uint64(ns/1e6))
+	frac := int(ns % 1e6)
+	if frac == 0 {
+		return dst
+	}
+	var b [7]byte
+	b[0] = '.'
+	put2(b[1:], frac/10000)
+	put2(b[3:], frac/100%100)
+	put2(b[5:], frac%100)
+	n := len(b)
+	for b[n-1] == '0' {
+		n--
+	}
+	return append(dst, b[:n]...)
 }
 
-// appendOptUint appends v, or null when absent.
-func appendOptUint(dst []byte, v uint64, ok bool) []byte {
-	if !ok {
-		return append(dst, "null"...)
+// plainJSON reports whether appendString would write v unchanged between
+// its quotes: printable ASCII without quotes or backslashes.
+func plainJSON(v []byte) bool {
+	for _, c := range v {
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
 	}
-	return strconv.AppendUint(dst, v, 10)
+	return true
 }
 
 func appendBool(dst []byte, b bool) []byte {

@@ -206,7 +206,7 @@ func (j *junitWriter) Close(c *Capture, _ *Stats) error {
 
 // testcase writes f as a <testcase>.
 func (j *junitWriter) testcase(bw *bufio.Writer, f *reassembly.Flow, classname string, failing bool, secs func(int64) string) {
-	name := fmt.Sprintf("%s → %s %s", f.Client, f.Server, time.Unix(0, f.FirstTS).UTC().Format(rfc3339Nanos))
+	name := fmt.Sprintf("%s → %s %s", f.Client, f.Server, appendTime3339(nil, f.FirstTS))
 	if f.SYNFrame != 0 {
 		name += " frame " + strconv.FormatUint(f.SYNFrame, 10)
 	} else if len(f.Evidence) > 0 {

@@ -278,7 +278,7 @@ type ndjsonWriter struct {
 }
 
 func (n *ndjsonWriter) Flow(f *reassembly.Flow) error {
-	n.buf = append(appendFileField(appendFields(n.buf, f, jsonSink{}, n.seed), n.file), '\n')
+	n.buf = append(appendFileField(appendFlow(n.buf, f, false, n.seed), n.file), '\n')
 	if len(n.buf) < n.batch {
 		return nil
 	}
