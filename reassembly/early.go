@@ -69,12 +69,13 @@ type EarlyStats struct {
 // Memory costs by which MaxMemory is divided: an attempt is its entry plus
 // its map slot (key and pointer, at most half full after a growth), and
 // its Zeek view unless Options.NoConnState (a compact attempt costs
-// compactBytes); a tombstone its map slot plus its queue record. BenchmarkAttemptMemory reports the live heap they
-// actually take.
+// compactBytes); a tombstone its tombTable slot (at most 3/4 full, half
+// after a growth) plus its queue record. BenchmarkAttemptMemory reports
+// the live heap they actually take.
 const (
 	attemptBytes = int64(unsafe.Sizeof(entry{})) + 2*int64(unsafe.Sizeof(FlowKey{})+8)
 	zeekBytes    = int64(unsafe.Sizeof(zeekView{}))
-	tombBytes    = 2*int64(unsafe.Sizeof(uint64(0))+unsafe.Sizeof(tomb{})) + int64(unsafe.Sizeof(tombRec{}))
+	tombBytes    = 2*int64(unsafe.Sizeof(tombSlot{})) + int64(unsafe.Sizeof(tombRec{}))
 )
 
 // attemptCost is the memory one attempt costs, with or without its Zeek
@@ -93,6 +94,7 @@ type tomb struct {
 	isn    uint32 // client ISN, valid iff hasISN
 	hasISN bool
 	closed bool // the attempt was closed: later segments extend by CloseLinger
+	live   bool // a used slot of tombTable
 }
 
 // tombRec is a queue record: tombstones in roughly the order they expire.
@@ -106,7 +108,7 @@ type tombRec struct {
 type early struct {
 	budget, used int64 // bytes for attempts (0: unlimited) and in use
 	maxTombs     int
-	tombs        map[uint64]tomb
+	tombs        tombTable
 	queue        []tombRec
 	qhead        int
 	gen          uint32
@@ -120,7 +122,6 @@ func (t *Tracker) initEarly(maxMemory int64) {
 	}
 	t.early.budget = max(1, maxMemory*3/4)
 	t.early.maxTombs = int(max(1, maxMemory/4/tombBytes))
-	t.early.tombs = make(map[uint64]tomb)
 }
 
 // Early returns what the memory bound did so far.
@@ -160,36 +161,36 @@ func (t *Tracker) earlyDecided(e *entry, r *handshake.Result) handshake.Anomaly 
 }
 
 func (t *Tracker) addTomb(h uint64, tb tomb) {
-	for len(t.early.tombs) >= t.early.maxTombs && t.early.qhead < len(t.early.queue) {
+	for t.early.tombs.len() >= t.early.maxTombs && t.early.qhead < len(t.early.queue) {
 		q := t.early.queue[t.early.qhead]
 		t.early.qhead++
-		if cur, ok := t.early.tombs[q.h]; ok && cur.gen == q.gen {
-			delete(t.early.tombs, q.h)
+		if cur := t.early.tombs.get(q.h); cur != nil && cur.gen == q.gen {
+			t.early.tombs.del(q.h)
 			t.early.stats.TombstonesDropped++
 		}
 	}
 	t.early.gen++
 	tb.gen = t.early.gen
-	t.early.tombs[h] = tb
+	t.early.tombs.put(h, tb)
 	t.early.queue = append(t.early.queue, tombRec{h: h, exp: tb.exp, gen: tb.gen})
 }
 
 // absorb reports whether seg, of a 4-tuple without an attempt, belongs to
 // an early-decided attempt; it then counts it and extends the tombstone.
 func (t *Tracker) absorb(key FlowKey, seg *decode.Segment) bool {
-	if len(t.early.tombs) == 0 {
+	if t.early.tombs.len() == 0 {
 		return false
 	}
 	h := hashKey(key)
-	tb, ok := t.early.tombs[h]
-	if !ok {
+	tb := t.early.tombs.get(h)
+	if tb == nil {
 		return false
 	}
 	if seg.Timestamp > tb.exp || isBareSYN(seg) && !(tb.hasISN && uint32(seg.Seq) == tb.isn) {
 		// The attempt would have expired by then (a clock jump not yet
 		// confirmed), or this SYN starts a new one: the tombstone goes,
 		// its queue record stale.
-		delete(t.early.tombs, h)
+		t.early.tombs.del(h)
 		return false
 	}
 	t.early.stats.Absorbed++
@@ -198,7 +199,6 @@ func (t *Tracker) absorb(key FlowKey, seg *decode.Segment) bool {
 		d = t.linger
 	}
 	tb.exp = max(tb.exp, seg.Timestamp+d)
-	t.early.tombs[h] = tb
 	return true
 }
 
@@ -212,13 +212,13 @@ func (t *Tracker) expireTombs() {
 			break
 		}
 		e.qhead++
-		cur, ok := e.tombs[q.h]
+		cur := e.tombs.get(q.h)
 		switch {
-		case !ok || cur.gen != q.gen:
+		case cur == nil || cur.gen != q.gen:
 		case cur.exp > q.exp:
 			e.queue = append(e.queue, tombRec{h: q.h, exp: cur.exp, gen: cur.gen})
 		default:
-			delete(e.tombs, q.h)
+			e.tombs.del(q.h)
 		}
 	}
 	switch {

@@ -142,8 +142,8 @@ func TestEarlyTombstoneBound(t *testing.T) {
 	}
 	tr.Flush()
 	st := tr.Early()
-	if flows != 5000 || len(tr.early.tombs) > tr.early.maxTombs || st.TombstonesDropped == 0 {
-		t.Errorf("%d flows, %d tombstones (bound %d), %+v", flows, len(tr.early.tombs), tr.early.maxTombs, st)
+	if flows != 5000 || tr.early.tombs.len() > tr.early.maxTombs || st.TombstonesDropped == 0 {
+		t.Errorf("%d flows, %d tombstones (bound %d), %+v", flows, tr.early.tombs.len(), tr.early.maxTombs, st)
 	}
 }
 
