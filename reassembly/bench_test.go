@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"fmt"
 	"net/netip"
 	"runtime"
 	"sort"
@@ -154,4 +155,47 @@ func BenchmarkKey(b *testing.B) {
 		}
 		_ = sum
 	})
+}
+
+// floodPackets is a SYN flood of n attempts from distinct sources, 7300
+// a second, each SYN retransmitted 0-3 times (after 1, 3 and 7 s) and
+// never answered, as hsgen -shape synflood makes it. Sorted by time.
+func floodPackets(n int) []*decode.Packet {
+	var ps []*decode.Packet
+	for i := range n {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(32768+i%32768))
+		t := int64(i) * 137 * us
+		for k, d := range []int64{0, 1, 3, 7}[:1+i%4] {
+			p := pkt(c, srv, t+d*sec, fSYN, uint32(i)*2654435761, 0, 0)
+			p.Segment.Options = decode.Options{Present: decode.OptMSS | decode.OptWindowScale | decode.OptSACKPermitted | decode.OptTimestamps,
+				MSS: 1460, WindowScale: 7, TSval: uint32(i + k*1000)}
+			ps = append(ps, p)
+		}
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Segment.Timestamp < ps[j].Segment.Timestamp })
+	for i, p := range ps {
+		p.Segment.Frame = uint64(i + 1)
+	}
+	return ps
+}
+
+// BenchmarkFlood feeds a 100k-attempt SYN flood through a Tracker without
+// Zeek's view (as every format but Zeek's runs): unbounded, and with a
+// bound (4 MiB) that decides most attempts early and churns tombstones.
+func BenchmarkFlood(b *testing.B) {
+	ps := floodPackets(100000)
+	for _, mm := range []int64{0, 4 << 20} {
+		b.Run(fmt.Sprintf("maxmem=%d", mm), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(wireBytes(ps))
+			for b.Loop() {
+				tr := New(Options{MaxMemory: mm, NoConnState: true}, func(*Flow) {})
+				for _, p := range ps {
+					tr.Add(p)
+				}
+				tr.Flush()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(ps)), "ns/pkt")
+		})
+	}
 }

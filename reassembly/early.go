@@ -32,8 +32,14 @@ import (
 // as it would have been; it replaces the tombstone. An ICMP error quoting
 // such a segment is ignored, as for any 4-tuple without an attempt.
 //
-// Tombstones are bounded too, by a quarter of MaxMemory (24 bytes of table
-// each, against about a kilobyte per attempt): past that, the oldest one is
+// Attempts are charged what they cost: a compact SYN-only attempt
+// compactBytes (compact.go), a full one attemptCost (more with Zeek's
+// view). A new attempt decides as many of the least recently active ones
+// early as its own cost needs; a compact attempt promoted to a full one
+// takes its extra cost from the room the next new attempt makes.
+//
+// Tombstones are bounded too, by a quarter of MaxMemory (about 90 bytes of
+// table each): past that, the oldest one is
 // dropped (EarlyStats.TombstonesDropped), and a segment of its attempt
 // arriving later is treated as new traffic. A 4-tuple is identified by a
 // 64-bit hash: two 4-tuples sharing one (probability about n²/2⁶⁵ for n
@@ -41,7 +47,8 @@ import (
 
 // DefaultMaxMemory is the bound the command uses unless told otherwise:
 // with it, a default run on a SYN flood of any size stays near 200 MiB of
-// RSS (about 80,000 open attempts, 1 M tombstones).
+// RSS (about 600,000 open SYN-only attempts or 100,000 full ones, 280,000
+// tombstones).
 const DefaultMaxMemory = 96 << 20
 
 // EarlyStats counts what the memory bound did.
@@ -53,20 +60,22 @@ type EarlyStats struct {
 	Absorbed uint64
 	// TombstonesDropped counts tombstones dropped at their bound.
 	TombstonesDropped uint64
-	// MaxAttempts is the bound on attempts that MaxMemory gave (0:
-	// unlimited).
+	// MaxAttempts is the most attempts the table held when one had to be
+	// decided early (0 if none was): what MaxMemory held, compact and
+	// full attempts together (compact.go).
 	MaxAttempts int
 }
 
 // Memory costs by which MaxMemory is divided: an attempt is its entry plus
 // its map slot (key and pointer, at most half full after a growth), and
-// its Zeek view unless Options.NoConnState; a tombstone its map slot plus
-// its queue record. BenchmarkAttemptMemory reports the live heap they
-// actually take.
+// its Zeek view unless Options.NoConnState (a compact attempt costs
+// compactBytes); a tombstone its tombTable slot (at most 3/4 full, half
+// after a growth) plus its queue record. BenchmarkAttemptMemory reports
+// the live heap they actually take.
 const (
 	attemptBytes = int64(unsafe.Sizeof(entry{})) + 2*int64(unsafe.Sizeof(FlowKey{})+8)
 	zeekBytes    = int64(unsafe.Sizeof(zeekView{}))
-	tombBytes    = 2*int64(unsafe.Sizeof(uint64(0))+unsafe.Sizeof(tomb{})) + int64(unsafe.Sizeof(tombRec{}))
+	tombBytes    = 2*int64(unsafe.Sizeof(tombSlot{})) + int64(unsafe.Sizeof(tombRec{}))
 )
 
 // attemptCost is the memory one attempt costs, with or without its Zeek
@@ -85,6 +94,7 @@ type tomb struct {
 	isn    uint32 // client ISN, valid iff hasISN
 	hasISN bool
 	closed bool // the attempt was closed: later segments extend by CloseLinger
+	live   bool // a used slot of tombTable
 }
 
 // tombRec is a queue record: tombstones in roughly the order they expire.
@@ -96,45 +106,44 @@ type tombRec struct {
 
 // early is the Tracker's memory bound state.
 type early struct {
-	maxAttempts, maxTombs int
-	tombs                 map[uint64]tomb
-	queue                 []tombRec
-	qhead                 int
-	gen                   uint32
-	stats                 EarlyStats
-	by                    *decode.Segment // set while decideEarly finishes an attempt
+	budget, used int64 // bytes for attempts (0: unlimited) and in use
+	maxTombs     int
+	tombs        tombTable
+	queue        []tombRec
+	qhead        int
+	gen          uint32
+	stats        EarlyStats
+	by           *decode.Segment // set while decideEarly finishes an attempt
 }
 
 func (t *Tracker) initEarly(maxMemory int64) {
 	if maxMemory <= 0 {
 		return
 	}
-	t.early.maxAttempts = int(max(1, maxMemory*3/4/attemptCost(t.conn)))
+	t.early.budget = max(1, maxMemory*3/4)
 	t.early.maxTombs = int(max(1, maxMemory/4/tombBytes))
-	t.early.tombs = make(map[uint64]tomb)
-	t.early.stats.MaxAttempts = t.early.maxAttempts
 }
 
 // Early returns what the memory bound did so far.
 func (t *Tracker) Early() EarlyStats { return t.early.stats }
 
-// makeRoom decides the least recently active attempt early if the table
-// is full; seg is the segment that needs the room.
-func (t *Tracker) makeRoom(seg *decode.Segment) {
-	if t.early.maxAttempts == 0 || len(t.table) < t.early.maxAttempts {
-		return
+// makeRoom decides the least recently active attempts early until an
+// attempt of cost bytes fits; seg is the segment that needs the room.
+func (t *Tracker) makeRoom(seg *decode.Segment, cost int64) {
+	for t.early.budget > 0 && t.early.used+cost > t.early.budget {
+		o, c := t.oldestOpen(), t.closed.front()
+		if !o.ok && c == nil {
+			return
+		}
+		t.early.stats.MaxAttempts = max(t.early.stats.MaxAttempts, t.Open())
+		t.early.by = seg
+		if !o.ok || c != nil && (c.expTS < o.expTS || c.expTS == o.expTS && c.seq < o.seq) {
+			t.finish(c)
+		} else {
+			t.finishOpen(o)
+		}
+		t.early.by = nil
 	}
-	o, c := t.open.front(), t.closed.front()
-	e := o
-	if e == nil || c != nil && (c.expTS < o.expTS || c.expTS == o.expTS && c.seq < o.seq) {
-		e = c
-	}
-	if e == nil {
-		return
-	}
-	t.early.by = seg
-	t.finish(e)
-	t.early.by = nil
 }
 
 // earlyDecided is called by finish for an attempt decided early: it
@@ -152,36 +161,36 @@ func (t *Tracker) earlyDecided(e *entry, r *handshake.Result) handshake.Anomaly 
 }
 
 func (t *Tracker) addTomb(h uint64, tb tomb) {
-	for len(t.early.tombs) >= t.early.maxTombs && t.early.qhead < len(t.early.queue) {
+	for t.early.tombs.len() >= t.early.maxTombs && t.early.qhead < len(t.early.queue) {
 		q := t.early.queue[t.early.qhead]
 		t.early.qhead++
-		if cur, ok := t.early.tombs[q.h]; ok && cur.gen == q.gen {
-			delete(t.early.tombs, q.h)
+		if cur := t.early.tombs.get(q.h); cur != nil && cur.gen == q.gen {
+			t.early.tombs.del(q.h)
 			t.early.stats.TombstonesDropped++
 		}
 	}
 	t.early.gen++
 	tb.gen = t.early.gen
-	t.early.tombs[h] = tb
+	t.early.tombs.put(h, tb)
 	t.early.queue = append(t.early.queue, tombRec{h: h, exp: tb.exp, gen: tb.gen})
 }
 
 // absorb reports whether seg, of a 4-tuple without an attempt, belongs to
 // an early-decided attempt; it then counts it and extends the tombstone.
 func (t *Tracker) absorb(key FlowKey, seg *decode.Segment) bool {
-	if len(t.early.tombs) == 0 {
+	if t.early.tombs.len() == 0 {
 		return false
 	}
 	h := hashKey(key)
-	tb, ok := t.early.tombs[h]
-	if !ok {
+	tb := t.early.tombs.get(h)
+	if tb == nil {
 		return false
 	}
 	if seg.Timestamp > tb.exp || isBareSYN(seg) && !(tb.hasISN && uint32(seg.Seq) == tb.isn) {
 		// The attempt would have expired by then (a clock jump not yet
 		// confirmed), or this SYN starts a new one: the tombstone goes,
 		// its queue record stale.
-		delete(t.early.tombs, h)
+		t.early.tombs.del(h)
 		return false
 	}
 	t.early.stats.Absorbed++
@@ -190,7 +199,6 @@ func (t *Tracker) absorb(key FlowKey, seg *decode.Segment) bool {
 		d = t.linger
 	}
 	tb.exp = max(tb.exp, seg.Timestamp+d)
-	t.early.tombs[h] = tb
 	return true
 }
 
@@ -204,13 +212,13 @@ func (t *Tracker) expireTombs() {
 			break
 		}
 		e.qhead++
-		cur, ok := e.tombs[q.h]
+		cur := e.tombs.get(q.h)
 		switch {
-		case !ok || cur.gen != q.gen:
+		case cur == nil || cur.gen != q.gen:
 		case cur.exp > q.exp:
 			e.queue = append(e.queue, tombRec{h: q.h, exp: cur.exp, gen: cur.gen})
 		default:
-			delete(e.tombs, q.h)
+			e.tombs.del(q.h)
 		}
 	}
 	switch {

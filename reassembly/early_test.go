@@ -11,8 +11,9 @@ import (
 	"github.com/hsanalyze/hsanalyze/handshake"
 )
 
-// memoryFor is a MaxMemory that gives a table of n attempts.
-func memoryFor(n int) int64 { c := attemptCost(true); return int64(n)*c*4/3 + c }
+// memoryFor is a MaxMemory that gives a table of n SYN-only (compact)
+// attempts.
+func memoryFor(n int) int64 { return int64(n)*compactBytes*4/3 + compactBytes }
 
 // flooder is source i of a flood against srv.
 func flooder(i int) netip.AddrPort {
@@ -34,15 +35,15 @@ func TestEarlyDecisionsKeepEveryCount(t *testing.T) {
 	opts := Options{MaxMemory: memoryFor(10)}
 	var flows []*Flow
 	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
-	if got := tr.Early().MaxAttempts; got != 10 {
-		t.Fatalf("MaxMemory %d gives %d attempts, want 10", opts.MaxMemory, got)
-	}
 	tr.early.maxTombs = 1000 // the test is about attempts
 	for i, p := range pkts {
 		p.Segment.Frame = uint64(i + 1)
 		tr.Add(p)
 	}
 	tr.Flush()
+	if got := tr.Early().MaxAttempts; got != 10 {
+		t.Fatalf("MaxMemory %d held %d attempts, want 10", opts.MaxMemory, got)
+	}
 	if len(flows) != 100 {
 		t.Fatalf("%d flows, want 100", len(flows))
 	}
@@ -141,8 +142,8 @@ func TestEarlyTombstoneBound(t *testing.T) {
 	}
 	tr.Flush()
 	st := tr.Early()
-	if flows != 5000 || len(tr.early.tombs) > tr.early.maxTombs || st.TombstonesDropped == 0 {
-		t.Errorf("%d flows, %d tombstones (bound %d), %+v", flows, len(tr.early.tombs), tr.early.maxTombs, st)
+	if flows != 5000 || tr.early.tombs.len() > tr.early.maxTombs || st.TombstonesDropped == 0 {
+		t.Errorf("%d flows, %d tombstones (bound %d), %+v", flows, tr.early.tombs.len(), tr.early.maxTombs, st)
 	}
 }
 
@@ -181,6 +182,9 @@ func BenchmarkAttemptMemory(b *testing.B) {
 					perAttempt = float64(m1.HeapAlloc-m0.HeapAlloc) / n
 					allocs = float64(m1.Mallocs-m0.Mallocs) / n
 					estimate = float64(attemptCost(tr.conn))
+					if kind == "syn-only" {
+						estimate = float64(compactBytes)
+					}
 					runtime.KeepAlive(tr)
 					runtime.KeepAlive(pkts)
 				}

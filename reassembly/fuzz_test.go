@@ -129,6 +129,7 @@ func FuzzTracker(f *testing.F) {
 		for _, p := range outliers {
 			p.Segment.Timestamp += int64(time.Hour)
 		}
+		checkTiers(t, fuzzOpts, pkts, 1)
 		tr := New(fuzzOpts, func(f *Flow) {
 			for _, a := range f.Evidence {
 				if a.Code.Fatal() && f.Verdict != handshake.Malformed {

@@ -86,7 +86,7 @@ func (t *Tracker) Snapshot() *State {
 			s.PendKey = t.pendKey.Tuple()
 		}
 	}
-	for _, e := range t.table {
+	attempt := func(e *entry) {
 		a := Attempt{Client: e.client, FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
 			Swap: e.swap, Machine: e.m}
 		if z := e.zeek; z != nil {
@@ -95,6 +95,13 @@ func (t *Tracker) Snapshot() *State {
 		a.Key, a.Tunnel = t.tunnelOf(e.key)
 		a.Machine.DetachEvidence()
 		s.Attempts = append(s.Attempts, a)
+	}
+	for _, e := range t.table {
+		attempt(e)
+	}
+	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
+		e := t.scratch(i, true)
+		attempt(e)
 	}
 	slices.SortFunc(s.Attempts, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
 	for i := t.heldHead; i < len(t.held); i++ {
@@ -130,7 +137,7 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 	for i := range s.Attempts {
 		a := &s.Attempts[i]
 		key := t.internKey(a.Key, &a.Tunnel)
-		if t.table[key] != nil || t.heldCount[key] > 0 {
+		if t.exists(key) || t.heldCount[key] > 0 {
 			t.unref(key)
 			skipped = append(skipped, *a)
 			continue
@@ -146,6 +153,7 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 		t.seq++
 		e.seq = t.seq
 		t.table[key] = e
+		t.early.used += attemptCost(t.conn)
 		t.place(e)
 	}
 	base := len(t.held)
@@ -214,7 +222,7 @@ func (t *Tracker) Tick(ts int64) {
 
 // Has reports whether key has an open attempt or held segments.
 func (t *Tracker) Has(key FlowKey) bool {
-	return t.table[key] != nil || t.heldCount[key] > 0
+	return t.exists(key) || t.heldCount[key] > 0
 }
 
 // Started returns the capture time of the first segment of key's open
@@ -223,11 +231,19 @@ func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
 	if e := t.table[key]; e != nil {
 		return e.firstTS, true
 	}
+	if i := t.findCompact(key); i >= 0 {
+		return t.cmp.slot(i).firstTS, true
+	}
 	return 0, false
 }
 
 // Drop removes key's open attempt without emitting it.
 func (t *Tracker) Drop(key FlowKey) {
+	if i := t.findCompact(key); i >= 0 {
+		t.cmp.release(i)
+		t.early.used -= compactBytes
+		return // plain traffic: no tunnel reference
+	}
 	e := t.table[key]
 	if e == nil {
 		return
@@ -236,6 +252,7 @@ func (t *Tracker) Drop(key FlowKey) {
 		e.unlink()
 	}
 	delete(t.table, key)
+	t.early.used -= attemptCost(t.conn)
 	t.unref(key)
 	t.recycle(e)
 }
@@ -316,6 +333,10 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 		}
 	}
 	e := t.table[key]
+	if i := t.findCompact(key); i >= 0 {
+		e = t.scratch(i, false)
+		e.list = &t.open
+	}
 	if e == nil || clock-e.expTS > e.list.delay {
 		return FateFresh
 	}
@@ -327,7 +348,21 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 
 // Finish emits key's open attempt now, as it stands.
 func (t *Tracker) Finish(key FlowKey) {
-	if e := t.table[key]; e != nil {
+	if i := t.findCompact(key); i >= 0 {
+		t.finishCompact(i)
+	} else if e := t.table[key]; e != nil {
 		t.finish(e)
 	}
+}
+
+// scratch returns slot i's attempt rebuilt into a new entry outside the
+// table, with Zeek's view if zeek and the Tracker keeps it: for reading
+// what a compact attempt holds without promoting it.
+func (t *Tracker) scratch(i int32, zeek bool) *entry {
+	e := new(entry)
+	if zeek && t.conn {
+		e.zeek = new(zeekView)
+	}
+	t.fill(i, e)
+	return e
 }

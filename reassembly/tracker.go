@@ -86,6 +86,16 @@
 // is a property of the capture, not of one flow: no per-flow rule can tell
 // a lone corrupt stamp of a flow from the flow's own quiet period.
 //
+// # Memory
+//
+// An attempt that so far saw only its client's SYN and retransmissions of
+// it costs a fixed-size, pointer-free slot of about 120 bytes (compact.go);
+// its first other segment turns it into a full entry with a
+// handshake.Machine by replaying what it saw, so the result is the same as
+// if it had been full from the start. Zeek's view of an attempt is kept
+// only when something reads it (Options.NoConnState). Options.MaxMemory
+// bounds what attempts and tombstones cost (early.go).
+//
 // # Out-of-order captures
 //
 // Multi-queue NICs can timestamp a SYN-ACK (or even the final ACK) a few
@@ -261,6 +271,7 @@ type entry struct {
 	// for a refuted outlier (see Time). The lists are ordered by it.
 	expTS int64
 	seq   uint64 // creation order
+	stamp uint64 // insertion order into its list (see compact.go)
 	file  int32  // the first segment's File
 	// swap orients the canonical tunnel context as the client sends
 	// (decode.Tunnel.Orient).
@@ -349,6 +360,8 @@ type Tracker struct {
 	open, closed         list
 	free                 *entry // recycled entries, linked by next
 	conn                 bool   // keep Zeek's view (not Options.NoConnState)
+	cmp                  compact
+	stamp                uint64 // last list insertion (nextStamp)
 	seq                  uint64
 	now                  int64
 	seen                 bool // now was set by a first segment
@@ -420,13 +433,14 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 	}
 	t.open.init(t.idle)
 	t.closed.init(t.linger)
+	t.cmp.init(opts.Trace == nil)
 	t.initEarly(opts.MaxMemory)
 	return t
 }
 
 // Open returns the number of attempts in the table (not counting segments
 // held for reordering).
-func (t *Tracker) Open() int { return len(t.table) }
+func (t *Tracker) Open() int { return len(t.table) + t.cmp.n }
 
 func isBareSYN(seg *decode.Segment) bool {
 	return seg.Flags&(decode.SYN|decode.ACK) == decode.SYN
@@ -454,7 +468,7 @@ func (t *Tracker) Add(p *decode.Packet) {
 		key.tun = r.id
 		defer t.unref(key)
 	}
-	if jump && t.table[key] != nil {
+	if jump && t.exists(key) {
 		// If the jump is real it expires this 4-tuple's attempt (every
 		// attempt is at most at the clock), and the segment belongs to
 		// a new one: wait for the next packet to decide. The waiting
@@ -478,7 +492,7 @@ func (t *Tracker) Add(p *decode.Packet) {
 func (t *Tracker) handle(key FlowKey, p *decode.Packet) {
 	seg := &p.Segment
 	if p.Kind == decode.KindICMPError {
-		if e := t.table[key]; e != nil {
+		if e := t.lookup(key); e != nil {
 			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client)
 			t.trace(e, seg, &p.ICMP, ev)
 			t.touch(e, seg.Timestamp)
@@ -571,6 +585,12 @@ func (t *Tracker) refute() {
 // unstamp moves the expiry time of key's attempt back to the clock where a
 // refuted outlier put it ahead.
 func (t *Tracker) unstamp(key FlowKey) {
+	if i := t.findCompact(key); i >= 0 && t.cmp.slot(i).lastTS() > t.now {
+		e := t.promote(i)
+		e.expTS = t.now
+		t.place(e)
+		return
+	}
 	if e := t.table[key]; e != nil && e.expTS > t.now {
 		e.expTS = t.now
 		e.unlink()
@@ -588,6 +608,13 @@ func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 		}
 		return
 	}
+	if i := t.findCompact(key); i >= 0 {
+		if t.retransmit(i, seg) {
+			return
+		}
+		t.step(t.promote(i), seg)
+		return
+	}
 	if e := t.table[key]; e != nil {
 		t.step(e, seg)
 		return
@@ -599,16 +626,16 @@ func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 		t.hold(key, seg)
 		return
 	}
-	t.start(key, seg)
+	t.begin(key, seg)
 }
 
 // process feeds seg to its attempt, starting one if needed, without holding.
 func (t *Tracker) process(key FlowKey, seg *decode.Segment) {
-	if e := t.table[key]; e != nil {
+	if e := t.lookup(key); e != nil {
 		t.step(e, seg)
 		return
 	}
-	t.start(key, seg)
+	t.begin(key, seg)
 }
 
 func (t *Tracker) step(e *entry, seg *decode.Segment) {
@@ -616,7 +643,7 @@ func (t *Tracker) step(e *entry, seg *decode.Segment) {
 	if ev.NewAttempt {
 		key := e.key
 		t.finish(e)
-		t.start(key, seg)
+		t.begin(key, seg)
 		return
 	}
 	e.zeekAdd(seg)
@@ -636,9 +663,18 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 	t.traceFn(&tr)
 }
 
-// start creates the attempt that seg opens.
+// begin creates the attempt that seg opens, compact if it can be.
+func (t *Tracker) begin(key FlowKey, seg *decode.Segment) {
+	if !t.startCompact(key, seg) {
+		t.start(key, seg)
+	}
+}
+
+// start creates the attempt that seg opens as a full entry.
 func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
-	t.makeRoom(seg)
+	cost := attemptCost(t.conn)
+	t.makeRoom(seg, cost)
+	t.early.used += cost
 	e := t.newEntry()
 	e.key, e.client = key, seg.Src
 	e.swap = t.swap
@@ -662,11 +698,14 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 // in its list.
 func (t *Tracker) touch(e *entry, ts int64) {
 	e.lastTS, e.expTS = max(e.lastTS, ts), max(e.expTS, ts)
-	e.unlink()
+	if e.list != nil { // else a promoted slot
+		e.unlink()
+	}
 	t.place(e)
 }
 
 func (t *Tracker) place(e *entry) {
+	e.stamp = t.nextStamp()
 	if e.m.Closed() {
 		if t.linger == 0 {
 			t.finish(e)
@@ -684,6 +723,7 @@ func (t *Tracker) finish(e *entry) {
 		e.unlink()
 	}
 	delete(t.table, e.key)
+	t.early.used -= attemptCost(t.conn)
 	r := e.m.Result()
 	lo, hi := e.key.Endpoints()
 	server := lo
@@ -749,26 +789,63 @@ func (t *Tracker) advance(ts int64) {
 	}
 	t.compactHeld()
 	for {
-		o, c := t.open.front(), t.closed.front()
-		if o != nil && t.now-o.expTS <= t.idle {
-			o = nil
+		o, c := t.oldestOpen(), t.closed.front()
+		if o.ok && t.now-o.expTS <= t.idle {
+			o.ok = false
 		}
 		if c != nil && t.now-c.expTS <= t.linger {
 			c = nil
 		}
 		switch {
-		case o == nil && c == nil:
+		case !o.ok && c == nil:
 			return
-		case o == nil:
+		case !o.ok:
 			t.finish(c)
 		case c == nil:
-			t.finish(o)
+			t.finishOpen(o)
 		case o.expTS+t.idle < c.expTS+t.linger || o.expTS+t.idle == c.expTS+t.linger && o.seq < c.seq:
-			t.finish(o)
+			t.finishOpen(o)
 		default:
 			t.finish(c)
 		}
 	}
+}
+
+// openAttempt is an open attempt of either tier: a full entry e, or slot i
+// when e is nil; ok is false for none.
+type openAttempt struct {
+	e     *entry
+	i     int32
+	expTS int64
+	seq   uint64
+	ok    bool
+}
+
+// oldestOpen returns the open attempt at the head of the merged open
+// lists: the full entries' and the compact slots', both in (expTS, stamp)
+// order.
+func (t *Tracker) oldestOpen() openAttempt {
+	o := openAttempt{e: t.open.front(), i: t.cmp.head}
+	var stamp uint64
+	if o.e != nil {
+		o.expTS, o.seq, stamp, o.ok = o.e.expTS, o.e.seq, o.e.stamp, true
+	}
+	if o.i >= 0 {
+		s := t.cmp.slot(o.i)
+		if exp := s.lastTS(); !o.ok || exp < o.expTS || exp == o.expTS && s.stamp < stamp {
+			return openAttempt{i: o.i, expTS: exp, seq: s.seq, ok: true}
+		}
+	}
+	return o
+}
+
+// finishOpen emits o.
+func (t *Tracker) finishOpen(o openAttempt) {
+	if o.e != nil {
+		t.finish(o.e)
+		return
+	}
+	t.finishCompact(o.i)
 }
 
 func (t *Tracker) compactHeld() {
@@ -789,7 +866,7 @@ func (t *Tracker) hold(key FlowKey, seg *decode.Segment) {
 		if t.heldHead < len(t.held) {
 			t.release(t.held[t.heldHead].key)
 		}
-		if t.table[key] != nil { // the release started this 4-tuple's flow
+		if t.exists(key) { // the release started this 4-tuple's flow
 			t.process(key, seg)
 			return
 		}
@@ -869,17 +946,20 @@ func (t *Tracker) Flush() {
 		t.heldHead++
 	}
 	t.compactHeld()
-	rest := make([]*entry, 0, len(t.table))
+	rest := make([]openAttempt, 0, t.Open())
 	for _, e := range t.table {
-		rest = append(rest, e)
+		rest = append(rest, openAttempt{e: e, seq: e.seq})
 	}
-	slices.SortFunc(rest, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
+	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
+		rest = append(rest, openAttempt{i: i, seq: t.cmp.slot(i).seq})
+	}
+	slices.SortFunc(rest, func(a, b openAttempt) int { return cmp.Compare(a.seq, b.seq) })
 	t.ending = handshake.EndedWithInput
 	if t.interrupted {
 		t.ending = handshake.EndedInterrupted
 	}
-	for _, e := range rest {
-		t.finish(e)
+	for _, o := range rest {
+		t.finishOpen(o)
 	}
 	t.ending = handshake.EndedNormally
 }

@@ -1,0 +1,156 @@
+package reassembly
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/hsanalyze/hsanalyze/decode"
+)
+
+// tierRun feeds pkts to a Tracker with the compact tier on or off and
+// returns its flows, and after every packet its Fate of the next packet,
+// Open and (every snapEvery packets) Snapshot, as text.
+func tierRun(t testing.TB, opts Options, pkts []*decode.Packet, on bool, snapEvery int) (flows []*Flow, trail []string, slots int32) {
+	t.Helper()
+	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
+	tr.cmp.on = on
+	for i, p := range pkts {
+		q := *p
+		trail = append(trail, fmt.Sprintf("fate %d open %d", tr.Fate(&q), tr.Open()))
+		if snapEvery > 0 && i%snapEvery == 0 {
+			trail = append(trail, fmt.Sprintf("%+v", *tr.Snapshot()))
+		}
+		tr.Add(&q)
+	}
+	slots = tr.cmp.top
+	tr.Flush()
+	if tr.Open() != 0 || tr.cmp.n != 0 || tr.early.used != 0 {
+		t.Fatalf("after Flush: %d open, %d slots, %d bytes in use", tr.Open(), tr.cmp.n, tr.early.used)
+	}
+	return flows, trail, slots
+}
+
+// checkTiers fails unless the compact tier changes nothing: the same
+// flows, fates, open counts and snapshots as full entries only. It
+// returns the flows and how many slots the compact tier used at most.
+func checkTiers(t testing.TB, opts Options, pkts []*decode.Packet, snapEvery int) ([]*Flow, int32) {
+	t.Helper()
+	want, wantTrail, _ := tierRun(t, opts, pkts, false, snapEvery)
+	got, gotTrail, slots := tierRun(t, opts, pkts, true, snapEvery)
+	if len(got) != len(want) {
+		t.Fatalf("%d flows with the compact tier, %d without", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("flow %d differs:\ncompact %+v\n   full %+v", i, got[i], want[i])
+		}
+	}
+	for i := range wantTrail {
+		if gotTrail[i] != wantTrail[i] {
+			t.Fatalf("before packet %d:\ncompact %s\n   full %s", i, gotTrail[i], wantTrail[i])
+		}
+	}
+	return got, slots
+}
+
+// synOpts returns a SYN with options as Linux sends them and TSval ts.
+func synOpts(p *decode.Packet, ts uint32) *decode.Packet {
+	p.Segment.Options = decode.Options{Present: decode.OptMSS | decode.OptWindowScale | decode.OptSACKPermitted | decode.OptTimestamps,
+		MSS: 1460, WindowScale: 7, TSval: ts}
+	p.Segment.Window = 64240
+	p.Segment.IPLen = 60
+	return p
+}
+
+// randomSYNs builds n attempts that begin with SYNs and retransmissions:
+// the shapes a flood, a scan and ordinary connects give, and the
+// segments that promote a compact attempt (a SYN-ACK echoing one of the
+// SYNs, an RST, a SYN that differs, a fifth transmission, an ICMP error,
+// a new ISN).
+func randomSYNs(r *rand.Rand, n int) []*decode.Packet {
+	var all []*decode.Packet
+	for i := range n {
+		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)}), uint16(1024+r.IntN(8)))
+		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(r.IntN(3))}), 80)
+		if r.IntN(10) == 0 {
+			a = netip.AddrPortFrom(netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", i+1)), 40000)
+			b = netip.MustParseAddrPort("[2001:db8::ffff]:443")
+		}
+		t := int64(r.IntN(2000)) * ms
+		isn := r.Uint32()
+		tsv := r.Uint32()
+		var ps []*decode.Packet
+		for k := range 1 + r.IntN(6) {
+			p := synOpts(pkt(a, b, t, fSYN, isn, 0, 0), tsv+uint32(k)*1000)
+			switch r.IntN(12) {
+			case 0:
+				p.Segment.Window = 29200 // a SYN that differs: promotes
+			case 1:
+				p.Segment.Options.TSval = tsv // the same TSval again
+			case 2:
+				p.Segment.Checksum = decode.ChecksumBad
+			case 3:
+				p.Segment.Options.Present &^= decode.OptTimestamps
+			}
+			ps = append(ps, p)
+			t += int64(1+r.IntN(3000)) * ms
+		}
+		switch r.IntN(7) {
+		case 0: // answered, echoing one of the SYNs
+			sa := synOpts(pkt(b, a, t, fSYNACK, 7777, isn+1, 0), 99)
+			sa.Segment.Options.TSecr = ps[r.IntN(len(ps))].Segment.Options.TSval
+			ps = append(ps, sa, pkt(a, b, t+ms, fACK, isn+1, 7778, 0))
+		case 1: // refused
+			ps = append(ps, pkt(b, a, t, fRSTACK, 0, isn+1, 0))
+		case 2: // an ICMP error quoting the SYN
+			ps = append(ps, &decode.Packet{Kind: decode.KindICMPError, ICMP: decode.ICMPError{Type: 3, Code: 1, From: b.Addr()},
+				Segment: decode.Segment{Timestamp: base + t, Src: a, Dst: b, Seq: decode.Seq(isn), Flags: fSYN}})
+		case 3: // the client tries again with a new ISN
+			ps = append(ps, synOpts(pkt(a, b, t, fSYN, isn+12345, 0, 0), tsv+50000))
+		}
+		all = append(all, ps...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Segment.Timestamp < all[j].Segment.Timestamp })
+	for i, p := range all {
+		p.Segment.Frame = uint64(i + 1)
+	}
+	return all
+}
+
+func TestCompactTierExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	pkts := randomSYNs(r, 2000)
+	for _, opts := range []Options{{}, {IdleTimeout: 3 * time.Second}, {IdleTimeout: 3 * time.Second, NoConnState: true}} {
+		flows, slots := checkTiers(t, opts, pkts, 1499)
+		if len(flows) < 2000 || slots < 100 {
+			t.Errorf("%d flows, %d slots", len(flows), slots)
+		}
+	}
+	// The interleaved 200-flow mix, where compact attempts are promoted
+	// by every kind of segment.
+	r = rand.New(rand.NewPCG(1, 2))
+	var gens []gen
+	for i := range 200 {
+		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(30000+i))
+		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, 0, byte(i % 7)}), 443)
+		gens = append(gens, gen{a, b, genFlow(r, a, b, int64(r.IntN(20))*ms)})
+	}
+	if _, slots := checkTiers(t, Options{IdleTimeout: 5 * time.Second}, interleave(gens), 37); slots == 0 {
+		t.Error("no attempt of the mix was compact")
+	}
+}
+
+// TestCompactSlotSize holds the slot to its budget: 112 bytes, 120 with
+// its share of the index, under the 128 bytes a SYN-only attempt may
+// cost.
+func TestCompactSlotSize(t *testing.T) {
+	if s := unsafe.Sizeof(cslot{}); s > 112 || compactBytes > 128 {
+		t.Errorf("cslot is %d bytes, %d with the index", s, compactBytes)
+	}
+}
