@@ -46,21 +46,21 @@ func AppendFlowJSON(dst []byte, f *reassembly.Flow) []byte {
 // cost of every flow of ndjson, json and csv.
 func appendFlow(dst []byte, f *reassembly.Flow, csv bool, seed uint16) []byte {
 	w := fieldAppender{b: dst, csv: csv}
-	w.key(`{"client_ip":`).addr(f.Client.Addr())
+	w.key(`{"client_ip":"`).addr(f.Client.Addr())
 	w.key(`,"client_port":`).uint(uint64(f.Client.Port()))
-	w.key(`,"server_ip":`).addr(f.Server.Addr())
+	w.key(`,"server_ip":"`).addr(f.Server.Addr())
 	w.key(`,"server_port":`).uint(uint64(f.Server.Port()))
-	w.key(`,"verdict":`).plain(f.Verdict.String())
+	w.key(`,"verdict":"`).plain(f.Verdict.String())
 	w.b = appendAnomalies(w.key(`,"anomalies":`).list(), f.Anomalies)
 	w.endList()
 	w.key(`,"client_isn":`).optUint(uint64(f.ClientISN), f.HasClientISN)
 	w.key(`,"server_isn":`).optUint(uint64(f.ServerISN), f.HasServerISN)
 	w.b = appendEvidence(w.key(`,"evidence":`).list(), f.Evidence)
 	w.endList()
-	w.key(`,"first_ts":`).time(f.FirstTS)
+	w.key(`,"first_ts":"`).time(f.FirstTS)
 	w.key(`,"syn_to_synack_ms":`).millis(f.SYNToSYNACK, f.HasSYNToSYNACK)
 	w.key(`,"synack_to_ack_ms":`).millis(f.SYNACKToACK, f.HasSYNACKToACK)
-	w.key(`,"last_ts":`).time(f.LastTS)
+	w.key(`,"last_ts":"`).time(f.LastTS)
 	w.key(`,"syn_frame":`).optUint(f.SYNFrame, f.SYNFrame != 0)
 	w.key(`,"synack_frame":`).optUint(f.SYNACKFrame, f.SYNACKFrame != 0)
 	w.key(`,"ack_frame":`).optUint(f.ACKFrame, f.ACKFrame != 0)
@@ -79,16 +79,16 @@ func appendFlow(dst []byte, f *reassembly.Flow, csv bool, seed uint16) []byte {
 	w.key(`,"server_window_scale":`).optUint(uint64(o.WindowScale), o.Has(decode.OptWindowScale))
 	w.key(`,"server_sack_permitted":`).bool(o.Has(decode.OptSACKPermitted))
 	w.key(`,"server_timestamps":`).bool(o.Has(decode.OptTimestamps))
-	w.key(`,"fast_open":`).plain(f.FastOpen.String())
+	w.key(`,"fast_open":"`).plain(f.FastOpen.String())
 	w.key(`,"ecn":`).bool(f.ECN)
-	w.key(`,"close":`).plain(f.Close.String())
-	w.key(`,"client_state":`).plain(f.ClientState.String())
-	w.key(`,"server_state":`).plain(f.ServerState.String())
-	w.b = appendCommunityID(w.key(`,"community_id":`).open(), f, seed) // base64: plain in both
+	w.key(`,"close":"`).plain(f.Close.String())
+	w.key(`,"client_state":"`).plain(f.ClientState.String())
+	w.key(`,"server_state":"`).plain(f.ServerState.String())
+	w.b = appendCommunityID(w.key(`,"community_id":"`).open(), f, seed) // base64: plain in both
 	w.close()
 	w.b = appendTunnel(w.key(`,"tunnel":`).list(), f.Tunnel)
 	w.endList()
-	w.b = f.AppendReason(w.key(`,"reason":`).open())
+	w.b = f.AppendReason(w.key(`,"reason":"`).open())
 	w.closeText()
 	if csv {
 		return append(w.b, '\n')
@@ -100,8 +100,8 @@ func appendFlow(dst []byte, f *reassembly.Flow, csv bool, seed uint16) []byte {
 // members or CSV cells. A CSV cell is quoted (RFC 4180) when it holds a
 // comma, a quote or a line break; null is an empty cell; a list-valued
 // field is one cell holding its JSON encoding. Each value follows key, which
-// takes the JSON key with what precedes it (`{"first":` or `,"next":`);
-// CSV uses that only to tell the first cell.
+// takes the JSON key with what precedes it (`{"first":` or `,"next":`) and, for
+// a string, the opening quote; CSV uses that only to tell the first cell.
 type fieldAppender struct {
 	b     []byte
 	csv   bool
@@ -144,12 +144,10 @@ func (w *fieldAppender) millis(ns int64, ok bool) {
 	}
 }
 
-// open starts a string value, which the caller appends to the returned
-// buffer and ends with close or closeText.
+// open starts a string value, whose key ended with the opening quote: the
+// caller appends it to the returned buffer and ends it with close or
+// closeText.
 func (w *fieldAppender) open() []byte {
-	if !w.csv {
-		w.b = append(w.b, '"')
-	}
 	w.start = len(w.b)
 	return w.b
 }
@@ -258,13 +256,17 @@ func appendTunnel(dst []byte, t *decode.Tunnel) []byte {
 	return append(dst, ']')
 }
 
+// appendAnomalies appends the codes as a JSON list of strings; their
+// names need no escaping (TestPlainNames).
 func appendAnomalies(dst []byte, codes []handshake.Code) []byte {
 	dst = append(dst, '[')
 	for i, c := range codes {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, c.String())
+		dst = append(dst, '"')
+		dst = append(dst, c.String()...)
+		dst = append(dst, '"')
 	}
 	return append(dst, ']')
 }
@@ -276,12 +278,16 @@ func appendEvidence(dst []byte, ev []handshake.Anomaly) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, `{"anomaly":`...)
-		dst = appendString(dst, a.Code.String())
-		dst = append(dst, `,"fatal":`...)
+		dst = append(dst, `{"anomaly":"`...)
+		dst = append(dst, a.Code.String()...)
+		dst = append(dst, `","fatal":`...)
 		dst = appendBool(dst, a.Code.Fatal())
 		dst = append(dst, `,"file":`...)
-		dst = strconv.AppendInt(dst, int64(a.File), 10)
+		if a.File >= 0 {
+			dst = appendUint(dst, uint64(a.File))
+		} else {
+			dst = strconv.AppendInt(dst, int64(a.File), 10)
+		}
 		dst = append(dst, `,"frame":`...)
 		dst = appendUint(dst, a.Frame)
 		if a.Field != "" {

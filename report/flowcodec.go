@@ -87,7 +87,8 @@ func (e *recEncoder) conn(c *connstate.Summary, base int64) {
 // decodeFlowRecord decodes one record from b into f, reusing f's slices.
 func decodeFlowRecord(b []byte, f *reassembly.Flow) error {
 	d := recDecoder{b: b}
-	anomalies, evidence := f.Anomalies[:0], f.Evidence[:0]
+	// Reuse what a previous decode into f allocated.
+	anomalies, evidence, tunnel := f.Anomalies[:0], f.Evidence[:0], f.Tunnel
 	*f = reassembly.Flow{}
 	f.Client = d.addrPort()
 	f.Server = d.addrPort()
@@ -136,7 +137,7 @@ func decodeFlowRecord(b []byte, f *reassembly.Flow) error {
 	r.ClientState = handshake.State(d.byte())
 	r.ServerState = handshake.State(d.byte())
 	d.bools(&r.HasClientISN, &r.HasServerISN, &r.HasSYNToSYNACK, &r.HasSYNACKToACK, &r.ECN, &r.Flipped)
-	f.Tunnel = d.tunnel()
+	f.Tunnel = d.tunnel(tunnel)
 	d.conn(&f.Conn, f.FirstTS)
 	if n := d.count(); n > 0 {
 		f.ConnPrior = make([]connstate.Summary, n)
@@ -307,7 +308,8 @@ func (d *recDecoder) bools(bs ...*bool) {
 }
 
 // tunnel reads what recEncoder.tunnel wrote: nil for plain traffic.
-func (d *recDecoder) tunnel() *decode.Tunnel {
+// tunnel decodes a tunnel context into reuse when it is not nil.
+func (d *recDecoder) tunnel(reuse *decode.Tunnel) *decode.Tunnel {
 	n := d.uint()
 	if n == 0 {
 		return nil
@@ -316,7 +318,11 @@ func (d *recDecoder) tunnel() *decode.Tunnel {
 		d.fail()
 		return nil
 	}
-	t := new(decode.Tunnel)
+	t := reuse
+	if t == nil {
+		t = new(decode.Tunnel)
+	}
+	*t = decode.Tunnel{}
 	for range n {
 		var l decode.TunnelLevel
 		l.Type = decode.TunnelType(d.byte())

@@ -2,6 +2,9 @@ package report
 
 import (
 	"cmp"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -34,10 +37,62 @@ func TestHeavy(t *testing.T) {
 		if h.exact() || len(top) != 1 || top[0].Key != 0 || top[0].Count > 100_000 || top[0].Count < 100_000-uint64(n/65) {
 			t.Errorf("top %v (exact %v), want key 0 with about 100000", top, h.exact())
 		}
-		if len(h.counts) > 64 {
-			t.Errorf("%d keys kept, cap 64", len(h.counts))
+		if h.n > 64 {
+			t.Errorf("%d keys kept, cap 64", h.n)
 		}
 	})
+	t.Run("same as the map-based summary", func(t *testing.T) {
+		// Streams of skewed keys, with and without overflow: the table
+		// must give what a map with Misra-Gries' steps gives.
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, tc := range []struct{ cap, keys, n int }{{4, 3, 100}, {16, 40, 5000}, {64, 100_000, 200_000}, {256, 2000, 100_000}} {
+			h := newHeavy[netip.Addr](tc.cap)
+			ref := map[netip.Addr]uint64{}
+			var dropped uint64
+			for range tc.n {
+				// Skewed: small key numbers are frequent.
+				v := uint32(rng.IntN(tc.keys) * rng.IntN(tc.keys) / tc.keys)
+				k := netip.AddrFrom4([4]byte{10, byte(v >> 16), byte(v >> 8), byte(v)})
+				h.add(k)
+				if _, ok := ref[k]; ok || len(ref) < tc.cap {
+					ref[k]++
+					continue
+				}
+				dropped++
+				for key, c := range ref {
+					if c == 1 {
+						delete(ref, key)
+					} else {
+						ref[key] = c - 1
+					}
+				}
+			}
+			var want []Counted[netip.Addr]
+			for k, c := range ref {
+				if c > dropped {
+					want = append(want, Counted[netip.Addr]{k, c})
+				}
+			}
+			slices.SortFunc(want, func(a, b Counted[netip.Addr]) int {
+				return cmp.Or(cmp.Compare(b.Count, a.Count), a.Key.Compare(b.Key))
+			})
+			got := h.top(len(ref)+1, netip.Addr.Compare)
+			if h.dropped != dropped || h.n != len(ref) || !slices.Equal(got, want) {
+				t.Errorf("cap %d: top %v dropped %d kept %d, want %v %d %d", tc.cap, got, h.dropped, h.n, want, dropped, len(ref))
+			}
+		}
+	})
+}
+
+func BenchmarkHeavyFlood(b *testing.B) {
+	// A spoofed flood: every client address is new.
+	h := newHeavy[netip.Addr](4096)
+	var i uint32
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		h.add(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+	}
 }
 
 func TestWrap(t *testing.T) {

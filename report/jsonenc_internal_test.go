@@ -71,6 +71,7 @@ func TestPlainNames(t *testing.T) {
 		for _, s := range []string{
 			handshake.Verdict(v).String(), handshake.FastOpen(v).String(),
 			handshake.Close(v).String(), handshake.State(v).String(),
+			handshake.Code(v).String(),
 		} {
 			if got := string(appendString(nil, s)); got != `"`+s+`"` {
 				t.Errorf("%q escapes as %s", s, got)
