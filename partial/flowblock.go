@@ -7,13 +7,17 @@ import (
 	"slices"
 )
 
-// A flow block (section F) holds up to blockSize flows in the order the
+// A flow block (section F) holds up to flowBlockSize flows in the order the
 // analysis emitted them. To compress well it stores them sorted by
 // attempt number (start order: times, frame and attempt numbers then
 // differ little from one flow to the next), after the emission order, and
 // each flow packed: times and frame numbers relative to others of the
 // same flow, and times in microseconds with the nanoseconds apart (zero in
 // a pcap of microsecond resolution). See docs/partial.md.
+
+// flowBlockSize is the most flows a block holds: the larger the block, the
+// closer its sorted flows; memory holds one block of decoded flows.
+const flowBlockSize = 16384
 
 // flowBlock encodes blocks of flows; its buffers are reused.
 type flowBlock struct {
@@ -53,12 +57,12 @@ func (b *flowBlock) read(c *codecs, body []byte, flows []flowRecord) ([]flowReco
 	}
 	perm, rest := body[k:k+int(n)], body[k+int(n):]
 	var err error
-	b.sorted, rest, err = c.flow.ReadBlock(rest, b.sorted[:0], blockSize)
+	b.sorted, rest, err = c.flow.ReadBlock(rest, b.sorted[:0], flowBlockSize)
 	if err != nil || len(rest) != 0 || len(b.sorted) == 0 {
 		return flows, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
 	flows = slices.Grow(flows[:0], len(b.sorted))[:len(b.sorted)]
-	var seen [blockSize]bool
+	seen := make([]bool, len(b.sorted))
 	prev := int64(0)
 	for j := range b.sorted {
 		d, k := binary.Varint(perm)

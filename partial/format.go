@@ -248,7 +248,7 @@ func newEncoder(w io.Writer, c *codecs, h *Header, level zstd.EncoderLevel) (*en
 	if _, err := fmt.Fprintf(w, "%s\n%s\n", Magic, line); err != nil {
 		return nil, err
 	}
-	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(4<<20), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, err
 	}
@@ -270,13 +270,14 @@ func (e *encoder) record(tag byte, body []byte) {
 	_, e.err = e.zw.Write(body)
 }
 
-// blockSize is how many flows or head packets make one record: columns
-// of this many values compress well and stay small in memory.
+// blockSize is how many head packets make one record: columns of this
+// many values compress well and stay small in memory (flows:
+// flowBlockSize).
 const blockSize = 4096
 
 func (e *encoder) flow(r *flowRecord) {
 	e.flows = append(e.flows, *r)
-	if len(e.flows) == blockSize {
+	if len(e.flows) == flowBlockSize {
 		e.flushFlows()
 	}
 }
@@ -524,7 +525,7 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*pa
 			}
 			n += len(heads)
 		case readBoundary:
-			if k, err := blockLen(d.body); err != nil || k == 0 {
+			if k, err := blockLen(d.body, blockSize); err != nil || k == 0 {
 				return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
 			}
 			p.head.blocks = append(p.head.blocks, slices.Clone(d.body))
@@ -566,13 +567,14 @@ func flowBlockLen(body []byte) (uint64, error) {
 	if k <= 0 || n > uint64(len(body)-k) {
 		return 0, errCorrupt
 	}
-	return blockLen(body[k+int(n):])
+	return blockLen(body[k+int(n):], flowBlockSize)
 }
 
-// blockLen returns the number of values a block says it holds.
-func blockLen(body []byte) (uint64, error) {
+// blockLen returns the number of values a block says it holds, at most
+// max.
+func blockLen(body []byte, max uint64) (uint64, error) {
 	n, k := binary.Uvarint(body)
-	if k <= 0 || n > blockSize {
+	if k <= 0 || n > max {
 		return 0, errCorrupt
 	}
 	return n, nil

@@ -14,9 +14,10 @@
 // Encoding: every leaf field (and every slice's length) has a column of its
 // own; a value or a block of values is the columns' lengths (uvarints),
 // then the columns. In a column every integer is a varint (signed ones
-// zigzag); a 64-bit integer is written as the difference from the same
-// field of the previous value, so that timestamps and frame numbers take a
-// byte or two; a string is its length then its bytes; a netip.Addr or
+// zigzag), but a 32-bit unsigned one, often random (TCP sequence numbers),
+// is its 4 bytes, little-endian; a 64-bit integer is written as the
+// difference from the same field of the previous value, so that timestamps
+// and frame numbers take a byte or two; a string is its length then its bytes; a netip.Addr or
 // AddrPort is its MarshalBinary form, length (one byte) first. Array and
 // slice elements share their fields' columns.
 package wire
@@ -150,6 +151,9 @@ func planIn(t reflect.Type, h interface{ Write([]byte) (int, error) }, path stri
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		n.kind, n.bits = kUint, uint8(t.Bits())
+		if t.Bits() == 32 {
+			fmt.Fprintf(h, "fixed;")
+		}
 		if t.Bits() == 64 {
 			n.kind = kUint64
 		}
@@ -319,6 +323,10 @@ func (n *node) append(st [][]byte, p, prev unsafe.Pointer) {
 	case kInt:
 		*dst = binary.AppendVarint(*dst, loadInt(p, n.bits))
 	case kUint:
+		if n.bits == 32 {
+			*dst = binary.LittleEndian.AppendUint32(*dst, *(*uint32)(p))
+			break
+		}
 		*dst = binary.AppendUvarint(*dst, loadUint(p, n.bits))
 	case kInt64:
 		v := *(*int64)(p)
@@ -454,6 +462,12 @@ func (n *node) read(st streams, p, prev unsafe.Pointer) {
 		}
 		storeInt(p, n.bits, v)
 	case kUint:
+		if n.bits == 32 {
+			if b := r.bytes(4); len(b) == 4 {
+				*(*uint32)(p) = binary.LittleEndian.Uint32(b)
+			}
+			return
+		}
 		v := r.uvarint()
 		if n.bits < 64 && v >= 1<<n.bits {
 			r.fail()
