@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -23,7 +25,7 @@ import (
 const Magic = "hsanalyze-partial"
 
 // Version is the format version this build writes and reads.
-const Version = 1
+const Version = 2
 
 // maxHeader bounds the JSON header line.
 const maxHeader = 1 << 20
@@ -92,34 +94,84 @@ type Summary struct {
 type flowRecord struct {
 	HeadFirst bool
 	Flow      reassembly.Flow
+	// Nanos are the nanoseconds of the times that pack divides into
+	// microseconds (zero outside a block's encoding).
+	Nanos [5]uint16
 }
 
 // connKey identifies a connection's 4-tuple across trackers: the 4-tuple
 // and its canonical tunnel context (reassembly's keys number contexts per
-// Tracker).
+// Tracker), the latter as a string (empty for plain traffic) so that the
+// key is small and cheap to hash.
 type connKey struct {
-	Tuple  reassembly.FlowKey
-	Tunnel decode.Tunnel
+	Tuple reassembly.FlowKey
+	tun   string
+}
+
+// keyOf returns the connKey of tuple in tunnel context tun (nil or the
+// zero Tunnel for plain traffic; canonical or not).
+func keyOf(tuple reassembly.FlowKey, tun *decode.Tunnel) connKey {
+	k := connKey{Tuple: tuple.Tuple()}
+	if tun.Len() == 0 {
+		return k
+	}
+	canon, _ := tun.Canonical()
+	b := []byte{byte(canon.Len())}
+	for i := range canon.Len() {
+		l := canon.Level(i)
+		b = append(b, byte(l.Type), boolByte(l.HasID))
+		b = binary.LittleEndian.AppendUint32(b, l.ID)
+		for _, a := range []netip.Addr{l.Src, l.Dst} {
+			ab, _ := a.MarshalBinary() // never fails
+			b = append(b, byte(len(ab)))
+			b = append(b, ab...)
+		}
+	}
+	k.tun = string(b)
+	return k
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func packetKey(p *decode.Packet) connKey {
-	canon, _ := p.Tunnel.Canonical()
-	return connKey{reassembly.KeyOf(p.Segment.Src, p.Segment.Dst), canon}
+	return keyOf(reassembly.KeyOf(p.Segment.Src, p.Segment.Dst), &p.Tunnel)
 }
 
 func flowKey(f *reassembly.Flow) connKey {
-	k := connKey{Tuple: reassembly.KeyOf(f.Client, f.Server)}
-	if f.Tunnel != nil {
-		k.Tunnel, _ = f.Tunnel.Canonical()
+	return keyOf(reassembly.KeyOf(f.Client, f.Server), f.Tunnel)
+}
+
+// tupleKey is a connection's 4-tuple as a partial stores it: the tunnel
+// context (canonical), rare, by pointer.
+type tupleKey struct {
+	Tuple  reassembly.FlowKey
+	Tunnel *decode.Tunnel
+}
+
+func (k *tupleKey) key() connKey { return keyOf(k.Tuple, k.Tunnel) }
+
+// newTupleKey returns the tupleKey of tuple in tunnel context tun.
+func newTupleKey(tuple reassembly.FlowKey, tun *decode.Tunnel) tupleKey {
+	k := tupleKey{Tuple: tuple.Tuple()}
+	if tun.Len() > 0 {
+		canon, _ := tun.Canonical()
+		k.Tunnel = &canon
 	}
 	return k
 }
 
 // headPacket is a packet of a head 4-tuple, in capture order. Term marks
-// the packet that began the 4-tuple's second attempt in this part.
+// the packet that began the 4-tuple's second attempt in this part; Cut, on
+// a 4-tuple's first packet, says that its first attempt has more packets
+// than the head holds (as the section K does for the others).
 type headPacket struct {
-	Term   bool
-	Packet decode.Packet
+	Term, Cut bool
+	Packet    decode.Packet
 }
 
 // tail is what the part leaves open at its end.
@@ -127,16 +179,7 @@ type tail struct {
 	State reassembly.State
 	// OpenFirst are the head 4-tuples whose first attempt (or held
 	// segments) is in State.
-	OpenFirst []connKey
-}
-
-// head is what the part saw at its start that may continue an earlier
-// attempt.
-type head struct {
-	Packets []headPacket
-	// Truncated are the head 4-tuples whose first attempt has more
-	// packets than Packets holds (see Recorder).
-	Truncated []connKey
+	OpenFirst []tupleKey
 }
 
 // codecs encode the records; their layouts make up Header.Layout.
@@ -144,7 +187,7 @@ type codecs struct {
 	flow    *wire.Codec[flowRecord]
 	tail    *wire.Codec[tail]
 	head    *wire.Codec[headPacket]
-	keys    *wire.Codec[[]connKey]
+	keys    *wire.Codec[[]tupleKey]
 	summary *wire.Codec[Summary]
 	layout  string
 }
@@ -161,7 +204,7 @@ func newCodecs() (*codecs, error) {
 	if c.head, err = wire.For[headPacket](); err != nil {
 		return nil, err
 	}
-	if c.keys, err = wire.For[[]connKey](); err != nil {
+	if c.keys, err = wire.For[[]tupleKey](); err != nil {
 		return nil, err
 	}
 	if c.summary, err = wire.For[Summary](); err != nil {
@@ -192,10 +235,11 @@ type encoder struct {
 	zw    *zstd.Encoder
 	buf   []byte
 	flows []flowRecord // the block being filled
+	fb    flowBlock
 	err   error
 }
 
-func newEncoder(w io.Writer, c *codecs, h *Header) (*encoder, error) {
+func newEncoder(w io.Writer, c *codecs, h *Header, level zstd.EncoderLevel) (*encoder, error) {
 	h.Format, h.Version, h.Layout = Magic, Version, c.layout
 	line, err := json.Marshal(h)
 	if err != nil {
@@ -204,7 +248,7 @@ func newEncoder(w io.Writer, c *codecs, h *Header) (*encoder, error) {
 	if _, err := fmt.Fprintf(w, "%s\n%s\n", Magic, line); err != nil {
 		return nil, err
 	}
-	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, err
 	}
@@ -241,24 +285,23 @@ func (e *encoder) flushFlows() {
 	if len(e.flows) == 0 {
 		return
 	}
-	e.buf = e.c.flow.AppendBlock(e.buf[:0], e.flows)
+	e.buf = e.fb.append(e.c, e.buf[:0], e.flows)
 	e.record(tagFlow, e.buf)
 	clear(e.flows) // let the flows' evidence go
 	e.flows = e.flows[:0]
 }
 
-// finish writes the tail, head and summary sections and closes the stream.
-func (e *encoder) finish(t *tail, h *head, s *Summary) error {
+// finish writes the tail, the head (its blocks of packets already
+// encoded, and the 4-tuples cut short) and the summary, and closes the
+// stream.
+func (e *encoder) finish(t *tail, head [][]byte, truncated []tupleKey, s *Summary) error {
 	e.flushFlows()
 	e.buf = e.c.tail.Append(e.buf[:0], t, nil)
 	e.record(tagTail, e.buf)
-	for pk := h.Packets; len(pk) > 0; {
-		n := min(len(pk), blockSize)
-		e.buf = e.c.head.AppendBlock(e.buf[:0], pk[:n])
-		e.record(tagHead, e.buf)
-		pk = pk[n:]
+	for _, b := range head {
+		e.record(tagHead, b)
 	}
-	e.buf = e.c.keys.Append(e.buf[:0], &h.Truncated, nil)
+	e.buf = e.c.keys.Append(e.buf[:0], &truncated, nil)
 	e.record(tagKeys, e.buf)
 	e.buf = e.c.summary.Append(e.buf[:0], s, nil)
 	e.record(tagSummary, e.buf)
@@ -375,14 +418,58 @@ type part struct {
 	header  *Header
 	summary Summary
 	tail    tail
-	head    head
+	head    storedHead
 }
 
-// readAll reads the whole partial, passing every flow record to flow (if
-// not nil), and returns the rest.
-func (d *decoder) readAll(h *Header, flow func(*flowRecord)) (*part, error) {
+// storedHead is a part's head as read: its blocks of packets still
+// encoded (a decoded packet takes several times its encoding; merge walks
+// them once, in order), and the 4-tuples cut short.
+type storedHead struct {
+	blocks    [][]byte
+	Truncated []tupleKey
+}
+
+// each decodes the head's packets in order, one block at a time, passing
+// each to fn; it stops at fn's first error.
+func (h *storedHead) each(c *codecs, fn func(*headPacket) error) error {
+	var block []headPacket
+	for _, b := range h.blocks {
+		var err error
+		if block, _, err = c.head.ReadBlock(b, block[:0], blockSize); err != nil {
+			return fmt.Errorf("%w: head packets: %v", errCorrupt, err)
+		}
+		for i := range block {
+			if err := fn(&block[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readMode says what readAll decodes.
+type readMode uint8
+
+const (
+	// readCheck decodes every record, to find a corrupt partial before
+	// anything is merged; it keeps the summary only.
+	readCheck readMode = iota
+	// readBoundary keeps the tail and the head; flows are only counted.
+	readBoundary
+	// readFlows passes the flows to readAll's callback and skips the tail
+	// and the head.
+	readFlows
+	// readSummary keeps the summary only, decoding nothing else: for
+	// partials this process wrote itself.
+	readSummary
+)
+
+// readAll reads the whole partial as mode says, passing every flow record
+// to flow in readFlows, and returns the rest.
+func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*part, error) {
 	p := &part{header: h}
 	var block []flowRecord
+	var fb flowBlock
 	var err error
 	for {
 		if err = d.next(); err != nil {
@@ -391,9 +478,15 @@ func (d *decoder) readAll(h *Header, flow func(*flowRecord)) (*part, error) {
 		if d.tag != tagFlow {
 			break
 		}
-		var rest []byte
-		block, rest, err = d.c.flow.ReadBlock(d.body, block[:0], blockSize)
-		if err != nil || len(rest) != 0 || len(block) == 0 {
+		if mode != readCheck && mode != readFlows {
+			n, err := flowBlockLen(d.body)
+			if err != nil {
+				return nil, fmt.Errorf("%w: flows after the %dth", errCorrupt, p.summary.Flows)
+			}
+			p.summary.Flows += n
+			continue
+		}
+		if block, err = fb.read(d.c, d.body, block); err != nil {
 			return nil, fmt.Errorf("%w: flows after the %dth", errCorrupt, p.summary.Flows)
 		}
 		p.summary.Flows += uint64(len(block))
@@ -406,31 +499,45 @@ func (d *decoder) readAll(h *Header, flow func(*flowRecord)) (*part, error) {
 	if d.tag != tagTail {
 		return nil, fmt.Errorf("%w: section %q where the tail belongs", errCorrupt, d.tag)
 	}
-	if err := d.exact(d.c.tail.Read(d.body, &p.tail, nil)); err != nil {
-		return nil, fmt.Errorf("%w: tail: %v", errCorrupt, err)
+	if mode == readCheck || mode == readBoundary {
+		if err := d.exact(d.c.tail.Read(d.body, &p.tail, nil)); err != nil {
+			return nil, fmt.Errorf("%w: tail: %v", errCorrupt, err)
+		}
+		if mode == readCheck {
+			p.tail = tail{}
+		}
 	}
 	var heads []headPacket
-	for {
+	for n := 0; ; {
 		if err = d.next(); err != nil {
 			return nil, err
 		}
 		if d.tag != tagHead {
 			break
 		}
-		n := len(heads)
-		var rest []byte
-		heads, rest, err = d.c.head.ReadBlock(d.body, heads, blockSize)
-		if err != nil || len(rest) != 0 || len(heads) == n {
-			return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
+		switch mode {
+		case readCheck:
+			var rest []byte
+			heads, rest, err = d.c.head.ReadBlock(d.body, heads[:0], blockSize)
+			if err != nil || len(rest) != 0 || len(heads) == 0 {
+				return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
+			}
+			n += len(heads)
+		case readBoundary:
+			if k, err := blockLen(d.body); err != nil || k == 0 {
+				return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
+			}
+			p.head.blocks = append(p.head.blocks, slices.Clone(d.body))
 		}
 	}
 	if d.tag != tagKeys {
 		return nil, fmt.Errorf("%w: section %q where the head ends", errCorrupt, d.tag)
 	}
-	if err := d.exact(d.c.keys.Read(d.body, &p.head.Truncated, nil)); err != nil {
-		return nil, fmt.Errorf("%w: head: %v", errCorrupt, err)
+	if mode == readCheck || mode == readBoundary {
+		if err := d.exact(d.c.keys.Read(d.body, &p.head.Truncated, nil)); err != nil {
+			return nil, fmt.Errorf("%w: head: %v", errCorrupt, err)
+		}
 	}
-	p.head.Packets = heads
 	if err = d.next(); err != nil {
 		return nil, err
 	}
@@ -451,6 +558,24 @@ func (d *decoder) readAll(h *Header, flow func(*flowRecord)) (*part, error) {
 		return nil, fmt.Errorf("%w: data after the end marker", errCorrupt)
 	}
 	return p, nil
+}
+
+// flowBlockLen returns the number of flows a flow block says it holds.
+func flowBlockLen(body []byte) (uint64, error) {
+	n, k := binary.Uvarint(body)
+	if k <= 0 || n > uint64(len(body)-k) {
+		return 0, errCorrupt
+	}
+	return blockLen(body[k+int(n):])
+}
+
+// blockLen returns the number of values a block says it holds.
+func blockLen(body []byte) (uint64, error) {
+	n, k := binary.Uvarint(body)
+	if k <= 0 || n > blockSize {
+		return 0, errCorrupt
+	}
+	return n, nil
 }
 
 // exact checks that a record decoded without error and without leftovers.

@@ -71,6 +71,18 @@ type Merged struct {
 // caller expects. Nothing is merged yet: a corrupt partial is found before
 // a flow is emitted. Errors are *Error, naming the file.
 func Open(paths []string, want *Options) (*Plan, error) {
+	return open(paths, want, readCheck)
+}
+
+// OpenWritten is Open for partials that this process has just written
+// (--jobs): it reads their summaries without decoding every record
+// first, so merge reads each flow once. A partial damaged all the same is
+// still found by Run, as an error, possibly after flows were emitted.
+func OpenWritten(paths []string, want *Options) (*Plan, error) {
+	return open(paths, want, readSummary)
+}
+
+func open(paths []string, want *Options, mode readMode) (*Plan, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no partial given")
 	}
@@ -80,7 +92,7 @@ func Open(paths []string, want *Options) (*Plan, error) {
 	}
 	p := &Plan{c: c}
 	for i, path := range paths {
-		pt, err := load(path, c, nil)
+		pt, err := load(path, c, mode, nil)
 		if err != nil {
 			return nil, &Error{Path: path, Err: err}
 		}
@@ -97,9 +109,6 @@ func Open(paths []string, want *Options) (*Plan, error) {
 			}
 			return nil, &Error{Path: path, Err: fmt.Errorf("written with other tracking options (%s) than %s (%s): merge only partials of one configuration", o, other, p.opts)}
 		}
-		// Run reads the head and tail again, one part at a time: memory
-		// holds one part's boundary, not all of them.
-		pt.head, pt.tail = head{}, tail{}
 		p.parts = append(p.parts, &loaded{path: path, input: i, part: pt})
 	}
 	slices.SortStableFunc(p.parts, func(a, b *loaded) int {
@@ -141,7 +150,7 @@ func Open(paths []string, want *Options) (*Plan, error) {
 }
 
 // load reads the partial at path, passing its flows to flow.
-func load(path string, c *codecs, flow func(*flowRecord)) (*part, error) {
+func load(path string, c *codecs, mode readMode, flow func(*flowRecord)) (*part, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
@@ -156,7 +165,7 @@ func load(path string, c *codecs, flow func(*flowRecord)) (*part, error) {
 		return nil, err
 	}
 	defer d.close()
-	return d.readAll(h, flow)
+	return d.readAll(h, mode, flow)
 }
 
 // Merged describes the merged capture.
@@ -206,16 +215,16 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 	for _, pt := range p.parts {
 		s := &pt.summary
 		overlap := prev && s.HasTrack && s.TrackFirst < maxLast
-		full, err := load(pt.path, p.c, nil)
+		full, err := load(pt.path, p.c, readBoundary, nil)
 		if err != nil {
 			return &Error{Path: pt.path, Err: fmt.Errorf("changed while merging: %w", err)}
 		}
-		m := merger{t: t, pt: &loaded{path: pt.path, input: pt.input, part: full}, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool)}
+		m := merger{c: p.c, t: t, pt: &loaded{path: pt.path, input: pt.input, part: full}, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool)}
 		if err := m.head(); err != nil {
 			return &Error{Path: pt.path, Err: err}
 		}
 		var flowErr error
-		if _, err := load(pt.path, p.c, func(r *flowRecord) {
+		if _, err := load(pt.path, p.c, readFlows, func(r *flowRecord) {
 			if flowErr == nil {
 				flowErr = m.flow(r, emit)
 			}
@@ -241,6 +250,7 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 // merger joins one part to the tracker that holds what the parts before
 // it left open.
 type merger struct {
+	c       *codecs
 	t       *reassembly.Tracker
 	pt      *loaded
 	base    int // index of the part's first file in Merged.Files
@@ -266,12 +276,11 @@ func (m *merger) head() error {
 		return nil
 	}
 	truncated := make(map[connKey]bool, len(m.pt.head.Truncated))
-	for _, k := range m.pt.head.Truncated {
-		truncated[k] = true
+	for i := range m.pt.head.Truncated {
+		truncated[m.pt.head.Truncated[i].key()] = true
 	}
 	act := make(map[connKey]int)
-	for i := range m.pt.head.Packets {
-		hp := &m.pt.head.Packets[i]
+	return m.pt.head.each(m.c, func(hp *headPacket) error {
 		pkt := hp.Packet
 		pkt.Segment.File += m.base
 		seg := &pkt.Segment
@@ -289,8 +298,8 @@ func (m *merger) head() error {
 				m.t.Add(&pkt)
 				m.dropPacketKey(&pkt)
 				act[ck] = actTick
-				continue
-			case truncated[ck]:
+				return nil
+			case hp.Cut || truncated[ck]:
 				a = actSplit
 				m.warn(fmt.Sprintf("connection %s continues from an earlier part into %s beyond what its partial keeps: reported as two attempts", ck, m.pt.path))
 				if key, ok := m.t.PacketKey(&pkt); ok {
@@ -304,7 +313,7 @@ func (m *merger) head() error {
 		}
 		if a != actReplay {
 			m.t.Tick(seg.Timestamp)
-			continue
+			return nil
 		}
 		m.t.Add(&pkt)
 		if hp.Term {
@@ -318,8 +327,8 @@ func (m *merger) head() error {
 				m.t.Finish(key)
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // flow emits one of the part's decided flows unless the tracker decided it
@@ -329,7 +338,7 @@ func (m *merger) flow(r *flowRecord, emit func(*reassembly.Flow)) error {
 	if r.HeadFirst && m.replay[ck] {
 		return nil
 	}
-	if m.overlap && m.has(ck) {
+	if m.overlap && m.has(reassembly.KeyOf(r.Flow.Client, r.Flow.Server), r.Flow.Tunnel) {
 		return errShared(ck)
 	}
 	f := r.Flow
@@ -349,16 +358,16 @@ func (m *merger) flow(r *flowRecord, emit func(*reassembly.Flow)) error {
 func (m *merger) tail() error {
 	st := m.pt.tail.State
 	drop := make(map[connKey]bool)
-	for _, k := range m.pt.tail.OpenFirst {
-		if m.replay[k] {
+	for i := range m.pt.tail.OpenFirst {
+		if k := m.pt.tail.OpenFirst[i].key(); m.replay[k] {
 			drop[k] = true
 		}
 	}
-	st.Attempts = slices.DeleteFunc(slices.Clone(st.Attempts), func(a reassembly.Attempt) bool { return drop[connKey{a.Key, a.Tunnel}] })
+	st.Attempts = slices.DeleteFunc(slices.Clone(st.Attempts), func(a reassembly.Attempt) bool { return drop[keyOf(a.Key, &a.Tunnel)] })
 	pend := -1
 	held := make([]reassembly.HeldSegment, 0, len(st.Held))
 	for i, h := range st.Held {
-		if drop[connKey{h.Key, h.Tunnel}] {
+		if drop[keyOf(h.Key, &h.Tunnel)] {
 			continue
 		}
 		if i == st.PendHeld {
@@ -370,22 +379,23 @@ func (m *merger) tail() error {
 	st.Held, st.PendHeld = held, pend
 	for i := range st.Attempts {
 		a := &st.Attempts[i]
-		if m.overlap && m.has(connKey{a.Key, a.Tunnel}) {
-			return errShared(connKey{a.Key, a.Tunnel})
+		if m.overlap && m.has(a.Key, &a.Tunnel) {
+			return errShared(keyOf(a.Key, &a.Tunnel))
 		}
 		a.Machine.DetachEvidence()
 		a.Machine.ShiftFiles(m.base)
 		a.File += m.base
 	}
 	for _, a := range m.t.Restore(&st) {
-		m.warn(fmt.Sprintf("connection %s: the attempt %s left open does not follow on from an earlier part's, which is kept instead", connKey{a.Key, a.Tunnel}, m.pt.path))
+		m.warn(fmt.Sprintf("connection %s: the attempt %s left open does not follow on from an earlier part's, which is kept instead", keyOf(a.Key, &a.Tunnel), m.pt.path))
 	}
 	return nil
 }
 
-// has reports whether the tracker holds anything of k.
-func (m *merger) has(k connKey) bool {
-	key, ok := m.t.Lookup(k.Tuple, &k.Tunnel)
+// has reports whether the tracker holds anything of tuple in tunnel
+// context tun (canonical; nil for plain traffic).
+func (m *merger) has(tuple reassembly.FlowKey, tun *decode.Tunnel) bool {
+	key, ok := m.t.Lookup(tuple, tun)
 	return ok && m.t.Has(key)
 }
 
@@ -404,7 +414,8 @@ func errShared(k connKey) error {
 func (k connKey) String() string {
 	lo, hi := k.Tuple.Endpoints()
 	s := lo.String() + "-" + hi.String()
-	if n := k.Tunnel.Len(); n > 0 {
+	if n := len(k.tun); n > 0 {
+		n = int(k.tun[0])
 		s += fmt.Sprintf(" (in %d tunnel levels)", n)
 	}
 	return s

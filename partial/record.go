@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/hsanalyze/hsanalyze/analyze"
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -34,10 +36,17 @@ type Recorder struct {
 	maxTS   int64
 	ended   bool // End was called: later flows are the tail's
 
-	keys      map[connKey]*headKey
+	keys headKeys
+	live int // head 4-tuples neither ended nor truncated
+	// The head's packets: blocks encoded as they fill (a decoded packet is
+	// large), the last one still being filled.
+	blocks    [][]byte
 	packets   []headPacket
-	cur       int // index in packets of the packet being tracked, or -1
-	truncated []connKey
+	owners    []pendingOwner  // of packets
+	headN     int             // packets kept in all
+	cur       int             // index in packets of the packet being tracked, or -1
+	curSeg    *decode.Segment // the segment of the packet being tracked
+	truncated []*headKey      // in the order they were cut short
 	tail      tail
 	flows     uint64
 	err       error
@@ -49,6 +58,8 @@ type headKey struct {
 	n         int    // packets kept
 	ended     bool   // its first attempt was emitted
 	truncated bool
+	marked    bool     // its first head packet carries the truncation (Cut)
+	key       tupleKey // set when truncated
 	// synFirst: it began with a SYN from synSrc with ISN isn; only that
 	// SYN's retransmissions are kept after it (see docs/partial.md).
 	synFirst bool
@@ -59,11 +70,15 @@ type headKey struct {
 // NewRecorder starts a partial on w for the captures files analysed with
 // opts. tool names the writing program (its version).
 func NewRecorder(w io.Writer, opts Options, files []string, tool string) (*Recorder, error) {
+	return newRecorder(w, opts, files, tool, zstd.SpeedBestCompression)
+}
+
+func newRecorder(w io.Writer, opts Options, files []string, tool string, level zstd.EncoderLevel) (*Recorder, error) {
 	c, err := newCodecs()
 	if err != nil {
 		return nil, err
 	}
-	enc, err := newEncoder(w, c, &Header{Tool: tool, Options: opts, Files: files})
+	enc, err := newEncoder(w, c, &Header{Tool: tool, Options: opts, Files: files}, level)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +86,7 @@ func NewRecorder(w io.Writer, opts Options, files []string, tool string) (*Recor
 		enc:     enc,
 		opts:    opts,
 		headFor: int64(max(opts.IdleTimeout, opts.CloseLinger)),
-		keys:    make(map[connKey]*headKey),
+		keys:    newHeadKeys(),
 		cur:     -1,
 	}, nil
 }
@@ -88,7 +103,7 @@ func (r *Recorder) Hook(ao *analyze.Options) func(*reassembly.Flow) {
 
 // packet keeps p if it belongs to a head 4-tuple's first attempt.
 func (r *Recorder) packet(p *decode.Packet) {
-	r.cur = -1
+	r.cur, r.curSeg = -1, &p.Segment
 	seg := &p.Segment
 	ts := seg.Timestamp
 	if !r.started {
@@ -97,42 +112,96 @@ func (r *Recorder) packet(p *decode.Packet) {
 		r.maxTS = ts
 	}
 	r.maxTS = max(r.maxTS, ts)
-	key := packetKey(p)
-	hk := r.keys[key]
+	closed := r.maxTS > r.headEnd // no earlier attempt can still be open
+	if closed && r.live == 0 {
+		return // the head is complete: the common case, kept cheap
+	}
+	tuple := reassembly.KeyOf(seg.Src, seg.Dst)
+	hk := r.keys.get(tuple, &p.Tunnel)
 	if hk == nil {
-		if r.maxTS > r.headEnd {
-			return // no earlier attempt can still be open
+		if closed {
+			return
 		}
 		hk = &headKey{}
 		if p.Kind == decode.KindTCP && seg.Flags&(decode.SYN|decode.ACK) == decode.SYN {
 			hk.synFirst, hk.synSrc, hk.isn = true, seg.Src, seg.Seq
 		}
-		r.keys[key] = hk
+		r.keys.put(tuple, &p.Tunnel, hk)
+		r.live++
 	} else if hk.ended || hk.truncated {
 		return
 	}
 	switch {
-	case len(r.packets) >= MaxHeadPackets,
+	case r.headN >= MaxHeadPackets,
 		hk.synFirst && hk.n > 0 && !(p.Kind == decode.KindTCP && seg.Flags&(decode.SYN|decode.ACK) == decode.SYN && seg.Src == hk.synSrc && seg.Seq == hk.isn),
 		!hk.synFirst && hk.n >= MaxHeadPerKey:
 		hk.truncated = true
-		r.truncated = append(r.truncated, key)
+		r.live--
+		hk.key = newTupleKey(tuple, &p.Tunnel)
+		r.truncated = append(r.truncated, hk)
 		return
 	}
+	if len(r.packets) == blockSize {
+		r.flushHead() // the packets before p are final: only p may be marked
+	}
+	r.owners = append(r.owners, pendingOwner{hk, hk.n == 0})
 	hk.n++
+	r.headN++
 	r.cur = len(r.packets)
 	r.packets = append(r.packets, headPacket{Packet: *p})
+}
+
+// pendingOwner is the head 4-tuple of a kept packet not yet encoded, and
+// whether the packet is its first.
+type pendingOwner struct {
+	hk    *headKey
+	first bool
+}
+
+// flushHead encodes the head packets kept so far into a block, stubbing
+// those of 4-tuples already cut short.
+func (r *Recorder) flushHead() {
+	if len(r.packets) == 0 {
+		return
+	}
+	for i, o := range r.owners {
+		if o.hk.truncated {
+			stubHead(&r.packets[i].Packet, o.first)
+			if o.first {
+				r.packets[i].Cut, o.hk.marked = true, true
+			}
+		}
+	}
+	r.blocks = append(r.blocks, r.enc.c.head.AppendBlock(nil, r.packets))
+	r.packets, r.owners = r.packets[:0], r.owners[:0]
+}
+
+// stubHead clears what merge never reads of a head packet of a 4-tuple
+// cut short (see merger.head): such a 4-tuple's first packet only tells
+// whether it continues an earlier attempt (from its addresses, flags and
+// sequence number), or ends it by starting a new one (then the attempt it
+// starts is dropped), and every later packet only moves the clock.
+func stubHead(p *decode.Packet, first bool) {
+	if p.Kind != decode.KindTCP {
+		return
+	}
+	s := &p.Segment
+	if !first {
+		*s = decode.Segment{Timestamp: s.Timestamp, File: s.File, Src: s.Src, Dst: s.Dst}
+		return
+	}
+	*s = decode.Segment{Timestamp: s.Timestamp, Frame: s.Frame, File: s.File, Interface: s.Interface, Src: s.Src, Dst: s.Dst,
+		Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, PayloadLen: s.PayloadLen, Checksum: s.Checksum, IPFrag: s.IPFrag}
 }
 
 // trace notes each head 4-tuple's first attempt, and the packet that began
 // its second.
 func (r *Recorder) trace(t *reassembly.Trace) {
-	key := connKey{Tuple: t.Key.Tuple()}
-	if t.Tunnel != nil {
-		key.Tunnel = *t.Tunnel
+	if r.live == 0 || (r.cur < 0 && t.Segment == r.curSeg) {
+		return // nothing to follow, or the packet being tracked was not kept
 	}
-	hk := r.keys[key]
-	if hk == nil {
+	hk := r.keys.get(t.Key.Tuple(), t.Tunnel)
+	if hk == nil || hk.ended || hk.truncated {
 		return
 	}
 	if hk.first == 0 {
@@ -141,7 +210,8 @@ func (r *Recorder) trace(t *reassembly.Trace) {
 	}
 	if t.Attempt != hk.first && r.cur >= 0 && t.Segment != nil && t.ICMP == nil {
 		cp := &r.packets[r.cur]
-		if packetKey(&cp.Packet) == key && *t.Segment == cp.Packet.Segment {
+		if *t.Segment == cp.Packet.Segment && reassembly.KeyOf(cp.Packet.Segment.Src, cp.Packet.Segment.Dst) == t.Key.Tuple() &&
+			sameTunnel(&cp.Packet.Tunnel, t.Tunnel) {
 			cp.Term = true
 			r.cur = -1
 		}
@@ -154,9 +224,14 @@ func (r *Recorder) flow(f *reassembly.Flow) {
 		return
 	}
 	rec := flowRecord{Flow: *f}
-	if hk := r.keys[flowKey(f)]; hk != nil && !hk.ended {
-		hk.ended = true
-		rec.HeadFirst = true
+	if r.keys.n > 0 {
+		if hk := r.keys.get(reassembly.KeyOf(f.Client, f.Server), f.Tunnel); hk != nil && !hk.ended {
+			if !hk.truncated {
+				r.live--
+			}
+			hk.ended = true
+			rec.HeadFirst = true
+		}
 	}
 	r.flows++
 	r.enc.flow(&rec)
@@ -168,17 +243,16 @@ func (r *Recorder) end(s *reassembly.State) {
 	r.ended = true
 	r.tail.State = *s
 	for _, a := range s.Attempts {
-		k := connKey{a.Key, a.Tunnel}
-		if hk := r.keys[k]; hk != nil && !hk.ended {
-			r.tail.OpenFirst = append(r.tail.OpenFirst, k)
+		if hk := r.keys.get(a.Key, &a.Tunnel); hk != nil && !hk.ended {
+			r.tail.OpenFirst = append(r.tail.OpenFirst, newTupleKey(a.Key, &a.Tunnel))
 		}
 	}
 	seen := make(map[connKey]bool)
 	for _, h := range s.Held {
-		k := connKey{h.Key, h.Tunnel}
-		if hk := r.keys[k]; hk != nil && !hk.ended && !seen[k] {
+		k := keyOf(h.Key, &h.Tunnel)
+		if hk := r.keys.get(h.Key, &h.Tunnel); hk != nil && !hk.ended && !seen[k] {
 			seen[k] = true
-			r.tail.OpenFirst = append(r.tail.OpenFirst, k)
+			r.tail.OpenFirst = append(r.tail.OpenFirst, newTupleKey(h.Key, &h.Tunnel))
 		}
 	}
 }
@@ -205,7 +279,14 @@ func (r *Recorder) Finish(sum *analyze.Summary, startTS int64, hasStart bool) er
 	for _, w := range sum.Warnings {
 		s.Warnings = append(s.Warnings, w.Error())
 	}
-	return r.enc.finish(&r.tail, &head{Packets: r.packets, Truncated: r.truncated}, &s)
+	r.flushHead()
+	var cut []tupleKey // those whose first packet could not be marked
+	for _, hk := range r.truncated {
+		if !hk.marked {
+			cut = append(cut, hk.key)
+		}
+	}
+	return r.enc.finish(&r.tail, r.blocks, cut, &s)
 }
 
 // Write analyses files as one capture with ao (its hooks are set here) and
@@ -214,7 +295,17 @@ func (r *Recorder) Finish(sum *analyze.Summary, startTS int64, hasStart bool) er
 // analysis's summary and error as analyze.Run does; a failure to write is
 // returned as the error too.
 func Write(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string) (analyze.Summary, error) {
-	r, err := NewRecorder(w, ResolveOptions(ao), names, tool)
+	return write(w, files, names, ao, tool, zstd.SpeedBestCompression)
+}
+
+// WriteTemporary is Write for a partial that this process reads back at
+// once (--jobs): compressed for speed rather than size.
+func WriteTemporary(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string) (analyze.Summary, error) {
+	return write(w, files, names, ao, tool, zstd.SpeedFastest)
+}
+
+func write(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string, level zstd.EncoderLevel) (analyze.Summary, error) {
+	r, err := newRecorder(w, ResolveOptions(ao), names, tool, level)
 	if err != nil {
 		return analyze.Summary{}, err
 	}
@@ -269,4 +360,36 @@ func (o Options) trackerOptions() reassembly.Options {
 		return d
 	}
 	return reassembly.Options{IdleTimeout: o.IdleTimeout, CloseLinger: off(o.CloseLinger), ReorderWindow: off(o.ReorderWindow), MaxMemory: o.MaxMemory}
+}
+
+// headKeys maps head 4-tuples to what the Recorder follows of them.
+type headKeys struct {
+	m map[connKey]*headKey
+	n int
+}
+
+func newHeadKeys() headKeys { return headKeys{m: make(map[connKey]*headKey)} }
+
+// get returns the entry of tuple in tunnel context tun (nil or empty: plain
+// traffic; not necessarily canonical), or nil.
+func (h *headKeys) get(tuple reassembly.FlowKey, tun *decode.Tunnel) *headKey {
+	if h.n == 0 {
+		return nil
+	}
+	return h.m[keyOf(tuple, tun)]
+}
+
+func (h *headKeys) put(tuple reassembly.FlowKey, tun *decode.Tunnel, hk *headKey) {
+	h.n++
+	h.m[keyOf(tuple, tun)] = hk
+}
+
+// sameTunnel reports whether a (as a packet carries it) and b (canonical,
+// nil for plain traffic) are one tunnel context.
+func sameTunnel(a, b *decode.Tunnel) bool {
+	if a.Len() == 0 || b == nil {
+		return a.Len() == b.Len()
+	}
+	canon, _ := a.Canonical()
+	return canon == *b
 }

@@ -196,10 +196,7 @@ func (c *compact) indexDelete(k ckey, i int32) {
 			if v == 0 {
 				return
 			}
-			home := c.slot(v-1).key.hash() & mask
-			// The entry at n may move to the hole at j unless its home
-			// lies cyclically in (j, n].
-			if (n > j && (home <= j || home > n)) || (n < j && home <= j && home > n) {
+			if movable(c.slot(v-1).key.hash()&mask, j, n) {
 				c.index[j] = v
 				j = n
 				break

@@ -134,13 +134,7 @@ func TestCompactTierExact(t *testing.T) {
 	}
 	// The interleaved 200-flow mix, where compact attempts are promoted
 	// by every kind of segment.
-	r = rand.New(rand.NewPCG(1, 2))
-	var gens []gen
-	for i := range 200 {
-		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(30000+i))
-		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, 0, byte(i % 7)}), 443)
-		gens = append(gens, gen{a, b, genFlow(r, a, b, int64(r.IntN(20))*ms)})
-	}
+	gens := mixGens(rand.New(rand.NewPCG(1, 2)))
 	if _, slots := checkTiers(t, Options{IdleTimeout: 5 * time.Second}, interleave(gens), 37); slots == 0 {
 		t.Error("no attempt of the mix was compact")
 	}

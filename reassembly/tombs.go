@@ -87,13 +87,18 @@ func (tt *tombTable) del(h uint64) {
 			if !s.t.live {
 				return
 			}
-			// The slot at n may move to the hole at j unless its home
-			// lies cyclically in (j, n].
-			if home := s.h & mask; (n > j && (home <= j || home > n)) || (n < j && home <= j && home > n) {
+			if movable(s.h&mask, j, n) {
 				tt.slots[j] = s
 				j = n
 				break
 			}
 		}
 	}
+}
+
+// movable reports whether, in a linear-probing table, the entry at slot n
+// whose home slot is home may move back to a hole at slot j (backward-shift
+// deletion): unless its home lies cyclically in (j, n].
+func movable(home, j, n uint64) bool {
+	return (n > j && (home <= j || home > n)) || (n < j && home <= j && home > n)
 }

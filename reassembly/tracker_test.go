@@ -442,14 +442,20 @@ func checkIndependent(t testing.TB, opts Options, gens []gen) {
 	}
 }
 
-func TestInterleavedFlowsIndependent(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
+// mixGens returns 200 connections of genFlow's shapes on distinct
+// 4-tuples towards 7 servers, starting within 20 ms.
+func mixGens(r *rand.Rand) []gen {
 	var gens []gen
 	for i := range 200 {
 		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(30000+i))
 		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, 0, byte(i % 7)}), 443)
 		gens = append(gens, gen{a, b, genFlow(r, a, b, int64(r.IntN(20))*ms)})
 	}
+	return gens
+}
+
+func TestInterleavedFlowsIndependent(t *testing.T) {
+	gens := mixGens(rand.New(rand.NewPCG(1, 2)))
 	checkIndependent(t, Options{IdleTimeout: 5 * time.Second}, gens)
 	// The mix as a whole: every shape produced its verdict.
 	flows := runAll(Options{IdleTimeout: 5 * time.Second}, interleave(gens))
@@ -681,13 +687,7 @@ func TestClockJump(t *testing.T) {
 // Zeek's view: the flows are the same but for Conn and ConnPrior, zero
 // without it.
 func TestNoConnStateChangesNothingElse(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	var gens []gen
-	for i := range 200 {
-		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(30000+i))
-		b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, 0, byte(i % 7)}), 443)
-		gens = append(gens, gen{a, b, genFlow(r, a, b, int64(r.IntN(20))*ms)})
-	}
+	gens := mixGens(rand.New(rand.NewPCG(3, 4)))
 	pkts := interleave(gens)
 	opts := Options{IdleTimeout: 5 * time.Second}
 	with := runAll(opts, pkts)

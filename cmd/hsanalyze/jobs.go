@@ -29,10 +29,16 @@ func runJobs(cfg *config, files []*capture.File, h *hooks, emit func(*reassembly
 	}
 	defer os.RemoveAll(dir)
 
+	jobs := min(cfg.jobs, len(files))
+	// Each job holds an attempt table of its own (bounded by --max-memory):
+	// the collector's soft limit makes room for all of them, then for the
+	// merge's table and one part's boundary.
+	limitMemoryFor(cfg.maxMem, jobs)
+	defer limitMemoryFor(cfg.maxMem, 2)
 	results := make([]jobResult, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(cfg.jobs, len(files)) {
+	for range jobs {
 		wg.Go(func() {
 			for i := range next {
 				results[i] = runJob(dir, i, cfg)
@@ -54,7 +60,8 @@ func runJobs(cfg *config, files []*capture.File, h *hooks, emit func(*reassembly
 		paths[i] = r.path
 		errs = append(errs, r.err)
 	}
-	plan, perr := partial.Open(paths, nil)
+	limitMemoryFor(cfg.maxMem, 2)
+	plan, perr := partial.OpenWritten(paths, nil)
 	if perr != nil || plan.Overlapping() {
 		return sum, nil, false
 	}
@@ -108,7 +115,13 @@ func runJob(dir string, i int, cfg *config) (r jobResult) {
 	if err != nil {
 		return r
 	}
-	sum, runErr := partial.Write(out, []*capture.File{f}, cfg.files[i:i+1], analysisOptions(cfg, nil), version())
+	o := analysisOptions(cfg, nil)
+	if cfg.workers == 0 {
+		// The jobs keep the CPUs busy: a job's own pipeline would only add
+		// hand-offs between goroutines.
+		o.Workers = 1
+	}
+	sum, runErr := partial.WriteTemporary(out, []*capture.File{f}, cfg.files[i:i+1], o, version())
 	if cerr := out.Close(); cerr != nil || (runErr != nil && !isAnalysisError(runErr)) {
 		return r
 	}

@@ -54,8 +54,11 @@ func formatSize(n int64) string {
 // for reading, decoding and the report. Without it the heap may grow to
 // twice the live data before a collection. It is the process's setting,
 // made once by the command; 0 (no bound) leaves the runtime's default.
-func limitMemory(maxMem int64) {
+func limitMemory(maxMem int64) { limitMemoryFor(maxMem, 1) }
+
+// limitMemoryFor is limitMemory for n attempt tables at once (--jobs).
+func limitMemoryFor(maxMem int64, n int) {
 	if maxMem > 0 {
-		debug.SetMemoryLimit(maxMem + maxMem/2 + 64<<20)
+		debug.SetMemoryLimit(int64(n)*(maxMem+maxMem/2) + 64<<20)
 	}
 }
