@@ -105,3 +105,16 @@ func TestAppendUint(t *testing.T) {
 		check(rng.Uint64() >> rng.IntN(64))
 	}
 }
+
+func TestAppendTableTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 100_000 {
+		ns := int64(rng.Uint64())
+		for _, layout := range []string{"15:04:05.000000", "2006-01-02 15:04:05.000000"} {
+			want := time.Unix(0, ns).UTC().Format(layout)
+			if got := string(appendTableTime(nil, ns, len(layout) > 15)); got != want {
+				t.Fatalf("%d %q: %s, want %s", ns, layout, got, want)
+			}
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
 
@@ -37,8 +36,11 @@ func (t *tableWriter) closeAll(c *Capture) error {
 	b.rule("┌", "┬", "┐")
 	b.row(tableHeader[:])
 	b.rule("├", "┼", "┤")
+	withDate := len(layout) > len("15:04:05.000000")
+	var ts []byte
 	if err := t.all.each(func(f *reassembly.Flow) error {
-		cells[0] = time.Unix(0, f.FirstTS).UTC().Format(layout)
+		ts = appendTableTime(ts[:0], f.FirstTS, withDate)
+		cells[0] = string(ts)
 		rest := t.cells(f)
 		copy(cells[1:], rest[:])
 		b.row(cells[:])
@@ -48,6 +50,18 @@ func (t *tableWriter) closeAll(c *Capture) error {
 	}
 	b.rule("└", "┴", "┘")
 	return bw.Flush()
+}
+
+// appendTableTime appends ns as timeLayout's "15:04:05.000000", or with
+// withDate "2006-01-02 15:04:05.000000", in UTC: the parts of the RFC 3339
+// form (TestAppendTableTime compares it with time's).
+func appendTableTime(dst []byte, ns int64, withDate bool) []byte {
+	var b [30]byte
+	r := appendTime3339(b[:0], ns) // 2006-01-02T15:04:05.000000000Z
+	if withDate {
+		dst = append(append(dst, r[:10]...), ' ')
+	}
+	return append(dst, r[11:26]...)
 }
 
 // addAll stores f for closeAll and widens the columns to its cells (the
@@ -130,7 +144,11 @@ func (b *boxTable) row(cells []string) {
 	}
 	height := 1
 	for i, c := range cells {
-		b.lines[i] = append(b.lines[i][:0], strings.Split(c, "\n")...)
+		if strings.IndexByte(c, '\n') < 0 {
+			b.lines[i] = append(b.lines[i][:0], c)
+		} else {
+			b.lines[i] = append(b.lines[i][:0], strings.Split(c, "\n")...)
+		}
 		height = max(height, len(b.lines[i]))
 	}
 	for l := range height {
