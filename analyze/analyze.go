@@ -35,10 +35,10 @@ type Options struct {
 	// Workers is how many goroutines a run uses: 1 reads, decodes, tracks
 	// and emits on Run's goroutine; 2 reads, decodes and tracks on one
 	// goroutine while emit runs on Run's; 3 or more read and decode on a
-	// third (more are not used yet). 0 (the default) takes the number of
-	// CPUs Go may use (GOMAXPROCS), at most 3. With Tracker.Trace set,
-	// tracking and emit share Run's goroutine. The output is the same
-	// whatever the number.
+	// third (more are not used yet). 0 (the default) is 1: measured on a
+	// quiet 2-vCPU machine, 2 and 3 goroutines took more time, not less
+	// (README, Performance). With Tracker.Trace set, tracking and emit
+	// share Run's goroutine. The output is the same whatever the number.
 	Workers int
 	// Packets, if set, is kept at the number of packet records read so
 	// far, updated once per batch: for a progress display in another
@@ -279,10 +279,10 @@ const maxQueued = 1024
 
 // goroutines returns how many goroutines Run uses (Options.Workers).
 func (o *Options) goroutines() int {
-	if o.Workers > 0 {
+	if o.Workers > 0 && runtime.GOMAXPROCS(0) > 1 {
 		return o.Workers
 	}
-	return min(runtime.GOMAXPROCS(0), 3)
+	return 1
 }
 
 // event is one thing for the caller's goroutine: a flow, a damage

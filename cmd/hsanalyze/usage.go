@@ -82,7 +82,7 @@ Analysis:
                         (default 1ms; 0: keep every frame)
   --workers N           goroutines for the analysis, same output for any N: 1
                         does all in one; 2 formats the report beside; 3 also
-                        reads and decodes apart (default 0: CPUs, at most 3)
+                        reads and decodes apart (default 1)
   --jobs N              files that follow one another in time (rotated) are
                         analysed N at a time, then merged: the same output
                         (default 1)
