@@ -75,14 +75,6 @@ func Open(paths []string, want *Options) (*Plan, error) {
 	return open(paths, want, readCheck)
 }
 
-// OpenWritten is Open for partials that this process has just written
-// (--jobs): it reads their summaries without decoding every record
-// first, so merge reads each flow once. A partial damaged all the same is
-// still found by Run, as an error, possibly after flows were emitted.
-func OpenWritten(paths []string, want *Options) (*Plan, error) {
-	return open(paths, want, readSummary)
-}
-
 func open(paths []string, want *Options, mode readMode) (*Plan, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no partial given")

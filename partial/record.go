@@ -346,12 +346,6 @@ func Write(w io.Writer, files []*capture.File, names []string, ao analyze.Option
 	return write(w, files, names, ao, tool, zstd.SpeedBestCompression)
 }
 
-// WriteTemporary is Write for a partial that this process reads back at
-// once (--jobs): compressed for speed rather than size.
-func WriteTemporary(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string) (analyze.Summary, error) {
-	return write(w, files, names, ao, tool, zstd.SpeedFastest)
-}
-
 // WriteMemory is Write for a partial result that this process merges
 // itself (--jobs, see MemPlan): kept in memory, its flows in codec's
 // encoding.
