@@ -18,7 +18,7 @@ import (
 // Open and (every snapEvery packets) Snapshot, as text.
 func tierRun(t testing.TB, opts Options, pkts []*decode.Packet, on bool, snapEvery int) (flows []*Flow, trail []string, slots int32) {
 	t.Helper()
-	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
+	tr := New(opts, func(f *Flow) { flows = append(flows, keep(f)) })
 	tr.cmp.on = on
 	for i, p := range pkts {
 		q := *p
