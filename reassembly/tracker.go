@@ -89,7 +89,7 @@
 // # Memory
 //
 // An attempt that so far saw only its client's SYN and retransmissions of
-// it costs a fixed-size, pointer-free slot of about 120 bytes (compact.go);
+// it costs a fixed-size, pointer-free slot of 128 bytes with its index cell (compact.go);
 // its first other segment turns it into a full entry with a
 // handshake.Machine by replaying what it saw, so the result is the same as
 // if it had been full from the start. Zeek's view of an attempt is kept
