@@ -389,7 +389,7 @@ func (t *Tracker) promote(i int32) *entry {
 	e := t.newEntry()
 	t.fill(i, e)
 	t.cmp.release(i)
-	t.table[e.key] = e
+	t.table.put(e)
 	t.early.used += attemptCost(t.conn) - compactBytes
 	return e
 }
@@ -421,12 +421,12 @@ func (t *Tracker) lookup(key FlowKey) *entry {
 	if i := t.findCompact(key); i >= 0 {
 		return t.promote(i)
 	}
-	return t.table[key]
+	return t.table.get(key)
 }
 
 // exists reports whether key has an open attempt, in either tier.
 func (t *Tracker) exists(key FlowKey) bool {
-	return t.table[key] != nil || t.findCompact(key) >= 0
+	return t.table.get(key) != nil || t.findCompact(key) >= 0
 }
 
 // nextStamp numbers insertions into the expiry lists.

@@ -96,7 +96,7 @@ func (t *Tracker) Snapshot() *State {
 		a.Machine.DetachEvidence()
 		s.Attempts = append(s.Attempts, a)
 	}
-	for _, e := range t.table {
+	for e := range t.table.all() {
 		attempt(e)
 	}
 	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
@@ -153,7 +153,7 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 		e.m.DetachEvidence()
 		t.seq++
 		e.seq = t.seq
-		t.table[key] = e
+		t.table.put(e)
 		t.early.used += attemptCost(t.conn)
 		t.place(e)
 	}
@@ -229,7 +229,7 @@ func (t *Tracker) Has(key FlowKey) bool {
 // Started returns the capture time of the first segment of key's open
 // attempt; ok is false when there is none.
 func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
-	if e := t.table[key]; e != nil {
+	if e := t.table.get(key); e != nil {
 		return e.firstTS, true
 	}
 	if i := t.findCompact(key); i >= 0 {
@@ -245,14 +245,14 @@ func (t *Tracker) Drop(key FlowKey) {
 		t.early.used -= compactBytes
 		return // plain traffic: no tunnel reference
 	}
-	e := t.table[key]
+	e := t.table.get(key)
 	if e == nil {
 		return
 	}
 	if e.listed() {
 		e.unlink()
 	}
-	delete(t.table, key)
+	t.table.del(key)
 	t.early.used -= attemptCost(t.conn)
 	t.unref(key)
 	t.recycle(e)
@@ -333,7 +333,7 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 			}
 		}
 	}
-	e := t.table[key]
+	e := t.table.get(key)
 	if i := t.findCompact(key); i >= 0 {
 		e = t.scratch(i, false) // unlisted: the open list's delay
 	}
@@ -350,7 +350,7 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 func (t *Tracker) Finish(key FlowKey) {
 	if i := t.findCompact(key); i >= 0 {
 		t.finishCompact(i)
-	} else if e := t.table[key]; e != nil {
+	} else if e := t.table.get(key); e != nil {
 		t.finish(e)
 	}
 }

@@ -395,7 +395,7 @@ type Tracker struct {
 	idle, linger, window int64
 	emit                 func(*Flow)
 	traceFn              func(*Trace)
-	table                map[FlowKey]*entry
+	table                table
 	open, closed         list
 	free                 *entry // recycled entries, linked by next
 	conn                 bool   // keep Zeek's view (not Options.NoConnState)
@@ -464,7 +464,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 		window:    pick(opts.ReorderWindow, DefaultReorderWindow),
 		emit:      emit,
 		traceFn:   opts.Trace,
-		table:     make(map[FlowKey]*entry),
+		table:     newTable(),
 		heldCount: make(map[FlowKey]int),
 		tunnels:   make(map[decode.Tunnel]*tunnelRef),
 		tunnelID:  make(map[uint64]*tunnelRef),
@@ -479,7 +479,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 
 // Open returns the number of attempts in the table (not counting segments
 // held for reordering).
-func (t *Tracker) Open() int { return len(t.table) + t.cmp.n }
+func (t *Tracker) Open() int { return t.table.len() + t.cmp.n }
 
 func isBareSYN(seg *decode.Segment) bool {
 	return seg.Flags&(decode.SYN|decode.ACK) == decode.SYN
@@ -630,7 +630,7 @@ func (t *Tracker) unstamp(key FlowKey) {
 		t.place(e)
 		return
 	}
-	if e := t.table[key]; e != nil && e.expTS > t.now {
+	if e := t.table.get(key); e != nil && e.expTS > t.now {
 		e.expTS = t.now
 		e.unlink()
 		t.place(e)
@@ -654,7 +654,7 @@ func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 		t.step(t.promote(i), seg)
 		return
 	}
-	if e := t.table[key]; e != nil {
+	if e := t.table.get(key); e != nil {
 		t.step(e, seg)
 		return
 	}
@@ -726,7 +726,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	e.file = int32(seg.File)
 	t.seq++
 	e.seq = t.seq
-	t.table[key] = e
+	t.table.put(e)
 	ev := e.m.Step(seg, seg.Src == e.client()) // a fresh Machine consumes anything
 	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
@@ -762,7 +762,7 @@ func (t *Tracker) finish(e *entry) {
 	if e.listed() {
 		e.unlink()
 	}
-	delete(t.table, e.key)
+	t.table.del(e.key)
 	t.early.used -= attemptCost(t.conn)
 	r := e.m.Result()
 	client, server := e.key.lo, e.key.hi
@@ -986,7 +986,7 @@ func (t *Tracker) Flush() {
 	}
 	t.compactHeld()
 	rest := make([]openAttempt, 0, t.Open())
-	for _, e := range t.table {
+	for e := range t.table.all() {
 		rest = append(rest, openAttempt{e: e, seq: e.seq})
 	}
 	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
