@@ -370,7 +370,8 @@ func (t *Tracker) retransmit(i int32, seg *decode.Segment) bool {
 // replaying its segments, with Zeek's view if e has one.
 func (t *Tracker) fill(i int32, e *entry) {
 	s := t.cmp.slot(i)
-	e.key, e.client = s.key.flowKey(), s.client()
+	e.key = s.key.flowKey()
+	e.setClient(s.client())
 	e.firstTS = s.firstTS
 	e.lastTS = s.lastTS()
 	e.expTS = e.lastTS

@@ -14,9 +14,10 @@ import (
 )
 
 // tierRun feeds pkts to a Tracker with the compact tier on or off and
-// returns its flows, and after every packet its Fate of the next packet,
-// Open and (every snapEvery packets) Snapshot, as text.
-func tierRun(t testing.TB, opts Options, pkts []*decode.Packet, on bool, snapEvery int) (flows []*Flow, trail []string, slots int32) {
+// returns its flows, and after every packet its Fate of the next packet and
+// Open, as text, and (every snapEvery packets) Snapshot, compared with
+// reflect.DeepEqual (a Machine points to what it keeps out of line).
+func tierRun(t testing.TB, opts Options, pkts []*decode.Packet, on bool, snapEvery int) (flows []*Flow, trail []any, slots int32) {
 	t.Helper()
 	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
 	tr.cmp.on = on
@@ -24,7 +25,7 @@ func tierRun(t testing.TB, opts Options, pkts []*decode.Packet, on bool, snapEve
 		q := *p
 		trail = append(trail, fmt.Sprintf("fate %d open %d", tr.Fate(&q), tr.Open()))
 		if snapEvery > 0 && i%snapEvery == 0 {
-			trail = append(trail, fmt.Sprintf("%+v", *tr.Snapshot()))
+			trail = append(trail, *tr.Snapshot())
 		}
 		tr.Add(&q)
 	}
@@ -52,8 +53,8 @@ func checkTiers(t testing.TB, opts Options, pkts []*decode.Packet, snapEvery int
 		}
 	}
 	for i := range wantTrail {
-		if gotTrail[i] != wantTrail[i] {
-			t.Fatalf("before packet %d:\ncompact %s\n   full %s", i, gotTrail[i], wantTrail[i])
+		if !reflect.DeepEqual(gotTrail[i], wantTrail[i]) {
+			t.Fatalf("before packet %d:\ncompact %+v\n   full %+v", i, gotTrail[i], wantTrail[i])
 		}
 	}
 	return got, slots

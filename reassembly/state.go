@@ -87,7 +87,7 @@ func (t *Tracker) Snapshot() *State {
 		}
 	}
 	attempt := func(e *entry) {
-		a := Attempt{Client: e.client, FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
+		a := Attempt{Client: e.client(), FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
 			Swap: e.swap, Machine: e.m}
 		if z := e.zeek; z != nil {
 			a.Zeek, a.ZeekPrior = z.conn, slices.Clone(z.prior)
@@ -143,7 +143,8 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 			continue
 		}
 		e := t.newEntry()
-		e.key, e.client, e.firstTS, e.lastTS, e.expTS = key, a.Client, a.FirstTS, a.LastTS, a.ExpTS
+		e.key, e.firstTS, e.lastTS, e.expTS = key, a.FirstTS, a.LastTS, a.ExpTS
+		e.setClient(a.Client)
 		e.swap, e.m = a.Swap, a.Machine
 		if z := e.zeek; z != nil {
 			z.conn, z.prior = a.Zeek, slices.Clone(a.ZeekPrior)
@@ -248,7 +249,7 @@ func (t *Tracker) Drop(key FlowKey) {
 	if e == nil {
 		return
 	}
-	if e.list != nil {
+	if e.listed() {
 		e.unlink()
 	}
 	delete(t.table, key)
@@ -334,13 +335,12 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 	}
 	e := t.table[key]
 	if i := t.findCompact(key); i >= 0 {
-		e = t.scratch(i, false)
-		e.list = &t.open
+		e = t.scratch(i, false) // unlisted: the open list's delay
 	}
-	if e == nil || clock-e.expTS > e.list.delay {
+	if e == nil || clock-e.expTS > t.delay(e) {
 		return FateFresh
 	}
-	if p.Kind == decode.KindTCP && e.m.StartsNewAttempt(seg, seg.Src == e.client) {
+	if p.Kind == decode.KindTCP && e.m.StartsNewAttempt(seg, seg.Src == e.client()) {
 		return FateNew
 	}
 	return FateJoin
