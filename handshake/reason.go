@@ -53,29 +53,28 @@ func micros(ns int64) uint32 {
 }
 
 func (m *Machine) icmpError(seg *decode.Segment, e *decode.ICMPError) {
-	t := &m.tale
-	if t.bits&tICMP != 0 {
+	if m.taleBits&tICMP != 0 {
 		return
 	}
-	t.bits |= tICMP
-	if t.bits&tRST == 0 && !m.has(bMidstream) {
-		t.frame = seg.Frame
-		t.endDelay = micros(seg.Timestamp - m.lastCSyn)
+	m.taleBits |= tICMP
+	if m.taleBits&tRST == 0 && !m.has(bMidstream) {
+		m.taleFrame = seg.Frame
+		m.endDelay = micros(seg.Timestamp - m.lastCSyn)
 	}
-	t.icmpType, t.icmpCode = e.Type, e.Code
+	x := m.more()
+	x.icmpType, x.icmpCode = e.Type, e.Code
 	if e.V6 {
-		t.bits |= tICMPv6
+		m.taleBits |= tICMPv6
 	}
 	if e.From.Is4() || e.From.Is4In6() {
-		t.bits |= tICMPFrom4
+		m.taleBits |= tICMPFrom4
 	}
-	t.icmpFrom = e.From.As16()
+	x.icmpFrom = e.From.As16()
 }
 
 // tell records what seg, of role, adds to the tale; wasClosed is whether an
 // RST had closed the attempt before it.
 func (m *Machine) tell(seg *decode.Segment, role Role, fromClient, wasClosed bool) {
-	t := &m.tale
 	switch role {
 	case RoleSYNACK:
 		if m.firstSynAck == 0 {
@@ -83,17 +82,17 @@ func (m *Machine) tell(seg *decode.Segment, role Role, fromClient, wasClosed boo
 		}
 	case RoleSYNRetransmit:
 		if m.has(bSSynAck) && !m.has(bComplete) {
-			t.synAfterAck++
+			m.synAfterAck++
 		}
 	case RoleRST:
 		if wasClosed || !m.has(bRSTClosed) || m.has(bMidstream) {
 			break
 		}
-		t.bits |= tRST
+		m.taleBits |= tRST
 		if seg.Flags&decode.ACK != 0 {
-			t.bits |= tRSTAck
+			m.taleBits |= tRSTAck
 		}
-		t.frame = seg.Frame
+		m.taleFrame = seg.Frame
 		// What it answers: the SYN-ACK it follows, or the SYN.
 		since := m.lastCSyn
 		if m.has(bSSynAck) {
@@ -102,16 +101,19 @@ func (m *Machine) tell(seg *decode.Segment, role Role, fromClient, wasClosed boo
 		if since == 0 || since > seg.Timestamp {
 			since = m.firstTS
 		}
-		t.endDelay = micros(seg.Timestamp - since)
+		m.endDelay = micros(seg.Timestamp - since)
 	}
 	if fromClient && m.has(bCAcked) && seg.Flags&decode.ACK != 0 && seg.Flags&decode.SYN == 0 {
 		m.set(bCReplied)
 	}
 }
 
-// result completes the tale for Result.
+// taleResult builds the tale for Result.
 func (m *Machine) taleResult() Tale {
-	t := m.tale
+	t := Tale{frame: m.taleFrame, endDelay: m.endDelay, synAfterAck: m.synAfterAck, bits: m.taleBits}
+	if x := m.x; x != nil && m.taleBits&tICMP != 0 {
+		t.icmpType, t.icmpCode, t.icmpFrom = x.icmpType, x.icmpCode, x.icmpFrom
+	}
 	if m.has(bFirstFromServer) != m.has(bFlipped) {
 		t.bits |= tFirstServer
 	}

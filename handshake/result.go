@@ -123,9 +123,9 @@ func (r *Result) Has(code Code) bool {
 func (m *Machine) Result() Result {
 	r := Result{
 		Verdict:           m.Verdict(),
-		Evidence:          m.ev,
-		ClientISN:         m.cISN,
-		ServerISN:         m.sISN,
+		Evidence:          m.evidence(),
+		ClientISN:         m.sd[cli].isn,
+		ServerISN:         m.sd[srv].isn,
 		HasClientISN:      m.has(bCSyn),
 		HasServerISN:      m.has(bSSyn) && !m.has(bSSynInferred),
 		ECN:               m.has(bECNSyn) && m.has(bECNSynAck),
@@ -142,10 +142,10 @@ func (m *Machine) Result() Result {
 		SYNRetransmits:    m.synRetx,
 		SYNACKRetransmits: m.synAckRetx,
 		DuplicateACKs:     m.dupAcks,
-		ClientPackets:     m.cPkts,
-		ServerPackets:     m.sPkts,
-		ClientOptions:     m.cOpts,
-		ServerOptions:     m.sOpts,
+		ClientPackets:     m.sd[cli].pkts,
+		ServerPackets:     m.sd[srv].pkts,
+		ClientOptions:     m.sd[cli].opts,
+		ServerOptions:     m.sd[srv].opts,
 	}
 	r.ClientState, r.ServerState = m.states()
 	r.Tale = m.taleResult()

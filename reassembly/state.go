@@ -87,7 +87,7 @@ func (t *Tracker) Snapshot() *State {
 		}
 	}
 	attempt := func(e *entry) {
-		a := Attempt{Client: e.client, FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
+		a := Attempt{Client: e.client(), FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
 			Swap: e.swap, Machine: e.m}
 		if z := e.zeek; z != nil {
 			a.Zeek, a.ZeekPrior = z.conn, slices.Clone(z.prior)
@@ -96,7 +96,7 @@ func (t *Tracker) Snapshot() *State {
 		a.Machine.DetachEvidence()
 		s.Attempts = append(s.Attempts, a)
 	}
-	for _, e := range t.table {
+	for e := range t.table.all() {
 		attempt(e)
 	}
 	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
@@ -143,7 +143,8 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 			continue
 		}
 		e := t.newEntry()
-		e.key, e.client, e.firstTS, e.lastTS, e.expTS = key, a.Client, a.FirstTS, a.LastTS, a.ExpTS
+		e.key, e.firstTS, e.lastTS, e.expTS = key, a.FirstTS, a.LastTS, a.ExpTS
+		e.setClient(a.Client)
 		e.swap, e.m = a.Swap, a.Machine
 		if z := e.zeek; z != nil {
 			z.conn, z.prior = a.Zeek, slices.Clone(a.ZeekPrior)
@@ -152,7 +153,7 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 		e.m.DetachEvidence()
 		t.seq++
 		e.seq = t.seq
-		t.table[key] = e
+		t.table.put(e)
 		t.early.used += attemptCost(t.conn)
 		t.place(e)
 	}
@@ -228,7 +229,7 @@ func (t *Tracker) Has(key FlowKey) bool {
 // Started returns the capture time of the first segment of key's open
 // attempt; ok is false when there is none.
 func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
-	if e := t.table[key]; e != nil {
+	if e := t.table.get(key); e != nil {
 		return e.firstTS, true
 	}
 	if i := t.findCompact(key); i >= 0 {
@@ -244,14 +245,14 @@ func (t *Tracker) Drop(key FlowKey) {
 		t.early.used -= compactBytes
 		return // plain traffic: no tunnel reference
 	}
-	e := t.table[key]
+	e := t.table.get(key)
 	if e == nil {
 		return
 	}
-	if e.list != nil {
+	if e.listed() {
 		e.unlink()
 	}
-	delete(t.table, key)
+	t.table.del(key)
 	t.early.used -= attemptCost(t.conn)
 	t.unref(key)
 	t.recycle(e)
@@ -332,15 +333,14 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 			}
 		}
 	}
-	e := t.table[key]
+	e := t.table.get(key)
 	if i := t.findCompact(key); i >= 0 {
-		e = t.scratch(i, false)
-		e.list = &t.open
+		e = t.scratch(i, false) // unlisted: the open list's delay
 	}
-	if e == nil || clock-e.expTS > e.list.delay {
+	if e == nil || clock-e.expTS > t.delay(e) {
 		return FateFresh
 	}
-	if p.Kind == decode.KindTCP && e.m.StartsNewAttempt(seg, seg.Src == e.client) {
+	if p.Kind == decode.KindTCP && e.m.StartsNewAttempt(seg, seg.Src == e.client()) {
 		return FateNew
 	}
 	return FateJoin
@@ -350,7 +350,7 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 func (t *Tracker) Finish(key FlowKey) {
 	if i := t.findCompact(key); i >= 0 {
 		t.finishCompact(i)
-	} else if e := t.table[key]; e != nil {
+	} else if e := t.table.get(key); e != nil {
 		t.finish(e)
 	}
 }

@@ -89,7 +89,7 @@
 // # Memory
 //
 // An attempt that so far saw only its client's SYN and retransmissions of
-// it costs a fixed-size, pointer-free slot of about 120 bytes (compact.go);
+// it costs a fixed-size, pointer-free slot of 128 bytes with its index cell (compact.go);
 // its first other segment turns it into a full entry with a
 // handshake.Machine by replaying what it saw, so the result is the same as
 // if it had been full from the start. Zeek's view of an attempt is kept
@@ -265,7 +265,6 @@ type Flow struct {
 // entry is a table slot: one open attempt.
 type entry struct {
 	key             FlowKey
-	client          netip.AddrPort
 	firstTS, lastTS int64
 	// expTS is when the entry was last active for expiry: lastTS, except
 	// for a refuted outlier (see Time). The lists are ordered by it.
@@ -276,11 +275,36 @@ type entry struct {
 	// swap orients the canonical tunnel context as the client sends
 	// (decode.Tunnel.Orient).
 	swap       uint8
-	prev, next *entry
-	list       *list
+	bits       uint8  // eClientLo, eClosed
+	prev, next *entry // its list (nil when on none); next also links the free list
 	m          handshake.Machine
 	zeek       *zeekView // nil under Options.NoConnState
 }
+
+// Bits of entry.bits.
+const (
+	eClientLo uint8 = 1 << iota // the client is the key's lo endpoint (else hi)
+	eClosed                     // on the closed list (valid while listed)
+)
+
+// client returns the attempt's client: one of its key's endpoints.
+func (e *entry) client() netip.AddrPort {
+	if e.bits&eClientLo != 0 {
+		return e.key.lo
+	}
+	return e.key.hi
+}
+
+// setClient makes c, one of e.key's endpoints, the client.
+func (e *entry) setClient(c netip.AddrPort) {
+	e.bits &^= eClientLo
+	if c == e.key.lo {
+		e.bits |= eClientLo
+	}
+}
+
+// listed reports whether e is on the open or the closed list.
+func (e *entry) listed() bool { return e.prev != nil }
 
 // zeekView is Zeek's view of an attempt, kept beside its entry only when
 // something reads it.
@@ -304,18 +328,19 @@ func (e *entry) zeekAdd(seg *decode.Segment) {
 		z.prior = append(z.prior, z.conn.Summary())
 		z.conn = connstate.Conn{}
 	}
-	z.conn.Add(seg, seg.Src == e.client)
+	z.conn.Add(seg, seg.Src == e.client())
 }
 
 // list is an intrusive doubly-linked list of entries ordered by expTS
 // around the sentinel root.
 type list struct {
-	root  entry
-	delay int64 // how long after expTS an entry of this list expires
+	root   entry
+	delay  int64 // how long after expTS an entry of this list expires
+	closed bool  // the closed list: its entries have eClosed
 }
 
-func (l *list) init(delay int64) {
-	l.root.next, l.root.prev, l.delay = &l.root, &l.root, delay
+func (l *list) init(delay int64, closed bool) {
+	l.root.next, l.root.prev, l.delay, l.closed = &l.root, &l.root, delay, closed
 }
 
 func (l *list) front() *entry {
@@ -333,13 +358,27 @@ func (l *list) insert(e *entry) {
 	for at != &l.root && at.expTS > e.expTS {
 		at = at.prev
 	}
-	e.list, e.prev, e.next = l, at, at.next
+	e.prev, e.next = at, at.next
 	at.next.prev, at.next = e, e
+	e.bits &^= eClosed
+	if l.closed {
+		e.bits |= eClosed
+	}
 }
 
 func (e *entry) unlink() {
 	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next, e.list = nil, nil, nil
+	e.prev, e.next = nil, nil
+	e.bits &^= eClosed
+}
+
+// delay is how long after its expTS e expires: that of the list it is on
+// (the open list's when on none).
+func (t *Tracker) delay(e *entry) int64 {
+	if e.listed() && e.bits&eClosed != 0 {
+		return t.closed.delay
+	}
+	return t.open.delay
 }
 
 type held struct {
@@ -356,7 +395,7 @@ type Tracker struct {
 	idle, linger, window int64
 	emit                 func(*Flow)
 	traceFn              func(*Trace)
-	table                map[FlowKey]*entry
+	table                table
 	open, closed         list
 	free                 *entry // recycled entries, linked by next
 	conn                 bool   // keep Zeek's view (not Options.NoConnState)
@@ -430,14 +469,14 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 		window:    pick(opts.ReorderWindow, DefaultReorderWindow),
 		emit:      emit,
 		traceFn:   opts.Trace,
-		table:     make(map[FlowKey]*entry),
+		table:     newTable(),
 		heldCount: make(map[FlowKey]int),
 		tunnels:   make(map[decode.Tunnel]*tunnelRef),
 		tunnelID:  make(map[uint64]*tunnelRef),
 		conn:      !opts.NoConnState,
 	}
-	t.open.init(t.idle)
-	t.closed.init(t.linger)
+	t.open.init(t.idle, false)
+	t.closed.init(t.linger, true)
 	t.cmp.init(opts.Trace == nil)
 	t.initEarly(opts.MaxMemory)
 	return t
@@ -445,7 +484,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 
 // Open returns the number of attempts in the table (not counting segments
 // held for reordering).
-func (t *Tracker) Open() int { return len(t.table) + t.cmp.n }
+func (t *Tracker) Open() int { return t.table.len() + t.cmp.n }
 
 func isBareSYN(seg *decode.Segment) bool {
 	return seg.Flags&(decode.SYN|decode.ACK) == decode.SYN
@@ -498,7 +537,7 @@ func (t *Tracker) handle(key FlowKey, p *decode.Packet) {
 	seg := &p.Segment
 	if p.Kind == decode.KindICMPError {
 		if e := t.lookup(key); e != nil {
-			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client)
+			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client())
 			t.trace(e, seg, &p.ICMP, ev)
 			t.touch(e, seg.Timestamp)
 		}
@@ -596,7 +635,7 @@ func (t *Tracker) unstamp(key FlowKey) {
 		t.place(e)
 		return
 	}
-	if e := t.table[key]; e != nil && e.expTS > t.now {
+	if e := t.table.get(key); e != nil && e.expTS > t.now {
 		e.expTS = t.now
 		e.unlink()
 		t.place(e)
@@ -620,7 +659,7 @@ func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 		t.step(t.promote(i), seg)
 		return
 	}
-	if e := t.table[key]; e != nil {
+	if e := t.table.get(key); e != nil {
 		t.step(e, seg)
 		return
 	}
@@ -644,7 +683,7 @@ func (t *Tracker) process(key FlowKey, seg *decode.Segment) {
 }
 
 func (t *Tracker) step(e *entry, seg *decode.Segment) {
-	ev := e.m.Step(seg, seg.Src == e.client)
+	ev := e.m.Step(seg, seg.Src == e.client())
 	if ev.NewAttempt {
 		key := e.key
 		t.finish(e)
@@ -681,18 +720,19 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	t.makeRoom(seg, cost)
 	t.early.used += cost
 	e := t.newEntry()
-	e.key, e.client = key, seg.Src
+	e.key = key
+	e.setClient(seg.Src)
 	e.swap = t.swap
 	if tun := t.ref(key); seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
-		e.client = seg.Dst // the client is the side a SYN-ACK is sent to
+		e.setClient(seg.Dst) // the client is the side a SYN-ACK is sent to
 		e.swap ^= tun.Levels()
 	}
 	e.firstTS, e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp, seg.Timestamp
 	e.file = int32(seg.File)
 	t.seq++
 	e.seq = t.seq
-	t.table[key] = e
-	ev := e.m.Step(seg, seg.Src == e.client) // a fresh Machine consumes anything
+	t.table.put(e)
+	ev := e.m.Step(seg, seg.Src == e.client()) // a fresh Machine consumes anything
 	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.place(e)
@@ -703,7 +743,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 // in its list.
 func (t *Tracker) touch(e *entry, ts int64) {
 	e.lastTS, e.expTS = max(e.lastTS, ts), max(e.expTS, ts)
-	if e.list != nil { // else a promoted slot
+	if e.listed() { // else a promoted slot
 		e.unlink()
 	}
 	t.place(e)
@@ -724,19 +764,18 @@ func (t *Tracker) place(e *entry) {
 
 // finish emits e's Flow and recycles e.
 func (t *Tracker) finish(e *entry) {
-	if e.list != nil {
+	if e.listed() {
 		e.unlink()
 	}
-	delete(t.table, e.key)
+	t.table.del(e.key)
 	t.early.used -= attemptCost(t.conn)
 	r := e.m.Result()
-	lo, hi := e.key.Endpoints()
-	server := lo
-	if server == e.client {
-		server = hi
+	client, server := e.key.lo, e.key.hi
+	if e.bits&eClientLo == 0 {
+		client, server = server, client
 	}
 	f := &t.out
-	*f = Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, File: int(e.file), Result: r}
+	*f = Flow{Client: client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, File: int(e.file), Result: r}
 	if z := e.zeek; z != nil {
 		f.Conn, f.ConnPrior = z.conn.Summary(), z.prior
 	}
@@ -1006,7 +1045,7 @@ func (t *Tracker) Flush() {
 	}
 	t.compactHeld()
 	rest := make([]openAttempt, 0, t.Open())
-	for _, e := range t.table {
+	for e := range t.table.all() {
 		rest = append(rest, openAttempt{e: e, seq: e.seq})
 	}
 	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {

@@ -493,7 +493,7 @@ func checkClock(t testing.TB, tr *Tracker) {
 	if tr.pending {
 		return
 	}
-	for _, e := range tr.table {
+	for e := range tr.table.all() {
 		if e.expTS > tr.now {
 			t.Fatalf("%v: expiry time %d ahead of the clock %d", e.key, e.expTS, tr.now)
 		}
