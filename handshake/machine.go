@@ -94,43 +94,111 @@ type Machine struct {
 	finalSeq, finalAck decode.Seq
 	cSent              uint32 // client sequence space sent after its SYN before completion, from ISN+1 (see clientAck)
 	nSyn               uint32 // client SYN transmissions with timestamps
-	sd                 [2]side
-	cSynWnd            uint16 // window of the client's first SYN (never scaled)
-	synRetx            uint16
-	synAckRetx         uint16
-	dupAcks            uint16
-	fastOpen           FastOpen
-	close              Close
-	// The tale's own part (Result.Tale): taleFrame is, for a midstream
-	// attempt, its first frame, else the frame of the RST that closed
-	// it, or else of its first ICMP error; endDelay (µs) runs from the
-	// segment that RST or ICMP error answers; synAfterAck counts client
-	// SYNs repeating the ISN after a SYN-ACK; taleBits are Tale's bits.
-	taleBits                        uint8
-	synAfterAck                     uint16
-	endDelay                        uint32
-	synTS                           synTS // the first slot of the SYN timestamp ring (see recordSynTS)
-	taleFrame                       uint64
-	synFrame, synAckFrame, ackFrame uint64
-	firstTS, firstSynAck            int64 // capture time of the first segment and of the first SYN-ACK
-	lastCSyn                        int64 // capture time of the client's last SYN
-	lastSynAck                      int64 // capture time of the last SYN-ACK (either side)
-	synToSynAck                     int64
-	synAckToAck                     int64
-	x                               *extra // nil until needed
+	synTSVal           uint32 // TSval of the SYN timestamp ring's first slot (see recordSynTS); its time is times[tsSynTS0]
+	// endDelay (µs) runs from the segment the RST or ICMP error of the
+	// tale answers to it (Result.Tale).
+	endDelay uint32
+	// wide holds frames and durations (see getWide), times capture
+	// times (see getTime).
+	wide  [numWide]uint32
+	times [numTimes]uint32
+	sd    [2]side
+	// cSynWnd is the window of the client's first SYN (never scaled).
+	cSynWnd, synRetx, synAckRetx, dupAcks uint16
+	synAfterAck                           uint16 // client SYNs repeating the ISN after a SYN-ACK (Result.Tale)
+	fastOpen                              FastOpen
+	close                                 Close
+	taleBits                              uint8  // Tale's bits
+	firstTS                               int64  // capture time of the first segment
+	x                                     *extra // nil until needed
 }
 
-// synTS is one client SYN transmission with timestamps: its TSval and
-// capture time.
-type synTS struct {
-	val uint32
-	at  int64
+// Indexes of Machine.wide: frames, and durations in ns (valid iff
+// bHasSynToSynAck, bHasSynAckToAck). wTaleFrame is the tale's frame: for a
+// midstream attempt its first frame, else the frame of the RST that closed
+// it, or else of its first ICMP error.
+const (
+	wSynFrame = iota
+	wSynAckFrame
+	wAckFrame
+	wTaleFrame
+	wSynToSynAck
+	wSynAckToAck
+	numWide
+)
+
+// wideOut in Machine.wide says the value is in extra.wide.
+const wideOut = 1<<32 - 1
+
+// getWide returns the value at index i of Machine.wide.
+func (m *Machine) getWide(i int) uint64 {
+	if v := m.wide[i]; v != wideOut {
+		return uint64(v)
+	}
+	return m.x.wide[i]
+}
+
+// setWide sets the value at index i of Machine.wide: inline below
+// wideOut (frames of a file of up to 4 billion packets, durations up to
+// 4.29 s), else out of line.
+func (m *Machine) setWide(i int, v uint64) {
+	if v < wideOut {
+		m.wide[i] = uint32(v)
+		return
+	}
+	m.wide[i] = wideOut
+	m.more().wide[i] = v
+}
+
+// Indexes of Machine.times: the capture times of the client's last SYN, of
+// the last SYN-ACK (either side; valid iff bSynAckTimed) and of the first
+// one, and of the SYN timestamp ring's first slot. A time never set is 0.
+const (
+	tsLastCSyn = iota
+	tsLastSynAck
+	tsFirstSynAck
+	tsSynTS0
+	numTimes
+)
+
+// getTime returns the time at index i of Machine.times. Inline, 0 is the
+// time 0, timeOut says it is in extra.times, and any other v is firstTS +
+// v - 1: times within 4.29 s after the first segment, most of an
+// attempt's.
+func (m *Machine) getTime(i int) int64 {
+	switch v := m.times[i]; v {
+	case 0:
+		return 0
+	case timeOut:
+		return m.x.times[i]
+	default:
+		return m.firstTS + int64(v-1)
+	}
+}
+
+const timeOut = 1<<32 - 1
+
+// setTime sets the time at index i of Machine.times (see getTime); the
+// first segment's time must be known.
+func (m *Machine) setTime(i int, ts int64) {
+	if d := ts - m.firstTS; ts != 0 && d >= 0 && d < timeOut-1 {
+		m.times[i] = uint32(d + 1)
+		return
+	}
+	if ts == 0 {
+		m.times[i] = 0
+		return
+	}
+	m.times[i] = timeOut
+	m.more().times[i] = ts
 }
 
 // extra is the part of a Machine only some attempts need.
 type extra struct {
 	ev       []Anomaly
 	lastSSyn int64                     // capture time of the server's last SYN
+	wide     [numWide]uint64           // Machine.wide's values at or past wideOut
+	times    [numTimes]int64           // Machine.times's values out of its range
 	ring     [synTSRing - 1]synTS      // the SYN timestamp ring's slots 1 and on
 	offered  [maxOffered]decode.Seq    // other server ISNs offered, in order of first sight
 	bad      [2][maxBadAcks]decode.Seq // [cli], [srv]: acks of that side's unacceptable segments
@@ -139,6 +207,13 @@ type extra struct {
 	icmpType uint8 // of the first ICMP error (valid iff taleBits has tICMP)
 	icmpCode uint8
 	icmpFrom [16]byte
+}
+
+// synTS is one client SYN transmission with timestamps: its TSval and
+// capture time.
+type synTS struct {
+	val uint32
+	at  int64
 }
 
 // more returns m.x, allocating it if needed.
@@ -207,12 +282,12 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 		}
 		m.firstTS = seg.Timestamp
 		if m.has(bMidstream) {
-			m.taleFrame = seg.Frame
+			m.setWide(wTaleFrame, seg.Frame)
 		}
 	}
 	m.noteFragments(seg)
 	wasComplete, wasFlipped, wasClosed := m.has(bComplete), m.has(bFlipped), m.has(bRSTClosed)
-	prevSynAck, synAckTimed := m.lastSynAck, m.has(bSynAckTimed)
+	prevSynAck, synAckTimed := m.getTime(tsLastSynAck), m.has(bSynAckTimed)
 	var role Role
 	switch {
 	case m.has(bMidstream):
@@ -229,10 +304,10 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 		m.set(bComplete)
 		ev.Completed = true
 		ev.Role = RoleFinalACK
-		m.ackFrame = seg.Frame
+		m.setWide(wAckFrame, seg.Frame)
 		if synAckTimed {
 			if d := seg.Timestamp - prevSynAck; d >= 0 {
-				m.synAckToAck = d
+				m.setWide(wSynAckToAck, uint64(d))
 				m.set(bHasSynAckToAck)
 			}
 		}

@@ -25,7 +25,9 @@ func (m *Machine) midstream(seg *decode.Segment, fromClient bool) (Role, bool) {
 			fromClient = false
 		}
 		m.set(bSSynAck | bSSyn | bSynAckTimed)
-		m.sd[srv].isn, m.sd[srv].synAckAck, m.synAckFrame, m.lastSynAck = seg.Seq, seg.Ack, seg.Frame, seg.Timestamp
+		m.sd[srv].isn, m.sd[srv].synAckAck = seg.Seq, seg.Ack
+		m.setTime(tsLastSynAck, seg.Timestamp)
+		m.setWide(wSynAckFrame, seg.Frame)
 		m.sd[srv].opts = synOptions(&seg.Options)
 		m.checkSynOptions(seg)
 		return RoleSYNACK, fromClient

@@ -58,8 +58,8 @@ func (m *Machine) icmpError(seg *decode.Segment, e *decode.ICMPError) {
 	}
 	m.taleBits |= tICMP
 	if m.taleBits&tRST == 0 && !m.has(bMidstream) {
-		m.taleFrame = seg.Frame
-		m.endDelay = micros(seg.Timestamp - m.lastCSyn)
+		m.setWide(wTaleFrame, seg.Frame)
+		m.endDelay = micros(seg.Timestamp - m.getTime(tsLastCSyn))
 	}
 	x := m.more()
 	x.icmpType, x.icmpCode = e.Type, e.Code
@@ -77,8 +77,8 @@ func (m *Machine) icmpError(seg *decode.Segment, e *decode.ICMPError) {
 func (m *Machine) tell(seg *decode.Segment, role Role, fromClient, wasClosed bool) {
 	switch role {
 	case RoleSYNACK:
-		if m.firstSynAck == 0 {
-			m.firstSynAck = seg.Timestamp
+		if m.getTime(tsFirstSynAck) == 0 {
+			m.setTime(tsFirstSynAck, seg.Timestamp)
 		}
 	case RoleSYNRetransmit:
 		if m.has(bSSynAck) && !m.has(bComplete) {
@@ -92,11 +92,11 @@ func (m *Machine) tell(seg *decode.Segment, role Role, fromClient, wasClosed boo
 		if seg.Flags&decode.ACK != 0 {
 			m.taleBits |= tRSTAck
 		}
-		m.taleFrame = seg.Frame
+		m.setWide(wTaleFrame, seg.Frame)
 		// What it answers: the SYN-ACK it follows, or the SYN.
-		since := m.lastCSyn
+		since := m.getTime(tsLastCSyn)
 		if m.has(bSSynAck) {
-			since = m.lastSynAck
+			since = m.getTime(tsLastSynAck)
 		}
 		if since == 0 || since > seg.Timestamp {
 			since = m.firstTS
@@ -110,7 +110,7 @@ func (m *Machine) tell(seg *decode.Segment, role Role, fromClient, wasClosed boo
 
 // taleResult builds the tale for Result.
 func (m *Machine) taleResult() Tale {
-	t := Tale{frame: m.taleFrame, endDelay: m.endDelay, synAfterAck: m.synAfterAck, bits: m.taleBits}
+	t := Tale{frame: m.getWide(wTaleFrame), endDelay: m.endDelay, synAfterAck: m.synAfterAck, bits: m.taleBits}
 	if x := m.x; x != nil && m.taleBits&tICMP != 0 {
 		t.icmpType, t.icmpCode, t.icmpFrom = x.icmpType, x.icmpCode, x.icmpFrom
 	}
@@ -121,10 +121,10 @@ func (m *Machine) taleResult() Tale {
 		t.bits |= tSimultaneous
 	}
 	if m.has(bCSyn) {
-		t.synSpan = micros(m.lastCSyn - m.firstTS)
+		t.synSpan = micros(m.getTime(tsLastCSyn) - m.firstTS)
 	}
-	if m.firstSynAck != 0 {
-		t.ackSpan = micros(m.lastSynAck - m.firstSynAck)
+	if first := m.getTime(tsFirstSynAck); first != 0 {
+		t.ackSpan = micros(m.getTime(tsLastSynAck) - first)
 	}
 	return t
 }

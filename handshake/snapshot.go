@@ -30,6 +30,10 @@ func (m *Machine) ShiftFiles(delta int) {
 	}
 }
 
+// FirstTS returns the capture time of the first segment fed, 0 before
+// any.
+func (m *Machine) FirstTS() int64 { return m.firstTS }
+
 // StartsNewAttempt reports whether Step would answer seg with
 // Event.NewAttempt (see Step for when), without changing m: whether seg
 // continues this attempt or begins the next one on its 4-tuple.

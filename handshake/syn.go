@@ -23,7 +23,7 @@ func (m *Machine) bareSYN(seg *decode.Segment, fromClient bool) Role {
 	m.checkSynOptions(seg)
 	data := uint32(seg.PayloadLen)
 	if fromClient {
-		m.lastCSyn = seg.Timestamp
+		m.setTime(tsLastCSyn, seg.Timestamp)
 		m.recordSynTS(seg)
 		m.sd[cli].synData = max(m.sd[cli].synData, data)
 		if m.has(bCSyn) { // same ISN: Step sent the others to a new attempt
@@ -33,7 +33,7 @@ func (m *Machine) bareSYN(seg *decode.Segment, fromClient bool) Role {
 		m.set(bCSyn)
 		m.sd[cli].isn = seg.Seq
 		m.cSynWnd = seg.Window
-		m.synFrame = seg.Frame
+		m.setWide(wSynFrame, seg.Frame)
 		m.sd[cli].opts = synOptions(&seg.Options)
 		if seg.Flags&(decode.ECE|decode.CWR) == decode.ECE|decode.CWR {
 			m.set(bECNSyn)
@@ -79,16 +79,21 @@ func (m *Machine) recordSynTS(seg *decode.Segment) {
 	if m.has(bSSynAck) {
 		return
 	}
-	*m.synTSAt(m.nSyn % synTSRing) = synTS{val: seg.Options.TSval, at: seg.Timestamp}
+	if i := m.nSyn % synTSRing; i == 0 {
+		m.synTSVal = seg.Options.TSval
+		m.setTime(tsSynTS0, seg.Timestamp)
+	} else {
+		m.more().ring[i-1] = synTS{val: seg.Options.TSval, at: seg.Timestamp}
+	}
 	m.nSyn++
 }
 
 // synTSAt returns slot i of the SYN timestamp ring.
-func (m *Machine) synTSAt(i uint32) *synTS {
+func (m *Machine) synTSAt(i uint32) synTS {
 	if i == 0 {
-		return &m.synTS
+		return synTS{val: m.synTSVal, at: m.getTime(tsSynTS0)}
 	}
-	return &m.more().ring[i-1]
+	return m.x.ring[i-1]
 }
 
 // checkSynOptions raises the informational option anomalies of a SYN or

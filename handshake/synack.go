@@ -70,7 +70,7 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 	// Time from the SYN this SYN-ACK answers: the one whose TSval it echoes,
 	// else the last one captured. (bCTS implies a SYN in the ring: the
 	// ring takes SYNs until this first SYN-ACK.)
-	start := m.lastCSyn
+	start := m.getTime(tsLastCSyn)
 	if m.has(bCTS) && o.Has(decode.OptTimestamps) {
 		found := false
 		for k := uint32(0); k < min(m.nSyn, synTSRing); k++ {
@@ -137,8 +137,8 @@ func (m *Machine) clientSynAck(seg *decode.Segment) Role {
 func (m *Machine) recordSynAck(seg *decode.Segment, from int) {
 	m.set(bCSynAck << from)
 	m.sd[from].synAckAck = seg.Ack
-	if m.synAckFrame == 0 {
-		m.synAckFrame = seg.Frame
+	if m.wide[wSynAckFrame] == 0 {
+		m.setWide(wSynAckFrame, seg.Frame)
 	}
 }
 
@@ -159,7 +159,7 @@ func (m *Machine) acksPeerSyn(seg *decode.Segment, from int) bool {
 
 // timedSynAck records ts as the time of the last SYN-ACK.
 func (m *Machine) timedSynAck(ts int64) {
-	m.lastSynAck = ts
+	m.setTime(tsLastSynAck, ts)
 	m.set(bSynAckTimed)
 }
 
@@ -176,7 +176,7 @@ func (m *Machine) timeSynAck(seg *decode.Segment, start int64) {
 		return // only the first SYN-ACK is timed
 	}
 	if d := seg.Timestamp - start; d >= 0 {
-		m.synToSynAck = d
+		m.setWide(wSynToSynAck, uint64(d))
 		m.set(bHasSynToSynAck)
 	}
 }

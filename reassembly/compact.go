@@ -372,7 +372,6 @@ func (t *Tracker) fill(i int32, e *entry) {
 	s := t.cmp.slot(i)
 	e.key = s.key.flowKey()
 	e.setClient(s.client())
-	e.firstTS = s.firstTS
 	e.lastTS = s.lastTS()
 	e.expTS = e.lastTS
 	e.seq, e.stamp, e.file = s.seq, s.stamp, int32(s.file)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+	"unsafe"
 
 	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -87,7 +88,7 @@ func (t *Tracker) Snapshot() *State {
 		}
 	}
 	attempt := func(e *entry) {
-		a := Attempt{Client: e.client(), FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
+		a := Attempt{Client: e.client(), FirstTS: e.m.FirstTS(), LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
 			Swap: e.swap, Machine: e.m}
 		if z := e.zeek; z != nil {
 			a.Zeek, a.ZeekPrior = z.conn, slices.Clone(z.prior)
@@ -143,7 +144,7 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 			continue
 		}
 		e := t.newEntry()
-		e.key, e.firstTS, e.lastTS, e.expTS = key, a.FirstTS, a.LastTS, a.ExpTS
+		e.key, e.lastTS, e.expTS = key, a.LastTS, a.ExpTS // the Machine has FirstTS
 		e.setClient(a.Client)
 		e.swap, e.m = a.Swap, a.Machine
 		if z := e.zeek; z != nil {
@@ -230,7 +231,7 @@ func (t *Tracker) Has(key FlowKey) bool {
 // attempt; ok is false when there is none.
 func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
 	if e := t.table.get(key); e != nil {
-		return e.firstTS, true
+		return e.m.FirstTS(), true
 	}
 	if i := t.findCompact(key); i >= 0 {
 		return t.cmp.slot(i).firstTS, true
@@ -278,12 +279,25 @@ func (t *Tracker) newEntry() *entry {
 		e.next = nil
 		return e
 	}
-	e = new(entry)
+	if len(t.slab) == 0 {
+		t.slab = make([]entry, slabBytes/unsafe.Sizeof(entry{}))
+		if t.conn {
+			t.zslab = make([]zeekView, len(t.slab))
+		}
+	}
+	e, t.slab = &t.slab[0], t.slab[1:]
 	if t.conn {
-		e.zeek = new(zeekView)
+		e.zeek, t.zslab = &t.zslab[0], t.zslab[1:]
 	}
 	return e
 }
+
+// slabBytes sizes the chunks of entries (and of as many Zeek views)
+// newEntry allocates at once: whole pages of the allocator (64 KiB is 8),
+// so that an entry costs its size, not that of the next size class.
+// Entries are never freed, only recycled (the free list), so chunks keep
+// nothing alive that entries allocated one by one would not.
+const slabBytes = 64 << 10
 
 // Fate is what Add would do with a packet, as far as the attempts already
 // in the table are concerned.

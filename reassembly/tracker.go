@@ -264,8 +264,8 @@ type Flow struct {
 
 // entry is a table slot: one open attempt.
 type entry struct {
-	key             FlowKey
-	firstTS, lastTS int64
+	key    FlowKey
+	lastTS int64 // its last segment's time (its first's is Machine.FirstTS)
 	// expTS is when the entry was last active for expiry: lastTS, except
 	// for a refuted outlier (see Time). The lists are ordered by it.
 	expTS int64
@@ -397,8 +397,10 @@ type Tracker struct {
 	traceFn              func(*Trace)
 	table                table
 	open, closed         list
-	free                 *entry // recycled entries, linked by next
-	conn                 bool   // keep Zeek's view (not Options.NoConnState)
+	free                 *entry     // recycled entries, linked by next
+	slab                 []entry    // entries not yet used (see newEntry)
+	zslab                []zeekView // their Zeek views
+	conn                 bool       // keep Zeek's view (not Options.NoConnState)
 	cmp                  compact
 	stamp                uint64 // last list insertion (nextStamp)
 	seq                  uint64
@@ -437,7 +439,7 @@ type Tracker struct {
 	early early // Options.MaxMemory (early.go)
 
 	out  Flow     // the Flow finish emits, reused (see New)
-	slab flowSlab // the slices of emitted flows
+	kept flowSlab // the slices of emitted flows
 }
 
 // tunnelRef is an interned tunnel context. Its id, never reused, is the
@@ -727,7 +729,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 		e.setClient(seg.Dst) // the client is the side a SYN-ACK is sent to
 		e.swap ^= tun.Levels()
 	}
-	e.firstTS, e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp, seg.Timestamp
+	e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp
 	e.file = int32(seg.File)
 	t.seq++
 	e.seq = t.seq
@@ -775,7 +777,7 @@ func (t *Tracker) finish(e *entry) {
 		client, server = server, client
 	}
 	f := &t.out
-	*f = Flow{Client: client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, File: int(e.file), Result: r}
+	*f = Flow{Client: client, Server: server, FirstTS: e.m.FirstTS(), LastTS: e.lastTS, Attempt: e.seq, File: int(e.file), Result: r}
 	if z := e.zeek; z != nil {
 		f.Conn, f.ConnPrior = z.conn.Summary(), z.prior
 	}
@@ -801,13 +803,13 @@ func (t *Tracker) finish(e *entry) {
 		}
 	}
 	if t.early.by != nil {
-		ev := t.slab.anomalies(len(f.Evidence) + 1)
+		ev := t.kept.anomalies(len(f.Evidence) + 1)
 		copy(ev, f.Evidence)
 		ev[len(ev)-1] = t.earlyDecided(e, &r)
 		f.Evidence = ev
 	}
 	if len(f.Evidence) > 0 {
-		f.Anomalies = t.slab.distinct(f.Evidence)
+		f.Anomalies = t.kept.distinct(f.Evidence)
 	}
 	t.recycle(e)
 	t.emit(f)
