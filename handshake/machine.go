@@ -83,10 +83,13 @@ type side struct {
 // a SYN-ACK is taken as the server's and every other segment as the
 // client's.
 //
-// Memory: what every attempt needs is inline, pointer-free and fixed in
-// size; what only some attempts have (evidence, other offered ISNs, acks of
-// unacceptable segments, an ICMP error, more than one SYN with timestamps,
-// a server SYN) lives in x, allocated when the first of them occurs.
+// Memory: what every attempt needs is inline and fixed in size (168
+// bytes), without pointers but x: frames, durations and times take 32 bits
+// each (getWide, getTime). What only some attempts have (evidence, other
+// offered ISNs, acks of unacceptable segments, an ICMP error, more than one
+// SYN with timestamps, a server SYN, a frame, duration or time out of the
+// 32-bit range) lives in x, allocated when the first of them occurs: a
+// clean handshake allocates nothing.
 type Machine struct {
 	bits               uint32
 	sNxt               decode.Seq // one past the highest sequence number the server sent

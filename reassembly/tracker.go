@@ -92,9 +92,14 @@
 // it costs a fixed-size, pointer-free slot of 128 bytes with its index cell (compact.go);
 // its first other segment turns it into a full entry with a
 // handshake.Machine by replaying what it saw, so the result is the same as
-// if it had been full from the start. Zeek's view of an attempt is kept
-// only when something reads it (Options.NoConnState). Options.MaxMemory
-// bounds what attempts and tombstones cost (early.go).
+// if it had been full from the start. A full entry is 288 bytes, 168 of
+// them its Machine (which keeps what only some attempts need, evidence
+// first, out of line); entries come from slabs, are recycled, and are
+// found through a map of their key's hash (table.go): about 316 bytes of
+// live heap per established attempt. Zeek's view of an attempt (336 bytes,
+// beside its entry) is kept only when something reads it
+// (Options.NoConnState). Options.MaxMemory bounds what attempts and
+// tombstones cost (early.go).
 //
 // # Out-of-order captures
 //
