@@ -83,10 +83,13 @@ type side struct {
 // a SYN-ACK is taken as the server's and every other segment as the
 // client's.
 //
-// Memory: what every attempt needs is inline, pointer-free and fixed in
-// size; what only some attempts have (evidence, other offered ISNs, acks of
-// unacceptable segments, an ICMP error, more than one SYN with timestamps,
-// a server SYN) lives in x, allocated when the first of them occurs.
+// Memory: what every attempt needs is inline and fixed in size (168
+// bytes), without pointers but x: frames, durations and times take 32 bits
+// each (getWide, getTime). What only some attempts have (evidence, other
+// offered ISNs, acks of unacceptable segments, an ICMP error, more than one
+// SYN with timestamps, a server SYN, a frame, duration or time out of the
+// 32-bit range) lives in x, allocated when the first of them occurs: a
+// clean handshake allocates nothing.
 type Machine struct {
 	bits               uint32
 	sNxt               decode.Seq // one past the highest sequence number the server sent
@@ -152,12 +155,14 @@ func (m *Machine) setWide(i int, v uint64) {
 
 // Indexes of Machine.times: the capture times of the client's last SYN, of
 // the last SYN-ACK (either side; valid iff bSynAckTimed) and of the first
-// one, and of the SYN timestamp ring's first slot. A time never set is 0.
+// one, of the SYN timestamp ring's first slot, and the latest time of a
+// segment or ICMP error fed (LastTS). A time never set is 0.
 const (
 	tsLastCSyn = iota
 	tsLastSynAck
 	tsFirstSynAck
 	tsSynTS0
+	tsLast
 	numTimes
 )
 
@@ -281,9 +286,13 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 			m.set(bFirstFromServer)
 		}
 		m.firstTS = seg.Timestamp
+		m.setTime(tsLast, seg.Timestamp)
 		if m.has(bMidstream) {
 			m.setWide(wTaleFrame, seg.Frame)
 		}
+	}
+	if seg.Timestamp > m.getTime(tsLast) {
+		m.setTime(tsLast, seg.Timestamp)
 	}
 	m.noteFragments(seg)
 	wasComplete, wasFlipped, wasClosed := m.has(bComplete), m.has(bFlipped), m.has(bRSTClosed)
@@ -333,6 +342,9 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 // soft error for a connection in SYN-SENT).
 func (m *Machine) ICMP(seg *decode.Segment, icmp decode.ICMPError, fromClient bool) Event {
 	n := len(m.evidence())
+	if seg.Timestamp > m.getTime(tsLast) || !m.has(bStarted) {
+		m.setTime(tsLast, seg.Timestamp)
+	}
 	m.raise(ICMPError, seg, "", 0, 0, false)
 	m.icmpError(seg, &icmp) // type and code do not change the judgement, only the reason
 	c, s := m.states()

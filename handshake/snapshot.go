@@ -34,6 +34,10 @@ func (m *Machine) ShiftFiles(delta int) {
 // any.
 func (m *Machine) FirstTS() int64 { return m.firstTS }
 
+// LastTS returns the latest capture time of the segments and ICMP errors
+// fed, 0 before any.
+func (m *Machine) LastTS() int64 { return m.getTime(tsLast) }
+
 // StartsNewAttempt reports whether Step would answer seg with
 // Event.NewAttempt (see Step for when), without changing m: whether seg
 // continues this attempt or begins the next one on its 4-tuple.

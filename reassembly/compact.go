@@ -372,8 +372,7 @@ func (t *Tracker) fill(i int32, e *entry) {
 	s := t.cmp.slot(i)
 	e.key = s.key.flowKey()
 	e.setClient(s.client())
-	e.lastTS = s.lastTS()
-	e.expTS = e.lastTS
+	e.expTS = s.lastTS() // as the Machine's LastTS after the replay
 	e.seq, e.stamp, e.file = s.seq, s.stamp, int32(s.file)
 	for j := range s.n() {
 		seg := s.segment(j)

@@ -47,7 +47,7 @@ import (
 
 // DefaultMaxMemory is the bound the command uses unless told otherwise:
 // with it, a default run on a SYN flood of any size stays near 200 MiB of
-// RSS (about 600,000 open SYN-only attempts or 100,000 full ones, 280,000
+// RSS (about 600,000 open SYN-only attempts or 230,000 full ones, 280,000
 // tombstones).
 const DefaultMaxMemory = 96 << 20
 

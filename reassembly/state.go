@@ -88,9 +88,9 @@ func (t *Tracker) Snapshot() *State {
 		}
 	}
 	attempt := func(e *entry) {
-		a := Attempt{Client: e.client(), FirstTS: e.m.FirstTS(), LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
+		a := Attempt{Client: e.client(), FirstTS: e.m.FirstTS(), LastTS: e.m.LastTS(), ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
 			Swap: e.swap, Machine: e.m}
-		if z := e.zeek; z != nil {
+		if z := e.view(); z != nil {
 			a.Zeek, a.ZeekPrior = z.conn, slices.Clone(z.prior)
 		}
 		a.Key, a.Tunnel = t.tunnelOf(e.key)
@@ -144,10 +144,10 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 			continue
 		}
 		e := t.newEntry()
-		e.key, e.lastTS, e.expTS = key, a.LastTS, a.ExpTS // the Machine has FirstTS
+		e.key, e.expTS = key, a.ExpTS // the Machine has FirstTS and LastTS
 		e.setClient(a.Client)
 		e.swap, e.m = a.Swap, a.Machine
-		if z := e.zeek; z != nil {
+		if z := e.view(); z != nil {
 			z.conn, z.prior = a.Zeek, slices.Clone(a.ZeekPrior)
 		}
 		e.file = int32(a.File)
@@ -262,8 +262,8 @@ func (t *Tracker) Drop(key FlowKey) {
 // recycle clears e and puts it on the free list, keeping its Zeek view's
 // storage (the prior records went with its Flow).
 func (t *Tracker) recycle(e *entry) {
-	z := e.zeek
-	*e = entry{next: t.free, zeek: z}
+	z := e.view()
+	*e = entry{next: t.free, bits: e.bits & eZeek}
 	if z != nil {
 		*z = zeekView{}
 	}
@@ -279,16 +279,18 @@ func (t *Tracker) newEntry() *entry {
 		e.next = nil
 		return e
 	}
+	if t.conn {
+		if len(t.zslab) == 0 {
+			t.zslab = make([]entryZ, slabBytes/unsafe.Sizeof(entryZ{}))
+		}
+		e, t.zslab = &t.zslab[0].entry, t.zslab[1:]
+		e.bits = eZeek
+		return e
+	}
 	if len(t.slab) == 0 {
 		t.slab = make([]entry, slabBytes/unsafe.Sizeof(entry{}))
-		if t.conn {
-			t.zslab = make([]zeekView, len(t.slab))
-		}
 	}
 	e, t.slab = &t.slab[0], t.slab[1:]
-	if t.conn {
-		e.zeek, t.zslab = &t.zslab[0], t.zslab[1:]
-	}
 	return e
 }
 
@@ -375,7 +377,9 @@ func (t *Tracker) Finish(key FlowKey) {
 func (t *Tracker) scratch(i int32, zeek bool) *entry {
 	e := new(entry)
 	if zeek && t.conn {
-		e.zeek = new(zeekView)
+		z := new(entryZ)
+		e = &z.entry
+		e.bits = eZeek
 	}
 	t.fill(i, e)
 	return e

@@ -92,9 +92,14 @@
 // it costs a fixed-size, pointer-free slot of 128 bytes with its index cell (compact.go);
 // its first other segment turns it into a full entry with a
 // handshake.Machine by replaying what it saw, so the result is the same as
-// if it had been full from the start. Zeek's view of an attempt is kept
-// only when something reads it (Options.NoConnState). Options.MaxMemory
-// bounds what attempts and tombstones cost (early.go).
+// if it had been full from the start. A full entry is 288 bytes, 168 of
+// them its Machine (which keeps what only some attempts need, evidence
+// first, out of line); entries come from slabs, are recycled, and are
+// found through a map of their key's hash (table.go): about 316 bytes of
+// live heap per established attempt. Zeek's view of an attempt (336 bytes,
+// beside its entry) is kept only when something reads it
+// (Options.NoConnState). Options.MaxMemory bounds what attempts and
+// tombstones cost (early.go).
 //
 // # Out-of-order captures
 //
@@ -118,6 +123,7 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -264,10 +270,10 @@ type Flow struct {
 
 // entry is a table slot: one open attempt.
 type entry struct {
-	key    FlowKey
-	lastTS int64 // its last segment's time (its first's is Machine.FirstTS)
-	// expTS is when the entry was last active for expiry: lastTS, except
-	// for a refuted outlier (see Time). The lists are ordered by it.
+	key FlowKey
+	// expTS is when the entry was last active for expiry: the time of its
+	// last segment (Machine.LastTS), except for a refuted outlier (see
+	// Time). The lists are ordered by it.
 	expTS int64
 	seq   uint64 // creation order
 	stamp uint64 // insertion order into its list (see compact.go)
@@ -275,17 +281,35 @@ type entry struct {
 	// swap orients the canonical tunnel context as the client sends
 	// (decode.Tunnel.Orient).
 	swap       uint8
-	bits       uint8  // eClientLo, eClosed
+	bits       uint8  // eClientLo, eClosed, eZeek
 	prev, next *entry // its list (nil when on none); next also links the free list
 	m          handshake.Machine
-	zeek       *zeekView // nil under Options.NoConnState
 }
 
 // Bits of entry.bits.
 const (
 	eClientLo uint8 = 1 << iota // the client is the key's lo endpoint (else hi)
 	eClosed                     // on the closed list (valid while listed)
+	eZeek                       // the entry is that of an entryZ
 )
+
+// entryZ is an entry with Zeek's view of its attempt beside it: what the
+// Tracker allocates unless Options.NoConnState. Its entry has eZeek and
+// reaches the view as the field after it (view), so that the view costs an
+// entry no pointer, and an entry without one (NoConnState) nothing.
+type entryZ struct {
+	entry
+	zeek zeekView
+}
+
+// view returns e's Zeek view, nil if it has none.
+func (e *entry) view() *zeekView {
+	if e.bits&eZeek == 0 {
+		return nil
+	}
+	// e is the first field of an entryZ: eZeek is set only there.
+	return &(*entryZ)(unsafe.Pointer(e)).zeek
+}
 
 // client returns the attempt's client: one of its key's endpoints.
 func (e *entry) client() netip.AddrPort {
@@ -320,7 +344,7 @@ const maxZeekRecords = 16
 // zeekAdd feeds seg to the attempt's Zeek view, first closing the record
 // of a connection Zeek would have removed before seg.
 func (e *entry) zeekAdd(seg *decode.Segment) {
-	z := e.zeek
+	z := e.view()
 	if z == nil {
 		return
 	}
@@ -397,10 +421,10 @@ type Tracker struct {
 	traceFn              func(*Trace)
 	table                table
 	open, closed         list
-	free                 *entry     // recycled entries, linked by next
-	slab                 []entry    // entries not yet used (see newEntry)
-	zslab                []zeekView // their Zeek views
-	conn                 bool       // keep Zeek's view (not Options.NoConnState)
+	free                 *entry   // recycled entries, linked by next
+	slab                 []entry  // entries not yet used (see newEntry)
+	zslab                []entryZ // the same with Zeek's view
+	conn                 bool     // keep Zeek's view (not Options.NoConnState)
 	cmp                  compact
 	stamp                uint64 // last list insertion (nextStamp)
 	seq                  uint64
@@ -729,7 +753,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 		e.setClient(seg.Dst) // the client is the side a SYN-ACK is sent to
 		e.swap ^= tun.Levels()
 	}
-	e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp
+	e.expTS = seg.Timestamp
 	e.file = int32(seg.File)
 	t.seq++
 	e.seq = t.seq
@@ -744,8 +768,8 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 // touch records activity on e and moves it to its place (usually the back)
 // in its list.
 func (t *Tracker) touch(e *entry, ts int64) {
-	e.lastTS, e.expTS = max(e.lastTS, ts), max(e.expTS, ts)
-	if e.listed() { // else a promoted slot
+	e.expTS = max(e.expTS, ts) // the Machine keeps LastTS
+	if e.listed() {            // else a promoted slot
 		e.unlink()
 	}
 	t.place(e)
@@ -777,8 +801,8 @@ func (t *Tracker) finish(e *entry) {
 		client, server = server, client
 	}
 	f := &t.out
-	*f = Flow{Client: client, Server: server, FirstTS: e.m.FirstTS(), LastTS: e.lastTS, Attempt: e.seq, File: int(e.file), Result: r}
-	if z := e.zeek; z != nil {
+	*f = Flow{Client: client, Server: server, FirstTS: e.m.FirstTS(), LastTS: e.m.LastTS(), Attempt: e.seq, File: int(e.file), Result: r}
+	if z := e.view(); z != nil {
 		f.Conn, f.ConnPrior = z.conn.Summary(), z.prior
 	}
 	if e.key.tun != 0 {
@@ -793,7 +817,7 @@ func (t *Tracker) finish(e *entry) {
 	if t.ending != handshake.EndedNormally {
 		// Still open when the input ended or was interrupted: the
 		// reason says so, and how long after its last segment.
-		f.EndAt(t.ending, t.now-e.lastTS)
+		f.EndAt(t.ending, t.now-e.m.LastTS())
 	}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
