@@ -24,8 +24,8 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 	// final ACK or first data segment). It completes the handshake with
 	// the informational data_not_captured; out of the window it stays
 	// ack_wrong_seq.
-	lo := m.cISN.Add(1)
-	sent := max(m.cSynData, m.cSent)
+	lo := m.sd[cli].isn.Add(1)
+	sent := max(m.sd[cli].synData, m.cSent)
 	seqOK := seg.Seq.InRange(lo, sent)
 	gap := !seqOK && m.inClientWindow(seg.Seq)
 	if seqOK || gap {
@@ -47,10 +47,10 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 	}
 	if !seqOK {
 		exp := lo.Add(sent)
-		if m.cSent <= m.cSynData {
+		if m.cSent <= m.sd[cli].synData {
 			exp = lo
 			if m.has(bCAcked) {
-				exp = m.synAckAck
+				exp = m.sd[srv].synAckAck
 			}
 		}
 		m.raiseNum(AckWrongSeq, seg, FieldSeq, uint64(seg.Seq), uint64(exp))
@@ -66,7 +66,7 @@ func (m *Machine) clientAck(seg *decode.Segment) {
 	}
 	// SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 §3.10.7.4): the server's
 	// SND.NXT includes data it sent before completion (RFC 7413 §4.2.2).
-	slo := m.sISN.Add(1)
+	slo := m.sd[srv].isn.Add(1)
 	switch {
 	case seg.Ack.InRange(slo, uint32(m.sNxt.Diff(slo))) || m.acceptOffered(seg.Ack):
 	case m.fastOpen == FastOpenDataAccepted && m.sNxt.LessThan(seg.Ack) && seg.Ack.InRange(slo, uint32(m.cSynWnd)):
@@ -107,7 +107,7 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 			// not a final ACK in the wrong direction.
 			return
 		}
-		if lo := m.cISN.Add(1); m.cSynData > 0 && lo.LessThan(seg.Ack) && seg.Ack.InRange(lo, m.cSynData) {
+		if lo := m.sd[cli].isn.Add(1); m.sd[cli].synData > 0 && lo.LessThan(seg.Ack) && seg.Ack.InRange(lo, m.sd[cli].synData) {
 			// It acknowledges the SYN's data: a Fast Open server sends
 			// data right after its SYN-ACK (RFC 7413 §4.2.2), and the
 			// capture lacks that SYN-ACK. (A split-handshake server
@@ -124,7 +124,7 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 	if seg.Flags&decode.FIN != 0 {
 		end = end.Add(1)
 	}
-	if seg.Seq.InRange(m.sISN.Add(1), uint32(m.sNxt.Diff(m.sISN))) {
+	if seg.Seq.InRange(m.sd[srv].isn.Add(1), uint32(m.sNxt.Diff(m.sd[srv].isn))) {
 		m.advanceSNxt(end) // only segments that continue the server's stream
 	}
 	if m.has(bSSynAck) {
@@ -133,8 +133,8 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 	// It may acknowledge what the client sent after its SYN-ACK too
 	// (its SND.NXT as captured): a client whose SYN-ACK was answered is
 	// ESTABLISHED and sends data (RFC 9293 §3.10.7.3).
-	lo := m.cISN.Add(1)
-	sent := max(m.cSynData, m.cSent)
+	lo := m.sd[cli].isn.Add(1)
+	sent := max(m.sd[cli].synData, m.cSent)
 	ackOK := seg.Ack.InRange(lo, sent)
 	if !ackOK {
 		m.raiseNum(AckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(sent)))
@@ -143,8 +143,8 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 	if m.has(bCAcked) {
 		return
 	}
-	slo := m.sISN.Add(1)
-	if !seg.Seq.InRange(slo, m.sSynData) {
+	slo := m.sd[srv].isn.Add(1)
+	if !seg.Seq.InRange(slo, m.sd[srv].synData) {
 		m.raiseNum(AckWrongSeq, seg, FieldSeq, uint64(seg.Seq), uint64(slo))
 		return
 	}
@@ -161,9 +161,12 @@ func (m *Machine) serverAck(seg *decode.Segment) {
 // (RFC 9293 §3.4), so the handshake completes against that ISN and what
 // follows is not judged again against the first one.
 func (m *Machine) acceptOffered(ack decode.Seq) bool {
-	for i, isn := range m.offered[:m.nOffered] {
-		if ack.InRange(isn.Add(1), m.sSynData) {
-			m.sISN, m.offered[i] = isn, m.sISN
+	if m.x == nil {
+		return false
+	}
+	for i, isn := range m.x.offered[:m.x.nOffered] {
+		if ack.InRange(isn.Add(1), m.sd[srv].synData) {
+			m.sd[srv].isn, m.x.offered[i] = isn, m.sd[srv].isn
 			m.sNxt = isn.Add(1)
 			m.advanceSNxt(ack)
 			return true
@@ -188,7 +191,7 @@ const maxUnscaledWindow = 65535
 // (RFC 9293 §3.10.7.4 first check: RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND),
 // as the server advertised it (see widenClientWindow).
 func (m *Machine) inClientWindow(seq decode.Seq) bool {
-	lo := m.cISN.Add(1)
+	lo := m.sd[cli].isn.Add(1)
 	end := lo.Add(maxUnscaledWindow)
 	if m.has(bCWnd) {
 		end = m.cWndEnd
@@ -202,13 +205,13 @@ func (m *Machine) inClientWindow(seq decode.Seq) bool {
 // shifted by the server's window scale when both SYNs negotiated it (RFC
 // 7323 §2.2-2.3). Only an ack from ISN+1 on, within 2^30 of it, counts.
 func (m *Machine) widenClientWindow(seg *decode.Segment) {
-	lo := m.cISN.Add(1)
+	lo := m.sd[cli].isn.Add(1)
 	if !seg.Ack.InRange(lo, 1<<30) {
 		return
 	}
 	wnd := uint32(seg.Window)
-	if seg.Flags&decode.SYN == 0 && m.cOpts.Has(decode.OptWindowScale) && m.sOpts.Has(decode.OptWindowScale) {
-		wnd <<= min(m.sOpts.WindowScale, 14)
+	if seg.Flags&decode.SYN == 0 && m.sd[cli].opts.Has(decode.OptWindowScale) && m.sd[srv].opts.Has(decode.OptWindowScale) {
+		wnd <<= min(m.sd[srv].opts.WindowScale, 14)
 	}
 	if end := seg.Ack.Add(wnd); !m.has(bCWnd) || m.cWndEnd.LessThan(end) {
 		m.cWndEnd = end

@@ -5,18 +5,14 @@ import "github.com/hsanalyze/hsanalyze/decode"
 // trackFIN records FINs and their acknowledgments for the teardown states.
 func (m *Machine) trackFIN(seg *decode.Segment, fromClient bool) {
 	f := seg.Flags
-	fin, finSeq, finAcked := bCFin, &m.cFinSeq, bSFinAcked
-	peerFin, peerFinSeq := bSFin, m.sFinSeq
-	if !fromClient {
-		fin, finSeq, finAcked = bSFin, &m.sFinSeq, bCFinAcked
-		peerFin, peerFinSeq = bCFin, m.cFinSeq
+	me := sideOf(fromClient)
+	peer := 1 - me
+	if f&decode.ACK != 0 && m.has(bCFin<<peer) && seg.Ack.Diff(m.sd[peer].finSeq) >= 1 {
+		m.set(bCFinAcked << peer)
 	}
-	if f&decode.ACK != 0 && m.has(peerFin) && seg.Ack.Diff(peerFinSeq) >= 1 {
-		m.set(finAcked)
-	}
-	if f&decode.FIN != 0 && !m.has(fin) {
-		m.set(fin)
-		*finSeq = seg.Seq.Add(uint32(seg.PayloadLen))
+	if f&decode.FIN != 0 && !m.has(bCFin<<me) {
+		m.set(bCFin << me)
+		m.sd[me].finSeq = seg.Seq.Add(uint32(seg.PayloadLen))
 		if m.close == NotClosed {
 			m.close = ClientFIN
 			if !fromClient {

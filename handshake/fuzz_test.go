@@ -165,12 +165,12 @@ func FuzzHandshake(f *testing.F) {
 		var results []Result
 		for i := range segs {
 			seg := &segs[i]
-			before := len(m.ev)
+			before := len(m.evidence())
 			var ev Event
 			if icmp[i] {
 				ev = m.ICMP(seg, decode.ICMPError{Type: 3}, client[i])
 			} else if ev = m.Step(seg, client[i]); ev.NewAttempt {
-				if ev.Role != RoleNone || ev.Anomalies != nil || len(m.ev) != before {
+				if ev.Role != RoleNone || ev.Anomalies != nil || len(m.evidence()) != before {
 					t.Fatalf("segment %d: NewAttempt changed the machine: %+v", i, ev)
 				}
 				results = append(results, m.Result())
@@ -180,8 +180,8 @@ func FuzzHandshake(f *testing.F) {
 					t.Fatalf("segment %d: a fresh machine returned NewAttempt", i)
 				}
 			}
-			if got := len(ev.Anomalies); got != len(m.ev)-before {
-				t.Fatalf("segment %d: event reports %d anomalies, machine gained %d", i, got, len(m.ev)-before)
+			if got := len(ev.Anomalies); got != len(m.evidence())-before {
+				t.Fatalf("segment %d: event reports %d anomalies, machine gained %d", i, got, len(m.evidence())-before)
 			}
 			if ev.Client >= numStates || ev.Server >= numStates || ev.Role >= numRoles {
 				t.Fatalf("segment %d: out-of-range event %+v", i, ev)

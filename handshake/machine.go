@@ -2,25 +2,27 @@ package handshake
 
 import "github.com/hsanalyze/hsanalyze/decode"
 
-// bits of Machine.bits.
+// bits of Machine.bits. A pair of bits for the two sides is the client's
+// bit and, shifted left by one, the server's: bCSyn<<srv is bSSyn (see
+// side).
 const (
 	bStarted         uint32 = 1 << iota
 	bMidstream              // the first segment was not a SYN without ACK
-	bCSyn                   // client SYN seen: cISN valid
-	bSSyn                   // server ISN known: sISN valid
-	bSBareSyn               // the server sent a SYN without ACK (simultaneous open)
-	bSSynAck                // the server sent a SYN-ACK: synAckAck valid
-	bCSynAck                // the client sent a SYN-ACK (simultaneous open): cSynAckAck valid
+	bCSyn                   // client SYN seen: sd[cli].isn valid
+	bSSyn                   // server ISN known: sd[srv].isn valid
+	bCSynAck                // the client sent a SYN-ACK (simultaneous open): sd[cli].synAckAck valid
+	bSSynAck                // the server sent a SYN-ACK: sd[srv].synAckAck valid
 	bCAcked                 // the server acknowledged the client's SYN correctly
 	bSAcked                 // the client acknowledged the server's SYN correctly
+	bCFin                   // client sent FIN: sd[cli].finSeq valid
+	bSFin                   // server sent FIN: sd[srv].finSeq valid
+	bCFinAcked              // the server acknowledged the client's FIN
+	bSFinAcked              // the client acknowledged the server's FIN
+	bSBareSyn               // the server sent a SYN without ACK (simultaneous open)
 	bComplete               // handshake complete
 	bRefused                // acceptable RST answered the SYN
 	bFatal                  // a fatal anomaly was raised
 	bRSTClosed              // an acceptable RST ended the connection
-	bCFin                   // client sent FIN: cFinSeq valid
-	bSFin                   // server sent FIN: sFinSeq valid
-	bCFinAcked              // the server acknowledged the client's FIN
-	bSFinAcked              // the client acknowledged the server's FIN
 	bECNSyn                 // ECN-setup SYN
 	bECNSynAck              // ECN-setup SYN-ACK
 	bCTS                    // some client SYN carried timestamps
@@ -34,8 +36,35 @@ const (
 	bCWnd                   // cWndEnd valid
 	bCReplied               // the client sent a non-SYN segment with ACK after a correct SYN-ACK: it got one
 	bFirstFromServer        // the first segment came from the caller's server (before any flip)
-	bSSynInferred           // sISN is inferred from the client's SYN-ACK: the server's SYN was not captured
+	bSSynInferred           // sd[srv].isn is inferred from the client's SYN-ACK: the server's SYN was not captured
 )
+
+// The two sides, as indexes of Machine.sd and shifts of a bit pair.
+const (
+	cli = 0
+	srv = 1
+)
+
+// sideOf returns the index of the client's (fromClient) or the server's
+// side.
+func sideOf(fromClient bool) int {
+	if fromClient {
+		return cli
+	}
+	return srv
+}
+
+// side is what the machine keeps of one endpoint, the same for both: the
+// SYN-ACK checks of a simultaneous open judge the client as the ordinary
+// ones judge the server.
+type side struct {
+	isn       decode.Seq // of its SYN (or SYN-ACK): valid iff bCSyn<<side
+	synAckAck decode.Seq // ack of its first SYN-ACK: valid iff bCSynAck<<side
+	synData   uint32     // largest payload on one of its SYNs (the server's SYN-ACKs count)
+	finSeq    decode.Seq // sequence number its FIN occupies: valid iff bCFin<<side
+	pkts      uint32     // segments fed from it
+	opts      SynOptions // of the client's first SYN; of the server's first SYN-ACK (or SYN)
+}
 
 // Machine judges one TCP connection attempt: feed it the attempt's segments
 // in capture order with Step, then read Result.
@@ -53,39 +82,159 @@ const (
 // trusts the caller's direction except on a self-connect (Src == Dst), where
 // a SYN-ACK is taken as the server's and every other segment as the
 // client's.
+//
+// Memory: what every attempt needs is inline and fixed in size (168
+// bytes), without pointers but x: frames, durations and times take 32 bits
+// each (getWide, getTime). What only some attempts have (evidence, other
+// offered ISNs, acks of unacceptable segments, an ICMP error, more than one
+// SYN with timestamps, a server SYN, a frame, duration or time out of the
+// 32-bit range) lives in x, allocated when the first of them occurs: a
+// clean handshake allocates nothing.
 type Machine struct {
-	bits                            uint32
-	cISN, sISN                      decode.Seq
-	synAckAck                       decode.Seq // ack of the server's first SYN-ACK
-	cSynAckAck                      decode.Seq // ack of the client's first SYN-ACK
-	sNxt                            decode.Seq // one past the highest sequence number the server sent
-	cWndEnd                         decode.Seq // right edge of the server's receive window (see widenClientWindow)
-	finalSeq, finalAck              decode.Seq
-	cFinSeq, sFinSeq                decode.Seq // sequence number each side's FIN occupies
-	cSynData, sSynData              uint32     // largest payload on a SYN of each side
-	cSynWnd                         uint16     // window of the client's first SYN (never scaled)
-	cSent                           uint32     // client sequence space sent after its SYN before completion, from ISN+1 (see clientAck)
-	nSyn                            uint32     // client SYN transmissions with timestamps
-	synTSval                        [synTSRing]uint32
-	synTSAt                         [synTSRing]int64
-	synFrame, synAckFrame, ackFrame uint64
-	lastCSyn, lastSSyn              int64 // capture time of each side's last SYN
-	lastSynAck                      int64 // capture time of the last SYN-ACK (either side)
-	synToSynAck                     int64
-	synAckToAck                     int64
-	synRetx, synAckRetx             uint16
-	dupAcks                         uint16
-	cPkts, sPkts                    uint32
-	cOpts, sOpts                    SynOptions
-	fastOpen                        FastOpen
-	close                           Close
-	nOffered                        uint8
-	offered                         [maxOffered]decode.Seq    // other server ISNs offered, in order of first sight
-	nBad                            [2]uint8                  // acks written to bad, per side (see unacceptable)
-	bad                             [2][maxBadAcks]decode.Seq // [0] client, [1] server: acks of its unacceptable segments
-	firstTS, firstSynAck            int64                     // capture time of the first segment and of the first SYN-ACK
-	tale                            Tale                      // what the reason is told from
-	ev                              []Anomaly
+	bits               uint32
+	sNxt               decode.Seq // one past the highest sequence number the server sent
+	cWndEnd            decode.Seq // right edge of the server's receive window (see widenClientWindow)
+	finalSeq, finalAck decode.Seq
+	cSent              uint32 // client sequence space sent after its SYN before completion, from ISN+1 (see clientAck)
+	nSyn               uint32 // client SYN transmissions with timestamps
+	synTSVal           uint32 // TSval of the SYN timestamp ring's first slot (see recordSynTS); its time is times[tsSynTS0]
+	// endDelay (µs) runs from the segment the RST or ICMP error of the
+	// tale answers to it (Result.Tale).
+	endDelay uint32
+	// wide holds frames and durations (see getWide), times capture
+	// times (see getTime).
+	wide  [numWide]uint32
+	times [numTimes]uint32
+	sd    [2]side
+	// cSynWnd is the window of the client's first SYN (never scaled).
+	cSynWnd, synRetx, synAckRetx, dupAcks uint16
+	synAfterAck                           uint16 // client SYNs repeating the ISN after a SYN-ACK (Result.Tale)
+	fastOpen                              FastOpen
+	close                                 Close
+	taleBits                              uint8  // Tale's bits
+	firstTS                               int64  // capture time of the first segment
+	x                                     *extra // nil until needed
+}
+
+// Indexes of Machine.wide: frames, and durations in ns (valid iff
+// bHasSynToSynAck, bHasSynAckToAck). wTaleFrame is the tale's frame: for a
+// midstream attempt its first frame, else the frame of the RST that closed
+// it, or else of its first ICMP error.
+const (
+	wSynFrame = iota
+	wSynAckFrame
+	wAckFrame
+	wTaleFrame
+	wSynToSynAck
+	wSynAckToAck
+	numWide
+)
+
+// wideOut in Machine.wide says the value is in extra.wide.
+const wideOut = 1<<32 - 1
+
+// getWide returns the value at index i of Machine.wide.
+func (m *Machine) getWide(i int) uint64 {
+	if v := m.wide[i]; v != wideOut {
+		return uint64(v)
+	}
+	return m.x.wide[i]
+}
+
+// setWide sets the value at index i of Machine.wide: inline below
+// wideOut (frames of a file of up to 4 billion packets, durations up to
+// 4.29 s), else out of line.
+func (m *Machine) setWide(i int, v uint64) {
+	if v < wideOut {
+		m.wide[i] = uint32(v)
+		return
+	}
+	m.wide[i] = wideOut
+	m.more().wide[i] = v
+}
+
+// Indexes of Machine.times: the capture times of the client's last SYN, of
+// the last SYN-ACK (either side; valid iff bSynAckTimed) and of the first
+// one, of the SYN timestamp ring's first slot, and the latest time of a
+// segment or ICMP error fed (LastTS). A time never set is 0.
+const (
+	tsLastCSyn = iota
+	tsLastSynAck
+	tsFirstSynAck
+	tsSynTS0
+	tsLast
+	numTimes
+)
+
+// getTime returns the time at index i of Machine.times. Inline, 0 is the
+// time 0, timeOut says it is in extra.times, and any other v is firstTS +
+// v - 1: times within 4.29 s after the first segment, most of an
+// attempt's.
+func (m *Machine) getTime(i int) int64 {
+	switch v := m.times[i]; v {
+	case 0:
+		return 0
+	case timeOut:
+		return m.x.times[i]
+	default:
+		return m.firstTS + int64(v-1)
+	}
+}
+
+const timeOut = 1<<32 - 1
+
+// setTime sets the time at index i of Machine.times (see getTime); the
+// first segment's time must be known.
+func (m *Machine) setTime(i int, ts int64) {
+	if d := ts - m.firstTS; ts != 0 && d >= 0 && d < timeOut-1 {
+		m.times[i] = uint32(d + 1)
+		return
+	}
+	if ts == 0 {
+		m.times[i] = 0
+		return
+	}
+	m.times[i] = timeOut
+	m.more().times[i] = ts
+}
+
+// extra is the part of a Machine only some attempts need.
+type extra struct {
+	ev       []Anomaly
+	lastSSyn int64                     // capture time of the server's last SYN
+	wide     [numWide]uint64           // Machine.wide's values at or past wideOut
+	times    [numTimes]int64           // Machine.times's values out of its range
+	ring     [synTSRing - 1]synTS      // the SYN timestamp ring's slots 1 and on
+	offered  [maxOffered]decode.Seq    // other server ISNs offered, in order of first sight
+	bad      [2][maxBadAcks]decode.Seq // [cli], [srv]: acks of that side's unacceptable segments
+	nBad     [2]uint8                  // acks written to bad, per side (see unacceptable)
+	nOffered uint8
+	icmpType uint8 // of the first ICMP error (valid iff taleBits has tICMP)
+	icmpCode uint8
+	icmpFrom [16]byte
+}
+
+// synTS is one client SYN transmission with timestamps: its TSval and
+// capture time.
+type synTS struct {
+	val uint32
+	at  int64
+}
+
+// more returns m.x, allocating it if needed.
+func (m *Machine) more() *extra {
+	if m.x == nil {
+		m.x = new(extra)
+	}
+	return m.x
+}
+
+// evidence returns the anomalies raised so far, nil if none.
+func (m *Machine) evidence() []Anomaly {
+	if m.x == nil {
+		return nil
+	}
+	return m.x.ev
 }
 
 func (m *Machine) has(b uint32) bool { return m.bits&b != 0 }
@@ -95,7 +244,8 @@ func (m *Machine) raise(c Code, seg *decode.Segment, field string, seen, expecte
 	if c.Fatal() {
 		m.set(bFatal)
 	}
-	m.ev = append(m.ev, Anomaly{Code: c, Frame: seg.Frame, File: seg.File, Field: field, Seen: seen, Expected: expected, HasValues: values})
+	x := m.more()
+	x.ev = append(x.ev, Anomaly{Code: c, Frame: seg.Frame, File: seg.File, Field: field, Seen: seen, Expected: expected, HasValues: values})
 }
 
 func (m *Machine) raiseNum(c Code, seg *decode.Segment, field string, seen, expected uint64) {
@@ -126,7 +276,7 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 		return Event{Role: RoleNone, Client: c, Server: s, NewAttempt: true}
 	}
 	fromClient = m.direction(seg, fromClient)
-	n := len(m.ev)
+	n := len(m.evidence())
 	if !m.has(bStarted) {
 		m.set(bStarted)
 		if f&(decode.SYN|decode.ACK) != decode.SYN {
@@ -136,13 +286,17 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 			m.set(bFirstFromServer)
 		}
 		m.firstTS = seg.Timestamp
+		m.setTime(tsLast, seg.Timestamp)
 		if m.has(bMidstream) {
-			m.tale.frame = seg.Frame
+			m.setWide(wTaleFrame, seg.Frame)
 		}
+	}
+	if seg.Timestamp > m.getTime(tsLast) {
+		m.setTime(tsLast, seg.Timestamp)
 	}
 	m.noteFragments(seg)
 	wasComplete, wasFlipped, wasClosed := m.has(bComplete), m.has(bFlipped), m.has(bRSTClosed)
-	prevSynAck, synAckTimed := m.lastSynAck, m.has(bSynAckTimed)
+	prevSynAck, synAckTimed := m.getTime(tsLastSynAck), m.has(bSynAckTimed)
 	var role Role
 	switch {
 	case m.has(bMidstream):
@@ -152,21 +306,17 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 	default:
 		role = m.handshake(seg, fromClient)
 	}
-	if fromClient {
-		m.cPkts++
-	} else {
-		m.sPkts++
-	}
+	m.sd[sideOf(fromClient)].pkts++
 	m.tell(seg, role, fromClient, wasClosed)
 	ev := Event{Role: role, FromClient: fromClient, Flipped: m.has(bFlipped) != wasFlipped}
 	if !wasComplete && !m.has(bMidstream) && m.has(bCAcked) && m.has(bSAcked) {
 		m.set(bComplete)
 		ev.Completed = true
 		ev.Role = RoleFinalACK
-		m.ackFrame = seg.Frame
+		m.setWide(wAckFrame, seg.Frame)
 		if synAckTimed {
 			if d := seg.Timestamp - prevSynAck; d >= 0 {
-				m.synAckToAck = d
+				m.setWide(wSynAckToAck, uint64(d))
 				m.set(bHasSynAckToAck)
 			}
 		}
@@ -179,8 +329,8 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 		}
 	}
 	ev.Client, ev.Server = m.states()
-	if len(m.ev) > n {
-		ev.Anomalies = m.ev[n:len(m.ev):len(m.ev)]
+	if all := m.evidence(); len(all) > n {
+		ev.Anomalies = all[n:len(all):len(all)]
 	}
 	return ev
 }
@@ -191,11 +341,15 @@ func (m *Machine) Step(seg *decode.Segment, fromClient bool) Event {
 // a refusal (CONTRACT.md; RFC 9293 §3.9.1 MUST-56/57 treat unreachable as a
 // soft error for a connection in SYN-SENT).
 func (m *Machine) ICMP(seg *decode.Segment, icmp decode.ICMPError, fromClient bool) Event {
-	n := len(m.ev)
+	n := len(m.evidence())
+	if seg.Timestamp > m.getTime(tsLast) || !m.has(bStarted) {
+		m.setTime(tsLast, seg.Timestamp)
+	}
 	m.raise(ICMPError, seg, "", 0, 0, false)
 	m.icmpError(seg, &icmp) // type and code do not change the judgement, only the reason
 	c, s := m.states()
-	return Event{Role: RoleICMP, Client: c, Server: s, Anomalies: m.ev[n:len(m.ev):len(m.ev)],
+	all := m.x.ev
+	return Event{Role: RoleICMP, Client: c, Server: s, Anomalies: all[n:len(all):len(all)],
 		FromClient: m.direction(seg, fromClient)}
 }
 

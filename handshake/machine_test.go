@@ -1391,13 +1391,13 @@ func run(t *testing.T, sc scenario) (events []Event, results []Result) {
 		case st.icmp:
 			ev = m.ICMP(&seg, decode.ICMPError{From: server.Addr(), Type: 3, Code: 3}, st.client == aIsClient)
 		default:
-			before := len(m.ev)
+			before := len(m.evidence())
 			if st.reorder {
 				m.NoteReordered(&seg)
 			}
 			ev = m.Step(&seg, st.client == aIsClient)
 			if st.reorder {
-				ev.Anomalies = m.ev[before:]
+				ev.Anomalies = m.evidence()[before:]
 			}
 			if ev.NewAttempt {
 				if t != nil && !st.fresh {

@@ -7,7 +7,7 @@ import "github.com/hsanalyze/hsanalyze/decode"
 // make it malformed. The first SYN-ACK fixes the roles: its receiver is the
 // client (CONTRACT.md), so a SYN-ACK from the caller's client flips them.
 func (m *Machine) midstream(seg *decode.Segment, fromClient bool) (Role, bool) {
-	if m.cPkts+m.sPkts == 0 && isProbe(seg) {
+	if m.sd[cli].pkts+m.sd[srv].pkts == 0 && isProbe(seg) {
 		m.raiseNum(ScanProbe, seg, FieldFlags, uint64(seg.Flags), uint64(decode.SYN))
 	}
 	if m.checkSegment(seg) {
@@ -25,15 +25,17 @@ func (m *Machine) midstream(seg *decode.Segment, fromClient bool) (Role, bool) {
 			fromClient = false
 		}
 		m.set(bSSynAck | bSSyn | bSynAckTimed)
-		m.sISN, m.synAckAck, m.synAckFrame, m.lastSynAck = seg.Seq, seg.Ack, seg.Frame, seg.Timestamp
-		m.sOpts = synOptions(&seg.Options)
+		m.sd[srv].isn, m.sd[srv].synAckAck = seg.Seq, seg.Ack
+		m.setTime(tsLastSynAck, seg.Timestamp)
+		m.setWide(wSynAckFrame, seg.Frame)
+		m.sd[srv].opts = synOptions(&seg.Options)
 		m.checkSynOptions(seg)
 		return RoleSYNACK, fromClient
 	case f&decode.RST != 0:
 		m.closeRST(fromClient)
 		return RoleRST, fromClient
 	}
-	if fromClient && m.has(bSSynAck) && seg.Ack == m.sISN.Add(1) {
+	if fromClient && m.has(bSSynAck) && seg.Ack == m.sd[srv].isn.Add(1) {
 		m.set(bSAcked)
 	}
 	m.trackFIN(seg, fromClient)
@@ -44,20 +46,11 @@ func (m *Machine) midstream(seg *decode.Segment, fromClient bool) (Role, bool) {
 // state can exist before the first SYN-ACK of a midstream attempt.
 func (m *Machine) flip() {
 	m.bits ^= bFlipped
-	m.cPkts, m.sPkts = m.sPkts, m.cPkts
-	swap := func(a, b uint32) {
-		x, y := m.has(a), m.has(b)
-		m.bits &^= a | b
-		if x {
-			m.set(b)
-		}
-		if y {
-			m.set(a)
-		}
+	m.sd[cli], m.sd[srv] = m.sd[srv], m.sd[cli]
+	for _, c := range [...]uint32{bCFin, bCFinAcked} { // the client's bit of a pair
+		pair := m.bits & (c | c<<1)
+		m.bits = m.bits&^(c|c<<1) | pair&c<<1 | pair>>1&c
 	}
-	swap(bCFin, bSFin)
-	swap(bCFinAcked, bSFinAcked)
-	m.cFinSeq, m.sFinSeq = m.sFinSeq, m.cFinSeq
 	switch m.close {
 	case ClientFIN:
 		m.close = ServerFIN

@@ -53,65 +53,67 @@ func micros(ns int64) uint32 {
 }
 
 func (m *Machine) icmpError(seg *decode.Segment, e *decode.ICMPError) {
-	t := &m.tale
-	if t.bits&tICMP != 0 {
+	if m.taleBits&tICMP != 0 {
 		return
 	}
-	t.bits |= tICMP
-	if t.bits&tRST == 0 && !m.has(bMidstream) {
-		t.frame = seg.Frame
-		t.endDelay = micros(seg.Timestamp - m.lastCSyn)
+	m.taleBits |= tICMP
+	if m.taleBits&tRST == 0 && !m.has(bMidstream) {
+		m.setWide(wTaleFrame, seg.Frame)
+		m.endDelay = micros(seg.Timestamp - m.getTime(tsLastCSyn))
 	}
-	t.icmpType, t.icmpCode = e.Type, e.Code
+	x := m.more()
+	x.icmpType, x.icmpCode = e.Type, e.Code
 	if e.V6 {
-		t.bits |= tICMPv6
+		m.taleBits |= tICMPv6
 	}
 	if e.From.Is4() || e.From.Is4In6() {
-		t.bits |= tICMPFrom4
+		m.taleBits |= tICMPFrom4
 	}
-	t.icmpFrom = e.From.As16()
+	x.icmpFrom = e.From.As16()
 }
 
 // tell records what seg, of role, adds to the tale; wasClosed is whether an
 // RST had closed the attempt before it.
 func (m *Machine) tell(seg *decode.Segment, role Role, fromClient, wasClosed bool) {
-	t := &m.tale
 	switch role {
 	case RoleSYNACK:
-		if m.firstSynAck == 0 {
-			m.firstSynAck = seg.Timestamp
+		if m.getTime(tsFirstSynAck) == 0 {
+			m.setTime(tsFirstSynAck, seg.Timestamp)
 		}
 	case RoleSYNRetransmit:
 		if m.has(bSSynAck) && !m.has(bComplete) {
-			t.synAfterAck++
+			m.synAfterAck++
 		}
 	case RoleRST:
 		if wasClosed || !m.has(bRSTClosed) || m.has(bMidstream) {
 			break
 		}
-		t.bits |= tRST
+		m.taleBits |= tRST
 		if seg.Flags&decode.ACK != 0 {
-			t.bits |= tRSTAck
+			m.taleBits |= tRSTAck
 		}
-		t.frame = seg.Frame
+		m.setWide(wTaleFrame, seg.Frame)
 		// What it answers: the SYN-ACK it follows, or the SYN.
-		since := m.lastCSyn
+		since := m.getTime(tsLastCSyn)
 		if m.has(bSSynAck) {
-			since = m.lastSynAck
+			since = m.getTime(tsLastSynAck)
 		}
 		if since == 0 || since > seg.Timestamp {
 			since = m.firstTS
 		}
-		t.endDelay = micros(seg.Timestamp - since)
+		m.endDelay = micros(seg.Timestamp - since)
 	}
 	if fromClient && m.has(bCAcked) && seg.Flags&decode.ACK != 0 && seg.Flags&decode.SYN == 0 {
 		m.set(bCReplied)
 	}
 }
 
-// result completes the tale for Result.
+// taleResult builds the tale for Result.
 func (m *Machine) taleResult() Tale {
-	t := m.tale
+	t := Tale{frame: m.getWide(wTaleFrame), endDelay: m.endDelay, synAfterAck: m.synAfterAck, bits: m.taleBits}
+	if x := m.x; x != nil && m.taleBits&tICMP != 0 {
+		t.icmpType, t.icmpCode, t.icmpFrom = x.icmpType, x.icmpCode, x.icmpFrom
+	}
 	if m.has(bFirstFromServer) != m.has(bFlipped) {
 		t.bits |= tFirstServer
 	}
@@ -119,10 +121,10 @@ func (m *Machine) taleResult() Tale {
 		t.bits |= tSimultaneous
 	}
 	if m.has(bCSyn) {
-		t.synSpan = micros(m.lastCSyn - m.firstTS)
+		t.synSpan = micros(m.getTime(tsLastCSyn) - m.firstTS)
 	}
-	if m.firstSynAck != 0 {
-		t.ackSpan = micros(m.lastSynAck - m.firstSynAck)
+	if first := m.getTime(tsFirstSynAck); first != 0 {
+		t.ackSpan = micros(m.getTime(tsLastSynAck) - first)
 	}
 	return t
 }
@@ -447,20 +449,59 @@ func appendMicros(dst []byte, us uint32) []byte {
 
 // appendDuration appends ns in the unit a person reads best: "0.2 ms",
 // "15.0 s", "3 min 20 s"; a negative duration (a capture whose clock
-// steps back) as "0 ms".
+// steps back) as "0 ms". Below two minutes it is the decimal that
+// strconv.AppendFloat(dst, float64(ns)/unit, 'f', decimals, 64) writes
+// (appendDurationFloat; TestAppendDuration compares them), in integers:
+// AppendFloat was most of the cost of a reason.
 func appendDuration(dst []byte, ns int64) []byte {
 	ns = max(ns, 0)
 	switch {
 	case ns < 100_000: // below 0.1 ms: three decimals
-		return append(strconv.AppendFloat(dst, float64(ns)/1e6, 'f', 3, 64), " ms"...)
+		return append(appendFixed(dst, ns, 1e3, 3), " ms"...)
 	case ns < 1e9:
-		return append(strconv.AppendFloat(dst, float64(ns)/1e6, 'f', 1, 64), " ms"...)
+		return append(appendFixed(dst, ns, 1e5, 1), " ms"...)
 	case ns < 120e9:
-		return append(strconv.AppendFloat(dst, float64(ns)/1e9, 'f', 1, 64), " s"...)
+		return append(appendFixed(dst, ns, 1e8, 1), " s"...)
 	}
 	s := ns / 1e9
 	dst = strconv.AppendInt(dst, s/60, 10)
 	dst = append(dst, " min "...)
 	dst = strconv.AppendInt(dst, s%60, 10)
 	return append(dst, " s"...)
+}
+
+// appendFixed appends ns (0 <= ns < 2^53) in steps of step ns, rounded to
+// the nearest step, with decimals (1 or 3) digits after the point: the
+// unit is step*10^decimals ns. It equals strconv's 'f' formatting of
+// float64(ns)/unit: that quotient is within 2^-53 of ns/unit, far closer
+// than the 1 ns that separates a whole ns from a rounding boundary, so
+// both round alike but at a boundary itself (a tie), where strconv rounds
+// the float, slightly off the tie, or half to even: ties go to strconv.
+func appendFixed(dst []byte, ns, step int64, decimals int) []byte {
+	q, r := ns/step, ns%step
+	switch {
+	case 2*r == step:
+		return appendDurationFloat(dst, ns, step, decimals)
+	case 2*r > step:
+		q++
+	}
+	scale := int64(10)
+	if decimals == 3 {
+		scale = 1000
+	}
+	dst = strconv.AppendInt(dst, q/scale, 10)
+	frac := q % scale
+	if decimals == 3 {
+		return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	}
+	return append(dst, '.', byte('0'+frac))
+}
+
+// appendDurationFloat is appendFixed by strconv.AppendFloat.
+func appendDurationFloat(dst []byte, ns, step int64, decimals int) []byte {
+	unit := float64(step) * 10
+	if decimals == 3 {
+		unit = float64(step) * 1000
+	}
+	return strconv.AppendFloat(dst, float64(ns)/unit, 'f', decimals, 64)
 }

@@ -19,8 +19,8 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 		// acceptable with an ACK that acknowledges the SYN. (A server
 		// that sent its own SYN, a simultaneous open, is synchronized
 		// once it got the client's SYN-ACK: its RST is judged below.)
-		ackOK := f&decode.ACK != 0 && seg.Ack.InRange(m.cISN.Add(1), m.cSynData)
-		switch hi := m.cISN.Add(1 + m.cSynData); {
+		ackOK := f&decode.ACK != 0 && seg.Ack.InRange(m.sd[cli].isn.Add(1), m.sd[cli].synData)
+		switch hi := m.sd[cli].isn.Add(1 + m.sd[cli].synData); {
 		case m.has(bAckNoSynAck):
 			// It answers the client's ACK segment, not the SYN: RFC 9293
 			// §3.10.7.1 resets an ACK with <SEQ=SEG.ACK><CTL=RST>, no
@@ -49,13 +49,13 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 	var n uint32
 	switch {
 	case fromClient && m.has(bSSyn):
-		lo, n = m.cISN.Add(1), m.cSynData
+		lo, n = m.sd[cli].isn.Add(1), m.sd[cli].synData
 	case fromClient:
 		// The client aborts its own unanswered SYN: nothing to check.
 		m.closeRST(true)
 		return RoleRST
 	default:
-		lo, n = m.sISN.Add(1), m.sSynData
+		lo, n = m.sd[srv].isn.Add(1), m.sd[srv].synData
 	}
 	// RFC 9293 answers an unacceptable ACK-bearing segment with
 	// <SEQ=SEG.ACK><CTL=RST> (§3.10.7.2 LISTEN, §3.10.7.3 SYN-SENT,
@@ -76,32 +76,30 @@ func (m *Machine) rst(seg *decode.Segment, fromClient bool) Role {
 // the peer answers it with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1-4).
 // The latest maxBadAcks distinct values are kept, without allocating.
 func (m *Machine) unacceptable(ack decode.Seq, fromClient bool) {
-	side := 1
-	if fromClient {
-		side = 0
-	}
-	n := int(m.nBad[side])
-	if slices.Contains(m.bad[side][:min(n, maxBadAcks)], ack) {
+	side := sideOf(fromClient)
+	x := m.more()
+	n := int(x.nBad[side])
+	if slices.Contains(x.bad[side][:min(n, maxBadAcks)], ack) {
 		return
 	}
-	m.bad[side][n%maxBadAcks] = ack
+	x.bad[side][n%maxBadAcks] = ack
 	// Once full, the count cycles through maxBadAcks … 2·maxBadAcks-1: it
 	// stays "full" and n%maxBadAcks names the oldest slot.
 	if n++; n == 2*maxBadAcks {
 		n = maxBadAcks
 	}
-	m.nBad[side] = uint8(n)
+	x.nBad[side] = uint8(n)
 }
 
 // answersUnacceptable reports whether seq, the seq of an RST from the
 // client (fromClient) or the server, is the ack of an unacceptable segment
 // the other side sent: the reset RFC 9293 prescribes in reply to it.
 func (m *Machine) answersUnacceptable(seq decode.Seq, fromClient bool) bool {
-	side := 0 // the RST answers the peer's segment
-	if fromClient {
-		side = 1
+	if m.x == nil {
+		return false
 	}
-	return slices.Contains(m.bad[side][:min(int(m.nBad[side]), maxBadAcks)], seq)
+	side := sideOf(!fromClient) // the RST answers the peer's segment
+	return slices.Contains(m.x.bad[side][:min(int(m.x.nBad[side]), maxBadAcks)], seq)
 }
 
 func (m *Machine) closeRST(fromClient bool) {

@@ -6,20 +6,37 @@ import (
 	"github.com/hsanalyze/hsanalyze/decode"
 )
 
-// DetachEvidence gives m its own copy of its evidence. A Machine is a plain
+// DetachEvidence gives m its own copy of what it keeps out of line
+// (evidence and the state only some attempts need). A Machine is a plain
 // value and may be copied to carry an attempt's state elsewhere (see
-// reassembly.State); the copies share their evidence storage until one of
-// them calls DetachEvidence, after which each may go on alone.
-func (m *Machine) DetachEvidence() { m.ev = slices.Clip(slices.Clone(m.ev)) }
+// reassembly.State); the copies share that storage until one of them calls
+// DetachEvidence, after which each may go on alone.
+func (m *Machine) DetachEvidence() {
+	if m.x == nil {
+		return
+	}
+	x := *m.x
+	x.ev = slices.Clip(slices.Clone(x.ev))
+	m.x = &x
+}
 
 // ShiftFiles adds delta to the file index of every anomaly raised so far:
 // for an attempt whose segments came from files numbered in another list
 // (the parts of a merged analysis).
 func (m *Machine) ShiftFiles(delta int) {
-	for i := range m.ev {
-		m.ev[i].File += delta
+	ev := m.evidence()
+	for i := range ev {
+		ev[i].File += delta
 	}
 }
+
+// FirstTS returns the capture time of the first segment fed, 0 before
+// any.
+func (m *Machine) FirstTS() int64 { return m.firstTS }
+
+// LastTS returns the latest capture time of the segments and ICMP errors
+// fed, 0 before any.
+func (m *Machine) LastTS() int64 { return m.getTime(tsLast) }
 
 // StartsNewAttempt reports whether Step would answer seg with
 // Event.NewAttempt (see Step for when), without changing m: whether seg

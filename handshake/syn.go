@@ -9,13 +9,13 @@ func (m *Machine) startsNewAttempt(seg *decode.Segment, fromClient bool) bool {
 	case m.has(bMidstream):
 		return true
 	case fromClient:
-		return seg.Seq != m.cISN
+		return seg.Seq != m.sd[cli].isn
 	case !m.has(bSSyn):
 		// A server SYN while the client's SYN is unanswered is a
 		// simultaneous open; after a decision it is a reversed reuse.
 		return m.Decided()
 	default:
-		return seg.Seq != m.sISN && m.Decided()
+		return seg.Seq != m.sd[srv].isn && m.Decided()
 	}
 }
 
@@ -23,18 +23,18 @@ func (m *Machine) bareSYN(seg *decode.Segment, fromClient bool) Role {
 	m.checkSynOptions(seg)
 	data := uint32(seg.PayloadLen)
 	if fromClient {
-		m.lastCSyn = seg.Timestamp
+		m.setTime(tsLastCSyn, seg.Timestamp)
 		m.recordSynTS(seg)
-		m.cSynData = max(m.cSynData, data)
+		m.sd[cli].synData = max(m.sd[cli].synData, data)
 		if m.has(bCSyn) { // same ISN: Step sent the others to a new attempt
 			m.synRetx++
 			return RoleSYNRetransmit
 		}
 		m.set(bCSyn)
-		m.cISN = seg.Seq
+		m.sd[cli].isn = seg.Seq
 		m.cSynWnd = seg.Window
-		m.synFrame = seg.Frame
-		m.cOpts = synOptions(&seg.Options)
+		m.setWide(wSynFrame, seg.Frame)
+		m.sd[cli].opts = synOptions(&seg.Options)
 		if seg.Flags&(decode.ECE|decode.CWR) == decode.ECE|decode.CWR {
 			m.set(bECNSyn)
 		}
@@ -48,33 +48,52 @@ func (m *Machine) bareSYN(seg *decode.Segment, fromClient bool) Role {
 		}
 		return RoleSYN
 	}
-	m.lastSSyn = seg.Timestamp
-	m.sSynData = max(m.sSynData, data)
+	m.more().lastSSyn = seg.Timestamp
+	m.sd[srv].synData = max(m.sd[srv].synData, data)
 	if !m.has(bSSyn) {
 		m.set(bSSyn | bSBareSyn)
-		m.sISN = seg.Seq
+		m.sd[srv].isn = seg.Seq
 		m.sNxt = seg.Seq.Add(1 + data)
-		m.sOpts = synOptions(&seg.Options)
+		m.sd[srv].opts = synOptions(&seg.Options)
 		return RoleSimultaneousSYN
 	}
-	if seg.Seq == m.sISN {
+	if seg.Seq == m.sd[srv].isn {
 		m.bits &^= bSSynInferred // captured late
 	} else {
-		m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
+		m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sd[srv].isn))
 		m.offer(seg.Seq)
 	}
 	m.synAckRetx++
 	return RoleSYNACKRetransmit
 }
 
+// recordSynTS records a client SYN's TSval and time in the ring of the
+// last synTSRing ones, which the first SYN-ACK is matched against (TSecr).
+// Its first slot is inline (most attempts send one SYN), the others in x;
+// after the server's SYN-ACK nothing reads the ring, so nothing is written.
 func (m *Machine) recordSynTS(seg *decode.Segment) {
 	if !seg.Options.Has(decode.OptTimestamps) {
 		return
 	}
 	m.set(bCTS)
-	i := m.nSyn % synTSRing
-	m.synTSval[i], m.synTSAt[i] = seg.Options.TSval, seg.Timestamp
+	if m.has(bSSynAck) {
+		return
+	}
+	if i := m.nSyn % synTSRing; i == 0 {
+		m.synTSVal = seg.Options.TSval
+		m.setTime(tsSynTS0, seg.Timestamp)
+	} else {
+		m.more().ring[i-1] = synTS{val: seg.Options.TSval, at: seg.Timestamp}
+	}
 	m.nSyn++
+}
+
+// synTSAt returns slot i of the SYN timestamp ring.
+func (m *Machine) synTSAt(i uint32) synTS {
+	if i == 0 {
+		return synTS{val: m.synTSVal, at: m.getTime(tsSynTS0)}
+	}
+	return m.x.ring[i-1]
 }
 
 // checkSynOptions raises the informational option anomalies of a SYN or

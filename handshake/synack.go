@@ -17,38 +17,35 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 	if fromClient {
 		return m.clientSynAck(seg)
 	}
-	defer func(ts int64) { m.lastSynAck = ts; m.set(bSynAckTimed) }(seg.Timestamp)
-	m.sSynData = max(m.sSynData, uint32(seg.PayloadLen))
+	defer m.timedSynAck(seg.Timestamp)
+	c, s := &m.sd[cli], &m.sd[srv]
+	s.synData = max(s.synData, uint32(seg.PayloadLen))
 	if m.has(bSSynAck) {
-		if seg.Seq != m.sISN {
-			m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
+		if seg.Seq != s.isn {
+			m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(s.isn))
 			m.offer(seg.Seq)
 		}
-		return m.resentSynAck(seg, m.synAckAck, m.cISN, m.cSynData, false)
+		return m.resentSynAck(seg, srv)
 	}
-	m.set(bSSynAck)
-	m.synAckAck = seg.Ack
 	if m.has(bSSyn) { // after the server's own SYN (simultaneous open)
-		if seg.Seq == m.sISN {
+		if seg.Seq == s.isn {
 			m.bits &^= bSSynInferred // now captured
 		}
-		if seg.Seq != m.sISN {
-			m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.sISN))
+		if seg.Seq != s.isn {
+			m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(s.isn))
 			m.offer(seg.Seq)
 		}
 	} else {
 		m.set(bSSyn)
-		m.sISN = seg.Seq
+		s.isn = seg.Seq
 		m.sNxt = seg.Seq.Add(1)
 	}
 	m.advanceSNxt(seg.Seq.Add(1 + uint32(seg.PayloadLen)))
-	m.sOpts = synOptions(&seg.Options)
+	s.opts = synOptions(&seg.Options)
 	m.widenClientWindow(seg)
-	if m.synAckFrame == 0 {
-		m.synAckFrame = seg.Frame
-	}
+	m.recordSynAck(seg, srv)
 	o := &seg.Options
-	if o.Has(decode.OptWindowScale) && !m.cOpts.Has(decode.OptWindowScale) {
+	if o.Has(decode.OptWindowScale) && !c.opts.Has(decode.OptWindowScale) {
 		m.raise(SynAckUnsolicitedOption, seg, FieldWindowScale, 0, 0, false)
 	}
 	if o.Has(decode.OptTimestamps) && !m.has(bCTS) {
@@ -57,42 +54,33 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 	if seg.Flags&(decode.ECE|decode.CWR) == decode.ECE {
 		m.set(bECNSynAck)
 	}
-
-	// The SYN-ACK must acknowledge the SYN and at most all of its data:
-	// SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 §3.10.7.3).
-	lo := m.cISN.Add(1)
-	if seg.Ack.InRange(lo, m.cSynData) {
-		m.set(bCAcked)
-		if m.cSynData > 0 {
+	if m.acksPeerSyn(seg, srv) && c.synData > 0 {
+		lo := c.isn.Add(1)
+		if seg.Ack == lo {
+			m.raiseNum(SynAckTFODataIgnored, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(c.synData)))
+		}
+		if m.fastOpen == FastOpenCookie {
+			m.fastOpen = FastOpenDataAccepted
 			if seg.Ack == lo {
-				m.raiseNum(SynAckTFODataIgnored, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.cSynData)))
-			}
-			if m.fastOpen == FastOpenCookie {
-				m.fastOpen = FastOpenDataAccepted
-				if seg.Ack == lo {
-					m.fastOpen = FastOpenDataRejected
-				}
+				m.fastOpen = FastOpenDataRejected
 			}
 		}
-	} else {
-		m.raiseNum(SynAckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.cSynData)))
-		m.unacceptable(seg.Ack, false)
 	}
 
 	// Time from the SYN this SYN-ACK answers: the one whose TSval it echoes,
-	// else the last one captured.
-	start := m.lastCSyn
+	// else the last one captured. (bCTS implies a SYN in the ring: the
+	// ring takes SYNs until this first SYN-ACK.)
+	start := m.getTime(tsLastCSyn)
 	if m.has(bCTS) && o.Has(decode.OptTimestamps) {
 		found := false
 		for k := uint32(0); k < min(m.nSyn, synTSRing); k++ {
-			i := (m.nSyn - 1 - k) % synTSRing
-			if m.synTSval[i] == o.TSecr {
-				start, found = m.synTSAt[i], true
+			if t := m.synTSAt((m.nSyn - 1 - k) % synTSRing); t.val == o.TSecr {
+				start, found = t.at, true
 				break
 			}
 		}
 		if !found && m.nSyn <= synTSRing {
-			last := m.synTSval[(m.nSyn-1)%synTSRing]
+			last := m.synTSAt((m.nSyn - 1) % synTSRing).val
 			m.raiseNum(TSEchoMismatch, seg, FieldTSecr, uint64(o.TSecr), uint64(last))
 		}
 	}
@@ -102,7 +90,11 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 
 // clientSynAck handles a SYN-ACK from the client: legal only in a
 // simultaneous open, answering the server's SYN (RFC 9293 §3.5 Figure 7).
+// Past the inference of a server SYN the capture lacks, it is judged as
+// the server's first SYN-ACK is, sides swapped (recordSynAck, acksPeerSyn,
+// resentSynAck).
 func (m *Machine) clientSynAck(seg *decode.Segment) Role {
+	c, s := &m.sd[cli], &m.sd[srv]
 	if !m.has(bSBareSyn) {
 		// A client in SYN-SENT that receives a SYN answers
 		// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> (RFC 9293 §3.10.7.3
@@ -112,43 +104,71 @@ func (m *Machine) clientSynAck(seg *decode.Segment) Role {
 		// ISN = SEG.ACK-1 (the server's SYN-ACK must then repeat it);
 		// after one, its ack must be that SYN-ACK's seq+1.
 		switch {
-		case seg.Seq != m.cISN:
-			m.raiseNum(SynAckFromClient, seg, FieldSeq, uint64(seg.Seq), uint64(m.cISN))
+		case seg.Seq != c.isn:
+			m.raiseNum(SynAckFromClient, seg, FieldSeq, uint64(seg.Seq), uint64(c.isn))
 			return RoleInvalid
 		case !m.has(bSSyn):
 			m.set(bSSyn | bSSynInferred)
-			m.sISN = seg.Ack.Add(^uint32(0))
+			s.isn = seg.Ack.Add(^uint32(0))
 			m.sNxt = seg.Ack
-		case seg.Ack != m.sISN.Add(1):
-			m.raiseNum(SynAckFromClient, seg, FieldAck, uint64(seg.Ack), uint64(m.sISN.Add(1)))
+		case seg.Ack != s.isn.Add(1):
+			m.raiseNum(SynAckFromClient, seg, FieldAck, uint64(seg.Ack), uint64(s.isn.Add(1)))
 			return RoleInvalid
 		}
 		m.set(bSBareSyn)
 		m.raise(ServerSynNotCaptured, seg, "", 0, 0, false)
 	}
-	defer func(ts int64) { m.lastSynAck = ts; m.set(bSynAckTimed) }(seg.Timestamp)
-	if seg.Seq != m.cISN {
-		m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(m.cISN))
+	defer m.timedSynAck(seg.Timestamp)
+	if seg.Seq != c.isn {
+		m.raiseNum(SynAckChangedSeq, seg, FieldSeq, uint64(seg.Seq), uint64(c.isn))
 	}
 	if m.has(bCSynAck) {
-		return m.resentSynAck(seg, m.cSynAckAck, m.sISN, m.sSynData, true)
+		return m.resentSynAck(seg, cli)
 	}
-	m.set(bCSynAck)
-	m.cSynAckAck = seg.Ack
-	if m.synAckFrame == 0 {
-		m.synAckFrame = seg.Frame
-	}
-	lo := m.sISN.Add(1)
-	if seg.Ack.InRange(lo, m.sSynData) {
-		m.set(bSAcked)
-	} else {
-		m.raiseNum(SynAckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(m.sSynData)))
-		m.unacceptable(seg.Ack, true)
-	}
+	m.recordSynAck(seg, cli)
+	m.acksPeerSyn(seg, cli)
 	if !m.has(bSSynInferred) {
-		m.timeSynAck(seg, m.lastSSyn)
+		m.timeSynAck(seg, m.lastSSyn())
 	}
 	return RoleSYNACK
+}
+
+// recordSynAck records the first SYN-ACK of side from.
+func (m *Machine) recordSynAck(seg *decode.Segment, from int) {
+	m.set(bCSynAck << from)
+	m.sd[from].synAckAck = seg.Ack
+	if m.wide[wSynAckFrame] == 0 {
+		m.setWide(wSynAckFrame, seg.Frame)
+	}
+}
+
+// acksPeerSyn judges the ack of side from's first SYN-ACK: it must
+// acknowledge the peer's SYN and at most all of that SYN's data, SND.UNA <
+// SEG.ACK =< SND.NXT (RFC 9293 §3.10.7.3); it reports whether it does.
+func (m *Machine) acksPeerSyn(seg *decode.Segment, from int) bool {
+	peer := &m.sd[1-from]
+	lo := peer.isn.Add(1)
+	if seg.Ack.InRange(lo, peer.synData) {
+		m.set(bCAcked << (1 - from))
+		return true
+	}
+	m.raiseNum(SynAckWrongAck, seg, FieldAck, uint64(seg.Ack), uint64(lo.Add(peer.synData)))
+	m.unacceptable(seg.Ack, from == cli)
+	return false
+}
+
+// timedSynAck records ts as the time of the last SYN-ACK.
+func (m *Machine) timedSynAck(ts int64) {
+	m.setTime(tsLastSynAck, ts)
+	m.set(bSynAckTimed)
+}
+
+// lastSSyn is the capture time of the server's last SYN, 0 if none.
+func (m *Machine) lastSSyn() int64 {
+	if m.x == nil {
+		return 0
+	}
+	return m.x.lastSSyn
 }
 
 func (m *Machine) timeSynAck(seg *decode.Segment, start int64) {
@@ -156,7 +176,7 @@ func (m *Machine) timeSynAck(seg *decode.Segment, start int64) {
 		return // only the first SYN-ACK is timed
 	}
 	if d := seg.Timestamp - start; d >= 0 {
-		m.synToSynAck = d
+		m.setWide(wSynToSynAck, uint64(d))
 		m.set(bHasSynToSynAck)
 	}
 }
@@ -164,23 +184,24 @@ func (m *Machine) timeSynAck(seg *decode.Segment, start int64) {
 // offer remembers isn, the seq of a server SYN-ACK (or SYN) that differs
 // from the server's ISN, as one the client may accept.
 func (m *Machine) offer(isn decode.Seq) {
-	if slices.Contains(m.offered[:m.nOffered], isn) || int(m.nOffered) == maxOffered {
+	x := m.more()
+	if slices.Contains(x.offered[:x.nOffered], isn) || int(x.nOffered) == maxOffered {
 		return
 	}
-	m.offered[m.nOffered] = isn
-	m.nOffered++
+	x.offered[x.nOffered] = isn
+	x.nOffered++
 }
 
-// resentSynAck counts a SYN-ACK resent by the side (fromClient) that
-// already sent one acknowledging first: SYN-RECEIVED retransmits the same
-// SYN-ACK (RFC 9293 §3.4, §3.10.7.4), so another ack is synack_changed_ack,
-// and one that does not acknowledge the peer's SYN (ISN peerISN, data
-// peerData) is unacceptable to the peer, which resets it.
-func (m *Machine) resentSynAck(seg *decode.Segment, first, peerISN decode.Seq, peerData uint32, fromClient bool) Role {
-	if seg.Ack != first {
+// resentSynAck counts a SYN-ACK resent by side from, which already sent one
+// acknowledging first: SYN-RECEIVED retransmits the same SYN-ACK (RFC 9293
+// §3.4, §3.10.7.4), so another ack is synack_changed_ack, and one that does
+// not acknowledge the peer's SYN (and its data) is unacceptable to the
+// peer, which resets it.
+func (m *Machine) resentSynAck(seg *decode.Segment, from int) Role {
+	if first := m.sd[from].synAckAck; seg.Ack != first {
 		m.raiseNum(SynAckChangedAck, seg, FieldAck, uint64(seg.Ack), uint64(first))
-		if !seg.Ack.InRange(peerISN.Add(1), peerData) {
-			m.unacceptable(seg.Ack, fromClient)
+		if peer := &m.sd[1-from]; !seg.Ack.InRange(peer.isn.Add(1), peer.synData) {
+			m.unacceptable(seg.Ack, from == cli)
 		}
 	}
 	m.synAckRetx++

@@ -47,7 +47,7 @@ import (
 
 // DefaultMaxMemory is the bound the command uses unless told otherwise:
 // with it, a default run on a SYN flood of any size stays near 200 MiB of
-// RSS (about 600,000 open SYN-only attempts or 100,000 full ones, 280,000
+// RSS (about 600,000 open SYN-only attempts or 230,000 full ones, 280,000
 // tombstones).
 const DefaultMaxMemory = 96 << 20
 
@@ -67,13 +67,13 @@ type EarlyStats struct {
 }
 
 // Memory costs by which MaxMemory is divided: an attempt is its entry plus
-// its map slot (key and pointer, at most half full after a growth), and
+// its table slot (hash and pointer, at most half full after a growth), and
 // its Zeek view unless Options.NoConnState (a compact attempt costs
 // compactBytes); a tombstone its tombTable slot (at most 3/4 full, half
 // after a growth) plus its queue record. BenchmarkAttemptMemory reports
 // the live heap they actually take.
 const (
-	attemptBytes = int64(unsafe.Sizeof(entry{})) + 2*int64(unsafe.Sizeof(FlowKey{})+8)
+	attemptBytes = int64(unsafe.Sizeof(entry{})) + 2*int64(8+8)
 	zeekBytes    = int64(unsafe.Sizeof(zeekView{}))
 	tombBytes    = 2*int64(unsafe.Sizeof(tombSlot{})) + int64(unsafe.Sizeof(tombRec{}))
 )

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+	"unsafe"
 
 	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -87,9 +88,9 @@ func (t *Tracker) Snapshot() *State {
 		}
 	}
 	attempt := func(e *entry) {
-		a := Attempt{Client: e.client, FirstTS: e.firstTS, LastTS: e.lastTS, ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
+		a := Attempt{Client: e.client(), FirstTS: e.m.FirstTS(), LastTS: e.m.LastTS(), ExpTS: e.expTS, Seq: e.seq, File: int(e.file),
 			Swap: e.swap, Machine: e.m}
-		if z := e.zeek; z != nil {
+		if z := e.view(); z != nil {
 			a.Zeek, a.ZeekPrior = z.conn, slices.Clone(z.prior)
 		}
 		a.Key, a.Tunnel = t.tunnelOf(e.key)
@@ -103,8 +104,8 @@ func (t *Tracker) Snapshot() *State {
 		e    *entry
 		slot int32
 	}
-	refs := make([]ref, 0, len(t.table)+t.cmp.n)
-	for _, e := range t.table {
+	refs := make([]ref, 0, t.table.len()+t.cmp.n)
+	for e := range t.table.all() {
 		refs = append(refs, ref{seq: e.seq, e: e, slot: -1})
 	}
 	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
@@ -158,16 +159,17 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 			continue
 		}
 		e := t.newEntry()
-		e.key, e.client, e.firstTS, e.lastTS, e.expTS = key, a.Client, a.FirstTS, a.LastTS, a.ExpTS
+		e.key, e.expTS = key, a.ExpTS // the Machine has FirstTS and LastTS
+		e.setClient(a.Client)
 		e.swap, e.m = a.Swap, a.Machine
-		if z := e.zeek; z != nil {
+		if z := e.view(); z != nil {
 			z.conn, z.prior = a.Zeek, slices.Clone(a.ZeekPrior)
 		}
 		e.file = int32(a.File)
 		e.m.DetachEvidence()
 		t.seq++
 		e.seq = t.seq
-		t.table[key] = e
+		t.table.put(e)
 		t.early.used += attemptCost(t.conn)
 		t.place(e)
 	}
@@ -243,8 +245,8 @@ func (t *Tracker) Has(key FlowKey) bool {
 // Started returns the capture time of the first segment of key's open
 // attempt; ok is false when there is none.
 func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
-	if e := t.table[key]; e != nil {
-		return e.firstTS, true
+	if e := t.table.get(key); e != nil {
+		return e.m.FirstTS(), true
 	}
 	if i := t.findCompact(key); i >= 0 {
 		return t.cmp.slot(i).firstTS, true
@@ -259,14 +261,14 @@ func (t *Tracker) Drop(key FlowKey) {
 		t.early.used -= compactBytes
 		return // plain traffic: no tunnel reference
 	}
-	e := t.table[key]
+	e := t.table.get(key)
 	if e == nil {
 		return
 	}
-	if e.list != nil {
+	if e.listed() {
 		e.unlink()
 	}
-	delete(t.table, key)
+	t.table.del(key)
 	t.early.used -= attemptCost(t.conn)
 	t.unref(key)
 	t.recycle(e)
@@ -275,8 +277,8 @@ func (t *Tracker) Drop(key FlowKey) {
 // recycle clears e and puts it on the free list, keeping its Zeek view's
 // storage (the prior records went with its Flow).
 func (t *Tracker) recycle(e *entry) {
-	z := e.zeek
-	*e = entry{next: t.free, zeek: z}
+	z := e.view()
+	*e = entry{next: t.free, bits: e.bits & eZeek}
 	if z != nil {
 		*z = zeekView{}
 	}
@@ -292,12 +294,27 @@ func (t *Tracker) newEntry() *entry {
 		e.next = nil
 		return e
 	}
-	e = new(entry)
 	if t.conn {
-		e.zeek = new(zeekView)
+		if len(t.zslab) == 0 {
+			t.zslab = make([]entryZ, slabBytes/unsafe.Sizeof(entryZ{}))
+		}
+		e, t.zslab = &t.zslab[0].entry, t.zslab[1:]
+		e.bits = eZeek
+		return e
 	}
+	if len(t.slab) == 0 {
+		t.slab = make([]entry, slabBytes/unsafe.Sizeof(entry{}))
+	}
+	e, t.slab = &t.slab[0], t.slab[1:]
 	return e
 }
+
+// slabBytes sizes the chunks of entries (and of as many Zeek views)
+// newEntry allocates at once: whole pages of the allocator (64 KiB is 8),
+// so that an entry costs its size, not that of the next size class.
+// Entries are never freed, only recycled (the free list), so chunks keep
+// nothing alive that entries allocated one by one would not.
+const slabBytes = 64 << 10
 
 // Fate is what Add would do with a packet, as far as the attempts already
 // in the table are concerned.
@@ -347,15 +364,14 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 			}
 		}
 	}
-	e := t.table[key]
+	e := t.table.get(key)
 	if i := t.findCompact(key); i >= 0 {
-		e = t.scratch(i, false)
-		e.list = &t.open
+		e = t.scratch(i, false) // unlisted: the open list's delay
 	}
-	if e == nil || clock-e.expTS > e.list.delay {
+	if e == nil || clock-e.expTS > t.delay(e) {
 		return FateFresh
 	}
-	if p.Kind == decode.KindTCP && e.m.StartsNewAttempt(seg, seg.Src == e.client) {
+	if p.Kind == decode.KindTCP && e.m.StartsNewAttempt(seg, seg.Src == e.client()) {
 		return FateNew
 	}
 	return FateJoin
@@ -365,7 +381,7 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 func (t *Tracker) Finish(key FlowKey) {
 	if i := t.findCompact(key); i >= 0 {
 		t.finishCompact(i)
-	} else if e := t.table[key]; e != nil {
+	} else if e := t.table.get(key); e != nil {
 		t.finish(e)
 	}
 }
@@ -376,7 +392,9 @@ func (t *Tracker) Finish(key FlowKey) {
 func (t *Tracker) scratch(i int32, zeek bool) *entry {
 	e := new(entry)
 	if zeek && t.conn {
-		e.zeek = new(zeekView)
+		z := new(entryZ)
+		e = &z.entry
+		e.bits = eZeek
 	}
 	t.fill(i, e)
 	return e

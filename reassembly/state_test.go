@@ -10,8 +10,8 @@ import (
 // that State does not carry: Snapshot and Restore (state.go) must then
 // carry it too, or partial results lose it across a cut.
 func TestStateCoversEntry(t *testing.T) {
-	carried := []string{"key", "client", "firstTS", "lastTS", "expTS", "seq", "file", "swap", "m", "zeek"}
-	links := []string{"prev", "next", "list", "stamp"} // the table's own linkage and order
+	carried := []string{"key", "bits" /* the client, Attempt.Client; eClosed is linkage, eZeek allocation */, "expTS", "seq", "file", "swap", "m"}
+	links := []string{"prev", "next", "stamp"} // the table's own linkage and order
 	et := reflect.TypeFor[entry]()
 	for i := range et.NumField() {
 		if name := et.Field(i).Name; !slices.Contains(carried, name) && !slices.Contains(links, name) {

@@ -89,12 +89,17 @@
 // # Memory
 //
 // An attempt that so far saw only its client's SYN and retransmissions of
-// it costs a fixed-size, pointer-free slot of about 120 bytes (compact.go);
+// it costs a fixed-size, pointer-free slot of 128 bytes with its index cell (compact.go);
 // its first other segment turns it into a full entry with a
 // handshake.Machine by replaying what it saw, so the result is the same as
-// if it had been full from the start. Zeek's view of an attempt is kept
-// only when something reads it (Options.NoConnState). Options.MaxMemory
-// bounds what attempts and tombstones cost (early.go).
+// if it had been full from the start. A full entry is 288 bytes, 168 of
+// them its Machine (which keeps what only some attempts need, evidence
+// first, out of line); entries come from slabs, are recycled, and are
+// found through a map of their key's hash (table.go): about 316 bytes of
+// live heap per established attempt. Zeek's view of an attempt (336 bytes,
+// beside its entry) is kept only when something reads it
+// (Options.NoConnState). Options.MaxMemory bounds what attempts and
+// tombstones cost (early.go).
 //
 // # Out-of-order captures
 //
@@ -118,6 +123,7 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/hsanalyze/hsanalyze/connstate"
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -264,11 +270,10 @@ type Flow struct {
 
 // entry is a table slot: one open attempt.
 type entry struct {
-	key             FlowKey
-	client          netip.AddrPort
-	firstTS, lastTS int64
-	// expTS is when the entry was last active for expiry: lastTS, except
-	// for a refuted outlier (see Time). The lists are ordered by it.
+	key FlowKey
+	// expTS is when the entry was last active for expiry: the time of its
+	// last segment (Machine.LastTS), except for a refuted outlier (see
+	// Time). The lists are ordered by it.
 	expTS int64
 	seq   uint64 // creation order
 	stamp uint64 // insertion order into its list (see compact.go)
@@ -276,11 +281,54 @@ type entry struct {
 	// swap orients the canonical tunnel context as the client sends
 	// (decode.Tunnel.Orient).
 	swap       uint8
-	prev, next *entry
-	list       *list
+	bits       uint8  // eClientLo, eClosed, eZeek
+	prev, next *entry // its list (nil when on none); next also links the free list
 	m          handshake.Machine
-	zeek       *zeekView // nil under Options.NoConnState
 }
+
+// Bits of entry.bits.
+const (
+	eClientLo uint8 = 1 << iota // the client is the key's lo endpoint (else hi)
+	eClosed                     // on the closed list (valid while listed)
+	eZeek                       // the entry is that of an entryZ
+)
+
+// entryZ is an entry with Zeek's view of its attempt beside it: what the
+// Tracker allocates unless Options.NoConnState. Its entry has eZeek and
+// reaches the view as the field after it (view), so that the view costs an
+// entry no pointer, and an entry without one (NoConnState) nothing.
+type entryZ struct {
+	entry
+	zeek zeekView
+}
+
+// view returns e's Zeek view, nil if it has none.
+func (e *entry) view() *zeekView {
+	if e.bits&eZeek == 0 {
+		return nil
+	}
+	// e is the first field of an entryZ: eZeek is set only there.
+	return &(*entryZ)(unsafe.Pointer(e)).zeek
+}
+
+// client returns the attempt's client: one of its key's endpoints.
+func (e *entry) client() netip.AddrPort {
+	if e.bits&eClientLo != 0 {
+		return e.key.lo
+	}
+	return e.key.hi
+}
+
+// setClient makes c, one of e.key's endpoints, the client.
+func (e *entry) setClient(c netip.AddrPort) {
+	e.bits &^= eClientLo
+	if c == e.key.lo {
+		e.bits |= eClientLo
+	}
+}
+
+// listed reports whether e is on the open or the closed list.
+func (e *entry) listed() bool { return e.prev != nil }
 
 // zeekView is Zeek's view of an attempt, kept beside its entry only when
 // something reads it.
@@ -296,7 +344,7 @@ const maxZeekRecords = 16
 // zeekAdd feeds seg to the attempt's Zeek view, first closing the record
 // of a connection Zeek would have removed before seg.
 func (e *entry) zeekAdd(seg *decode.Segment) {
-	z := e.zeek
+	z := e.view()
 	if z == nil {
 		return
 	}
@@ -304,18 +352,19 @@ func (e *entry) zeekAdd(seg *decode.Segment) {
 		z.prior = append(z.prior, z.conn.Summary())
 		z.conn = connstate.Conn{}
 	}
-	z.conn.Add(seg, seg.Src == e.client)
+	z.conn.Add(seg, seg.Src == e.client())
 }
 
 // list is an intrusive doubly-linked list of entries ordered by expTS
 // around the sentinel root.
 type list struct {
-	root  entry
-	delay int64 // how long after expTS an entry of this list expires
+	root   entry
+	delay  int64 // how long after expTS an entry of this list expires
+	closed bool  // the closed list: its entries have eClosed
 }
 
-func (l *list) init(delay int64) {
-	l.root.next, l.root.prev, l.delay = &l.root, &l.root, delay
+func (l *list) init(delay int64, closed bool) {
+	l.root.next, l.root.prev, l.delay, l.closed = &l.root, &l.root, delay, closed
 }
 
 func (l *list) front() *entry {
@@ -333,13 +382,27 @@ func (l *list) insert(e *entry) {
 	for at != &l.root && at.expTS > e.expTS {
 		at = at.prev
 	}
-	e.list, e.prev, e.next = l, at, at.next
+	e.prev, e.next = at, at.next
 	at.next.prev, at.next = e, e
+	e.bits &^= eClosed
+	if l.closed {
+		e.bits |= eClosed
+	}
 }
 
 func (e *entry) unlink() {
 	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next, e.list = nil, nil, nil
+	e.prev, e.next = nil, nil
+	e.bits &^= eClosed
+}
+
+// delay is how long after its expTS e expires: that of the list it is on
+// (the open list's when on none).
+func (t *Tracker) delay(e *entry) int64 {
+	if e.listed() && e.bits&eClosed != 0 {
+		return t.closed.delay
+	}
+	return t.open.delay
 }
 
 type held struct {
@@ -356,10 +419,12 @@ type Tracker struct {
 	idle, linger, window int64
 	emit                 func(*Flow)
 	traceFn              func(*Trace)
-	table                map[FlowKey]*entry
+	table                table
 	open, closed         list
-	free                 *entry // recycled entries, linked by next
-	conn                 bool   // keep Zeek's view (not Options.NoConnState)
+	free                 *entry   // recycled entries, linked by next
+	slab                 []entry  // entries not yet used (see newEntry)
+	zslab                []entryZ // the same with Zeek's view
+	conn                 bool     // keep Zeek's view (not Options.NoConnState)
 	cmp                  compact
 	stamp                uint64 // last list insertion (nextStamp)
 	seq                  uint64
@@ -396,6 +461,9 @@ type Tracker struct {
 	swap uint8
 
 	early early // Options.MaxMemory (early.go)
+
+	out  Flow     // the Flow finish emits, reused (see New)
+	kept flowSlab // the slices of emitted flows
 }
 
 // tunnelRef is an interned tunnel context. Its id, never reused, is the
@@ -407,8 +475,10 @@ type tunnelRef struct {
 }
 
 // New returns a Tracker that calls emit with each finished Flow, from
-// within Add or Flush. The Flow belongs to emit: the Tracker never touches
-// it again.
+// within Add or Flush. The Flow is only valid during the call: the
+// Tracker reuses it for the next one. Its slices are never reused, so a
+// copy of the Flow (a value, not the pointer) stays valid; emit may keep
+// one.
 func New(opts Options, emit func(*Flow)) *Tracker {
 	pick := func(d, def time.Duration) int64 {
 		switch {
@@ -425,14 +495,14 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 		window:    pick(opts.ReorderWindow, DefaultReorderWindow),
 		emit:      emit,
 		traceFn:   opts.Trace,
-		table:     make(map[FlowKey]*entry),
+		table:     newTable(),
 		heldCount: make(map[FlowKey]int),
 		tunnels:   make(map[decode.Tunnel]*tunnelRef),
 		tunnelID:  make(map[uint64]*tunnelRef),
 		conn:      !opts.NoConnState,
 	}
-	t.open.init(t.idle)
-	t.closed.init(t.linger)
+	t.open.init(t.idle, false)
+	t.closed.init(t.linger, true)
 	t.cmp.init(opts.Trace == nil)
 	t.initEarly(opts.MaxMemory)
 	return t
@@ -440,7 +510,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 
 // Open returns the number of attempts in the table (not counting segments
 // held for reordering).
-func (t *Tracker) Open() int { return len(t.table) + t.cmp.n }
+func (t *Tracker) Open() int { return t.table.len() + t.cmp.n }
 
 func isBareSYN(seg *decode.Segment) bool {
 	return seg.Flags&(decode.SYN|decode.ACK) == decode.SYN
@@ -493,7 +563,7 @@ func (t *Tracker) handle(key FlowKey, p *decode.Packet) {
 	seg := &p.Segment
 	if p.Kind == decode.KindICMPError {
 		if e := t.lookup(key); e != nil {
-			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client)
+			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client())
 			t.trace(e, seg, &p.ICMP, ev)
 			t.touch(e, seg.Timestamp)
 		}
@@ -591,7 +661,7 @@ func (t *Tracker) unstamp(key FlowKey) {
 		t.place(e)
 		return
 	}
-	if e := t.table[key]; e != nil && e.expTS > t.now {
+	if e := t.table.get(key); e != nil && e.expTS > t.now {
 		e.expTS = t.now
 		e.unlink()
 		t.place(e)
@@ -615,7 +685,7 @@ func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 		t.step(t.promote(i), seg)
 		return
 	}
-	if e := t.table[key]; e != nil {
+	if e := t.table.get(key); e != nil {
 		t.step(e, seg)
 		return
 	}
@@ -639,7 +709,7 @@ func (t *Tracker) process(key FlowKey, seg *decode.Segment) {
 }
 
 func (t *Tracker) step(e *entry, seg *decode.Segment) {
-	ev := e.m.Step(seg, seg.Src == e.client)
+	ev := e.m.Step(seg, seg.Src == e.client())
 	if ev.NewAttempt {
 		key := e.key
 		t.finish(e)
@@ -676,18 +746,19 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	t.makeRoom(seg, cost)
 	t.early.used += cost
 	e := t.newEntry()
-	e.key, e.client = key, seg.Src
+	e.key = key
+	e.setClient(seg.Src)
 	e.swap = t.swap
 	if tun := t.ref(key); seg.Flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
-		e.client = seg.Dst // the client is the side a SYN-ACK is sent to
+		e.setClient(seg.Dst) // the client is the side a SYN-ACK is sent to
 		e.swap ^= tun.Levels()
 	}
-	e.firstTS, e.lastTS, e.expTS = seg.Timestamp, seg.Timestamp, seg.Timestamp
+	e.expTS = seg.Timestamp
 	e.file = int32(seg.File)
 	t.seq++
 	e.seq = t.seq
-	t.table[key] = e
-	ev := e.m.Step(seg, seg.Src == e.client) // a fresh Machine consumes anything
+	t.table.put(e)
+	ev := e.m.Step(seg, seg.Src == e.client()) // a fresh Machine consumes anything
 	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
 	t.place(e)
@@ -697,8 +768,8 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 // touch records activity on e and moves it to its place (usually the back)
 // in its list.
 func (t *Tracker) touch(e *entry, ts int64) {
-	e.lastTS, e.expTS = max(e.lastTS, ts), max(e.expTS, ts)
-	if e.list != nil { // else a promoted slot
+	e.expTS = max(e.expTS, ts) // the Machine keeps LastTS
+	if e.listed() {            // else a promoted slot
 		e.unlink()
 	}
 	t.place(e)
@@ -719,19 +790,19 @@ func (t *Tracker) place(e *entry) {
 
 // finish emits e's Flow and recycles e.
 func (t *Tracker) finish(e *entry) {
-	if e.list != nil {
+	if e.listed() {
 		e.unlink()
 	}
-	delete(t.table, e.key)
+	t.table.del(e.key)
 	t.early.used -= attemptCost(t.conn)
 	r := e.m.Result()
-	lo, hi := e.key.Endpoints()
-	server := lo
-	if server == e.client {
-		server = hi
+	client, server := e.key.lo, e.key.hi
+	if e.bits&eClientLo == 0 {
+		client, server = server, client
 	}
-	f := &Flow{Client: e.client, Server: server, FirstTS: e.firstTS, LastTS: e.lastTS, Attempt: e.seq, File: int(e.file), Result: r}
-	if z := e.zeek; z != nil {
+	f := &t.out
+	*f = Flow{Client: client, Server: server, FirstTS: e.m.FirstTS(), LastTS: e.m.LastTS(), Attempt: e.seq, File: int(e.file), Result: r}
+	if z := e.view(); z != nil {
 		f.Conn, f.ConnPrior = z.conn.Summary(), z.prior
 	}
 	if e.key.tun != 0 {
@@ -746,7 +817,7 @@ func (t *Tracker) finish(e *entry) {
 	if t.ending != handshake.EndedNormally {
 		// Still open when the input ended or was interrupted: the
 		// reason says so, and how long after its last segment.
-		f.EndAt(t.ending, t.now-e.lastTS)
+		f.EndAt(t.ending, t.now-e.m.LastTS())
 	}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
@@ -756,15 +827,68 @@ func (t *Tracker) finish(e *entry) {
 		}
 	}
 	if t.early.by != nil {
-		f.Evidence = append(f.Evidence, t.earlyDecided(e, &r))
+		ev := t.kept.anomalies(len(f.Evidence) + 1)
+		copy(ev, f.Evidence)
+		ev[len(ev)-1] = t.earlyDecided(e, &r)
+		f.Evidence = ev
 	}
-	for _, a := range f.Evidence {
-		if !slices.Contains(f.Anomalies, a.Code) {
-			f.Anomalies = append(f.Anomalies, a.Code)
-		}
+	if len(f.Evidence) > 0 {
+		f.Anomalies = t.kept.distinct(f.Evidence)
 	}
 	t.recycle(e)
 	t.emit(f)
+}
+
+// flowSlab hands out the Anomalies and the early-decided Evidence of
+// emitted flows: pieces of chunks it allocates and never reuses, so that
+// a copy of an emitted Flow (whose struct the Tracker reuses) stays valid
+// as it was with slices of their own, for one allocation per many flows.
+// A piece held by a copy keeps its chunk (at most a few KiB) alive.
+type flowSlab struct {
+	codes []handshake.Code
+	anoms []handshake.Anomaly
+}
+
+// Chunk sizes of flowSlab, in elements.
+const (
+	slabCodes     = 1024
+	slabAnomalies = 64
+)
+
+// anomalies returns a fresh slice of n anomalies, with no room to grow.
+func (s *flowSlab) anomalies(n int) []handshake.Anomaly {
+	if n > len(s.anoms) {
+		if n > slabAnomalies/4 {
+			return make([]handshake.Anomaly, n)
+		}
+		s.anoms = make([]handshake.Anomaly, slabAnomalies)
+	}
+	a := s.anoms[:n:n]
+	s.anoms = s.anoms[n:]
+	return a
+}
+
+// distinct returns the distinct codes of ev in order of first
+// occurrence, as a fresh slice with no room to grow.
+func (s *flowSlab) distinct(ev []handshake.Anomaly) []handshake.Code {
+	var buf [8]handshake.Code
+	codes := buf[:0]
+	for i := range ev {
+		if !slices.Contains(codes, ev[i].Code) {
+			codes = append(codes, ev[i].Code)
+		}
+	}
+	n := len(codes)
+	if n > len(s.codes) {
+		if n > slabCodes/4 {
+			return slices.Clone(codes)
+		}
+		s.codes = make([]handshake.Code, slabCodes)
+	}
+	c := s.codes[:n:n]
+	s.codes = s.codes[n:]
+	copy(c, codes)
+	return c
 }
 
 // advance moves the clock to ts, releases held segments whose window passed
@@ -947,7 +1071,7 @@ func (t *Tracker) Flush() {
 	}
 	t.compactHeld()
 	rest := make([]openAttempt, 0, t.Open())
-	for _, e := range t.table {
+	for e := range t.table.all() {
 		rest = append(rest, openAttempt{e: e, seq: e.seq})
 	}
 	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {

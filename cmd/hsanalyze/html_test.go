@@ -27,14 +27,9 @@ func TestHTMLFormat(t *testing.T) {
 	}
 }
 
-// TestHTMLRefusesTerminal checks the hint when stdout is a terminal (a
-// character device, as isTerminal tells them: /dev/null stands in).
+// TestHTMLRefusesTerminal checks the hint when stdout is a terminal.
 func TestHTMLRefusesTerminal(t *testing.T) {
-	tty, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Skipf("no character device to test with: %v", err)
-	}
-	defer tty.Close()
+	tty := openTerminal(t)
 	var stderr strings.Builder
 	code := run([]string{"--format", "html", pcap("mix-200.pcap")}, strings.NewReader(""), tty, &stderr, func(string) string { return "" })
 	if code != exitError || !strings.Contains(stderr.String(), "-o report.html") {
@@ -53,11 +48,7 @@ func TestHTMLWithFlowIsUsageError(t *testing.T) {
 // TestHTMLOutputFile checks that -o writes the page to a file, also when
 // standard output is a terminal.
 func TestHTMLOutputFile(t *testing.T) {
-	tty, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip(err)
-	}
-	defer tty.Close()
+	tty := openTerminal(t)
 	path := t.TempDir() + "/report.html"
 	var stderr strings.Builder
 	code := run([]string{"--format", "html", "-o", path, pcap("mix-200.pcap")}, strings.NewReader(""), tty, &stderr, func(string) string { return "" })

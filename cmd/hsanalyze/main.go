@@ -408,14 +408,11 @@ func progressCounter(p *progress) *atomic.Uint64 {
 	return &p.packets
 }
 
-// isTerminal reports whether w is a character device, such as a terminal.
+// isTerminal reports whether w is a terminal (not merely a character
+// device: /dev/null takes any output).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && isTTY(f)
 }
 
 // version reports the module version the binary was built from and, when

@@ -12,13 +12,10 @@ import (
 )
 
 // TestParquetRefusedOnTerminal checks that --format parquet does not write
-// binary to a character device (isTerminal's test) and says to use -o.
+// binary to a terminal and says to use -o, while /dev/null (a character
+// device too) takes it.
 func TestParquetRefusedOnTerminal(t *testing.T) {
-	tty, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip(err)
-	}
-	defer tty.Close()
+	tty := openTerminal(t)
 	var stderr bytes.Buffer
 	code := run([]string{"--format", "parquet", pcap("mix-200.pcap")}, nil, tty, &stderr, noEnv)
 	if code != exitError || !strings.Contains(stderr.String(), "-o flows.parquet") {
@@ -27,6 +24,15 @@ func TestParquetRefusedOnTerminal(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "f.parquet")
 	if code := run([]string{"--format", "parquet", "-o", out, pcap("mix-200.pcap")}, nil, tty, &stderr, noEnv); code != exitOK {
 		t.Errorf("with -o: exit %d, stderr %q", code, stderr.String())
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	stderr.Reset()
+	if code := run([]string{"--format", "parquet", pcap("mix-200.pcap")}, nil, null, &stderr, noEnv); code != exitOK {
+		t.Errorf("to %s: exit %d, stderr %q", os.DevNull, code, stderr.String())
 	}
 }
 

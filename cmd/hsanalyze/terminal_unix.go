@@ -17,3 +17,11 @@ func ttyWidth(f *os.File) int {
 	}
 	return int(ws.Col)
 }
+
+// isTTY reports whether f is a terminal: it answers TIOCGWINSZ, which
+// every terminal does and other character devices (/dev/null) refuse
+// with ENOTTY.
+func isTTY(f *os.File) bool {
+	_, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	return err == nil
+}
