@@ -145,8 +145,8 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 	// the pipeline for Run's goroutine.
 	deliver := func(e *event) {
 		switch {
-		case e.flow != nil:
-			emit(e.flow)
+		case e.queued:
+			emit(&e.copy)
 		case e.warn != nil:
 			if opts.Warn != nil {
 				opts.Warn(e.warn)
@@ -156,10 +156,11 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		}
 	}
 	post := func(e event) { deliver(&e) }
+	postFlow := emit
 	var flows uint64
 	tr := reassembly.New(opts.Tracker, func(f *reassembly.Flow) {
 		flows++
-		post(event{flow: f})
+		postFlow(f)
 	})
 	// flush emits what is still open at the end of the input: unfinished
 	// when reading was stopped (Options.Stop). A partial result takes the
@@ -230,9 +231,18 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		}
 		cur := <-evFree
 		// At most maxQueued flows wait for emit: a Flush of a full
-		// table must not hold all of its flows at once.
+		// table must not hold all of its flows at once. The tracker
+		// reuses its Flow: a queued flow is a copy (whose slices the
+		// tracker never reuses).
 		post = func(e event) {
 			if cur = append(cur, e); len(cur) >= maxQueued {
+				handoff()
+			}
+		}
+		postFlow = func(f *reassembly.Flow) {
+			cur = append(cur, event{queued: true})
+			cur[len(cur)-1].copy = *f
+			if len(cur) >= maxQueued {
 				handoff()
 			}
 		}
@@ -255,7 +265,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 			for i := range ev {
 				deliver(&ev[i])
 			}
-			clear(ev) // drop the flows: they belong to emit
+			clear(ev) // let the copies' slices go
 			evFree <- ev[:0]
 		}
 	}
@@ -285,12 +295,14 @@ func (o *Options) goroutines() int {
 	return 1
 }
 
-// event is one thing for the caller's goroutine: a flow, a damage
-// warning, or (neither) the capture's start at ts.
+// event is one thing for the caller's goroutine: a flow (a copy of the
+// tracker's, which it reuses: queued), a damage warning, or (neither) the
+// capture's start at ts.
 type event struct {
-	flow *reassembly.Flow
-	warn *capture.FileError
-	ts   int64
+	warn   *capture.FileError
+	ts     int64
+	queued bool
+	copy   reassembly.Flow
 }
 
 // start runs reading and decoding on a goroutine of its own and returns

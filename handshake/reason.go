@@ -449,20 +449,59 @@ func appendMicros(dst []byte, us uint32) []byte {
 
 // appendDuration appends ns in the unit a person reads best: "0.2 ms",
 // "15.0 s", "3 min 20 s"; a negative duration (a capture whose clock
-// steps back) as "0 ms".
+// steps back) as "0 ms". Below two minutes it is the decimal that
+// strconv.AppendFloat(dst, float64(ns)/unit, 'f', decimals, 64) writes
+// (appendDurationFloat; TestAppendDuration compares them), in integers:
+// AppendFloat was most of the cost of a reason.
 func appendDuration(dst []byte, ns int64) []byte {
 	ns = max(ns, 0)
 	switch {
 	case ns < 100_000: // below 0.1 ms: three decimals
-		return append(strconv.AppendFloat(dst, float64(ns)/1e6, 'f', 3, 64), " ms"...)
+		return append(appendFixed(dst, ns, 1e3, 3), " ms"...)
 	case ns < 1e9:
-		return append(strconv.AppendFloat(dst, float64(ns)/1e6, 'f', 1, 64), " ms"...)
+		return append(appendFixed(dst, ns, 1e5, 1), " ms"...)
 	case ns < 120e9:
-		return append(strconv.AppendFloat(dst, float64(ns)/1e9, 'f', 1, 64), " s"...)
+		return append(appendFixed(dst, ns, 1e8, 1), " s"...)
 	}
 	s := ns / 1e9
 	dst = strconv.AppendInt(dst, s/60, 10)
 	dst = append(dst, " min "...)
 	dst = strconv.AppendInt(dst, s%60, 10)
 	return append(dst, " s"...)
+}
+
+// appendFixed appends ns (0 <= ns < 2^53) in steps of step ns, rounded to
+// the nearest step, with decimals (1 or 3) digits after the point: the
+// unit is step*10^decimals ns. It equals strconv's 'f' formatting of
+// float64(ns)/unit: that quotient is within 2^-53 of ns/unit, far closer
+// than the 1 ns that separates a whole ns from a rounding boundary, so
+// both round alike but at a boundary itself (a tie), where strconv rounds
+// the float, slightly off the tie, or half to even: ties go to strconv.
+func appendFixed(dst []byte, ns, step int64, decimals int) []byte {
+	q, r := ns/step, ns%step
+	switch {
+	case 2*r == step:
+		return appendDurationFloat(dst, ns, step, decimals)
+	case 2*r > step:
+		q++
+	}
+	scale := int64(10)
+	if decimals == 3 {
+		scale = 1000
+	}
+	dst = strconv.AppendInt(dst, q/scale, 10)
+	frac := q % scale
+	if decimals == 3 {
+		return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	}
+	return append(dst, '.', byte('0'+frac))
+}
+
+// appendDurationFloat is appendFixed by strconv.AppendFloat.
+func appendDurationFloat(dst []byte, ns, step int64, decimals int) []byte {
+	unit := float64(step) * 10
+	if decimals == 3 {
+		unit = float64(step) * 1000
+	}
+	return strconv.AppendFloat(dst, float64(ns)/unit, 'f', decimals, 64)
 }

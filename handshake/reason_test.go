@@ -1,6 +1,8 @@
 package handshake
 
 import (
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -111,5 +113,47 @@ func BenchmarkAppendReason(b *testing.B) {
 			}
 			b.SetBytes(int64(len(buf)))
 		})
+	}
+}
+
+// durationFloat is appendDuration as strconv.AppendFloat writes it: what
+// appendDuration must equal.
+func durationFloat(ns int64) string {
+	ns = max(ns, 0)
+	switch {
+	case ns < 100_000:
+		return strconv.FormatFloat(float64(ns)/1e6, 'f', 3, 64) + " ms"
+	case ns < 1e9:
+		return strconv.FormatFloat(float64(ns)/1e6, 'f', 1, 64) + " ms"
+	case ns < 120e9:
+		return strconv.FormatFloat(float64(ns)/1e9, 'f', 1, 64) + " s"
+	}
+	return string(appendDuration(nil, ns))
+}
+
+// TestAppendDuration compares appendDuration with strconv's formatting on
+// every ns below 2 ms, around every rounding boundary up to two minutes
+// (ties among them) and on random durations.
+func TestAppendDuration(t *testing.T) {
+	check := func(ns int64) {
+		t.Helper()
+		if got, want := string(appendDuration(nil, ns)), durationFloat(ns); got != want {
+			t.Fatalf("%d ns: %q, want %q", ns, got, want)
+		}
+	}
+	for ns := int64(-10); ns < 2_000_000; ns++ {
+		check(ns)
+	}
+	for _, step := range []int64{1e3, 1e5, 1e8} {
+		for b := step / 2; b < 121e9; b += step * 997 {
+			for d := int64(-2); d <= 2; d++ {
+				check(b + d)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 1_000_000 {
+		check(rng.Int64N(130e9))
+		check(rng.Int64N(1e9) / 1000 * 1000) // µs resolution, as pcap's
 	}
 }

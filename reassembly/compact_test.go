@@ -19,7 +19,7 @@ import (
 // reflect.DeepEqual (a Machine points to what it keeps out of line).
 func tierRun(t testing.TB, opts Options, pkts []*decode.Packet, on bool, snapEvery int) (flows []*Flow, trail []any, slots int32) {
 	t.Helper()
-	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
+	tr := New(opts, func(f *Flow) { flows = append(flows, keep(f)) })
 	tr.cmp.on = on
 	for i, p := range pkts {
 		q := *p

@@ -34,7 +34,7 @@ func TestEarlyDecisionsKeepEveryCount(t *testing.T) {
 	}
 	opts := Options{MaxMemory: memoryFor(10)}
 	var flows []*Flow
-	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
+	tr := New(opts, func(f *Flow) { flows = append(flows, keep(f)) })
 	tr.early.maxTombs = 1000 // the test is about attempts
 	for i, p := range pkts {
 		p.Segment.Frame = uint64(i + 1)
@@ -74,7 +74,7 @@ func TestEarlyDecisionsKeepEveryCount(t *testing.T) {
 			t.Errorf("%v: %d retransmissions, want 1", f.Client, f.SYNRetransmits)
 		}
 	}
-	again := New(opts, func(f *Flow) { flows = append(flows, f) })
+	again := New(opts, func(f *Flow) { flows = append(flows, keep(f)) })
 	again.early.maxTombs = 1000
 	for _, p := range pkts {
 		again.Add(p)
@@ -109,7 +109,7 @@ func TestEarlyTombstone(t *testing.T) {
 		pkt(cli, srv, 200*sec+ms, fRSTACK, 1, 2001, 0), // past cli's tombstone: new traffic
 	}
 	var flows []*Flow
-	tr := New(Options{MaxMemory: memoryFor(1)}, func(f *Flow) { flows = append(flows, f) })
+	tr := New(Options{MaxMemory: memoryFor(1)}, func(f *Flow) { flows = append(flows, keep(f)) })
 	for i, p := range pkts {
 		p.Segment.Frame = uint64(i + 1)
 		tr.Add(p)

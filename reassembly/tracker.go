@@ -461,6 +461,9 @@ type Tracker struct {
 	swap uint8
 
 	early early // Options.MaxMemory (early.go)
+
+	out  Flow     // the Flow finish emits, reused (see New)
+	kept flowSlab // the slices of emitted flows
 }
 
 // tunnelRef is an interned tunnel context. Its id, never reused, is the
@@ -472,8 +475,10 @@ type tunnelRef struct {
 }
 
 // New returns a Tracker that calls emit with each finished Flow, from
-// within Add or Flush. The Flow belongs to emit: the Tracker never touches
-// it again.
+// within Add or Flush. The Flow is only valid during the call: the
+// Tracker reuses it for the next one. Its slices are never reused, so a
+// copy of the Flow (a value, not the pointer) stays valid; emit may keep
+// one.
 func New(opts Options, emit func(*Flow)) *Tracker {
 	pick := func(d, def time.Duration) int64 {
 		switch {
@@ -795,7 +800,8 @@ func (t *Tracker) finish(e *entry) {
 	if e.bits&eClientLo == 0 {
 		client, server = server, client
 	}
-	f := &Flow{Client: client, Server: server, FirstTS: e.m.FirstTS(), LastTS: e.m.LastTS(), Attempt: e.seq, File: int(e.file), Result: r}
+	f := &t.out
+	*f = Flow{Client: client, Server: server, FirstTS: e.m.FirstTS(), LastTS: e.m.LastTS(), Attempt: e.seq, File: int(e.file), Result: r}
 	if z := e.view(); z != nil {
 		f.Conn, f.ConnPrior = z.conn.Summary(), z.prior
 	}
@@ -821,15 +827,68 @@ func (t *Tracker) finish(e *entry) {
 		}
 	}
 	if t.early.by != nil {
-		f.Evidence = append(f.Evidence, t.earlyDecided(e, &r))
+		ev := t.kept.anomalies(len(f.Evidence) + 1)
+		copy(ev, f.Evidence)
+		ev[len(ev)-1] = t.earlyDecided(e, &r)
+		f.Evidence = ev
 	}
-	for _, a := range f.Evidence {
-		if !slices.Contains(f.Anomalies, a.Code) {
-			f.Anomalies = append(f.Anomalies, a.Code)
-		}
+	if len(f.Evidence) > 0 {
+		f.Anomalies = t.kept.distinct(f.Evidence)
 	}
 	t.recycle(e)
 	t.emit(f)
+}
+
+// flowSlab hands out the Anomalies and the early-decided Evidence of
+// emitted flows: pieces of chunks it allocates and never reuses, so that
+// a copy of an emitted Flow (whose struct the Tracker reuses) stays valid
+// as it was with slices of their own, for one allocation per many flows.
+// A piece held by a copy keeps its chunk (at most a few KiB) alive.
+type flowSlab struct {
+	codes []handshake.Code
+	anoms []handshake.Anomaly
+}
+
+// Chunk sizes of flowSlab, in elements.
+const (
+	slabCodes     = 1024
+	slabAnomalies = 64
+)
+
+// anomalies returns a fresh slice of n anomalies, with no room to grow.
+func (s *flowSlab) anomalies(n int) []handshake.Anomaly {
+	if n > len(s.anoms) {
+		if n > slabAnomalies/4 {
+			return make([]handshake.Anomaly, n)
+		}
+		s.anoms = make([]handshake.Anomaly, slabAnomalies)
+	}
+	a := s.anoms[:n:n]
+	s.anoms = s.anoms[n:]
+	return a
+}
+
+// distinct returns the distinct codes of ev in order of first
+// occurrence, as a fresh slice with no room to grow.
+func (s *flowSlab) distinct(ev []handshake.Anomaly) []handshake.Code {
+	var buf [8]handshake.Code
+	codes := buf[:0]
+	for i := range ev {
+		if !slices.Contains(codes, ev[i].Code) {
+			codes = append(codes, ev[i].Code)
+		}
+	}
+	n := len(codes)
+	if n > len(s.codes) {
+		if n > slabCodes/4 {
+			return slices.Clone(codes)
+		}
+		s.codes = make([]handshake.Code, slabCodes)
+	}
+	c := s.codes[:n:n]
+	s.codes = s.codes[n:]
+	copy(c, codes)
+	return c
 }
 
 // advance moves the clock to ts, releases held segments whose window passed

@@ -55,7 +55,7 @@ func handshake3(a, b netip.AddrPort, t int64, cisn, sisn uint32) []*decode.Packe
 // collect runs pkts through a Tracker with opts and returns the flows.
 func collect(opts Options, pkts []*decode.Packet) []*Flow {
 	var flows []*Flow
-	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
+	tr := New(opts, func(f *Flow) { flows = append(flows, keep(f)) })
 	for i, p := range pkts {
 		p.Segment.Frame = uint64(i + 1)
 		tr.Add(p)
@@ -189,7 +189,7 @@ func TestReorder(t *testing.T) {
 
 func TestIdleExpiry(t *testing.T) {
 	var flows []*Flow
-	tr := New(Options{IdleTimeout: 10 * time.Second}, func(f *Flow) { flows = append(flows, f) })
+	tr := New(Options{IdleTimeout: 10 * time.Second}, func(f *Flow) { flows = append(flows, keep(f)) })
 	port := func(p uint16) netip.AddrPort { return netip.AddrPortFrom(cli.Addr(), p) }
 	// Three unanswered SYNs at 0, 1 s and 2 s, then a fourth port's SYN
 	// retransmitted: the first SYNs expire in order of last activity.
@@ -216,7 +216,7 @@ func TestIdleExpiry(t *testing.T) {
 
 func TestCloseLinger(t *testing.T) {
 	var flows []*Flow
-	tr := New(Options{}, func(f *Flow) { flows = append(flows, f) })
+	tr := New(Options{}, func(f *Flow) { flows = append(flows, keep(f)) })
 	tr.Add(pkt(cli, srv, 0, fSYN, 1000, 0, 0))
 	tr.Add(pkt(srv, cli, 100*us, fRSTACK, 0, 1001, 0))
 	tr.Add(pkt(cli, srv, 1*sec, fSYN, 1000, 0, 0)) // retried with the same ISN: absorbed
@@ -415,7 +415,7 @@ func interleave(gens []gen) []*decode.Packet {
 
 func runAll(opts Options, pkts []*decode.Packet) []*Flow {
 	var flows []*Flow
-	tr := New(opts, func(f *Flow) { flows = append(flows, f) })
+	tr := New(opts, func(f *Flow) { flows = append(flows, keep(f)) })
 	for _, p := range pkts {
 		tr.Add(p)
 	}
@@ -660,7 +660,7 @@ func TestClockJump(t *testing.T) {
 				panic("reason must be provided")
 			}
 			var flows []*Flow
-			tr := New(Options{}, func(f *Flow) { flows = append(flows, f) })
+			tr := New(Options{}, func(f *Flow) { flows = append(flows, keep(f)) })
 			for i, s := range tt.steps {
 				s.p.Segment.Frame = uint64(i + 1)
 				tr.Add(s.p)
@@ -714,4 +714,10 @@ func TestNoConnStateChangesNothingElse(t *testing.T) {
 	if zeek != len(with) {
 		t.Errorf("%d of %d flows have Zeek's view", zeek, len(with))
 	}
+}
+
+// keep copies an emitted Flow, which is only valid during emit.
+func keep(f *Flow) *Flow {
+	c := *f
+	return &c
 }

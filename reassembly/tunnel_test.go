@@ -43,7 +43,7 @@ func TestTunnelIdentity(t *testing.T) {
 	pkts = append(pkts, inTunnel(pkt(srv, cli, 30*us, fSYNACK, 1, 2, 0), 300, false))
 
 	var flows []*Flow
-	tr := New(Options{}, func(f *Flow) { flows = append(flows, f) })
+	tr := New(Options{}, func(f *Flow) { flows = append(flows, keep(f)) })
 	for i, p := range pkts {
 		p.Segment.Frame = uint64(i + 1)
 		tr.Add(p)
@@ -77,7 +77,7 @@ func TestTunnelIdentity(t *testing.T) {
 // context until its reorder window passes.
 func TestTunnelHeldReleased(t *testing.T) {
 	var flows []*Flow
-	tr := New(Options{}, func(f *Flow) { flows = append(flows, f) })
+	tr := New(Options{}, func(f *Flow) { flows = append(flows, keep(f)) })
 	tr.Add(inTunnel(pkt(cli, srv, 0, fACK, 1001, 5001, 0), 9, true))
 	tr.Add(pkt(cli, netip.MustParseAddrPort("10.0.0.3:80"), 10*ms, fSYN, 1, 0, 0))
 	tr.Flush()

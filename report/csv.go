@@ -28,7 +28,7 @@ func appendCSVCell(dst, v []byte) []byte {
 type csvWriter struct {
 	w     io.Writer
 	buf   []byte
-	seed  uint16
+	enc   flowEncoder
 	batch int    // bytes gathered before a write (batchFor)
 	file  string // Options.File: a last "file" column
 }
@@ -49,11 +49,11 @@ func newCSV(w io.Writer, seed uint16, file string, noHeader bool) *csvWriter {
 		}
 		buf = append(buf, '\n')
 	}
-	return &csvWriter{w: w, buf: buf, seed: seed, batch: 64 << 10, file: file}
+	return &csvWriter{w: w, buf: buf, enc: flowEncoder{csv: true, seed: seed}, batch: 64 << 10, file: file}
 }
 
 func (c *csvWriter) Flow(f *reassembly.Flow) error {
-	c.buf = appendFlow(c.buf, f, true, c.seed)
+	c.buf = c.enc.append(c.buf, f)
 	if c.file != "" {
 		c.buf = append(appendCSVCell(append(c.buf[:len(c.buf)-1], ','), []byte(c.file)), '\n')
 	}

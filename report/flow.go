@@ -40,12 +40,28 @@ func AppendFlowJSON(dst []byte, f *reassembly.Flow) []byte {
 }
 
 // appendFlow appends f's fields in Columns order: as a JSON object, or as
-// a CSV row when csv is set. seed is the Community ID seed. It writes each
-// value in place, with each key a constant (TestJSONKeys checks them
-// against Columns), without closures or interface calls: this is the
-// cost of every flow of ndjson, json and csv.
+// a CSV row when csv is set. seed is the Community ID seed.
 func appendFlow(dst []byte, f *reassembly.Flow, csv bool, seed uint16) []byte {
-	w := fieldAppender{b: dst, csv: csv}
+	e := flowEncoder{csv: csv, seed: seed}
+	return e.append(dst, f)
+}
+
+// flowEncoder writes flows as appendFlow does, keeping what consecutive
+// flows share (the timestamps' date and time of day). The zero value
+// writes JSON with seed 0.
+type flowEncoder struct {
+	csv    bool
+	seed   uint16 // Community ID seed
+	stamps stampCache
+}
+
+// append appends f. It writes each value in place, with each key a
+// constant (TestJSONKeys checks them against Columns), without closures
+// or interface calls: this is the cost of every flow of ndjson, json and
+// csv.
+func (e *flowEncoder) append(dst []byte, f *reassembly.Flow) []byte {
+	w := fieldAppender{b: dst, csv: e.csv, stamps: &e.stamps}
+	seed := e.seed
 	w.key(`{"client_ip":"`).addr(f.Client.Addr())
 	w.key(`,"client_port":`).uint(uint64(f.Client.Port()))
 	w.key(`,"server_ip":"`).addr(f.Server.Addr())
@@ -90,7 +106,7 @@ func appendFlow(dst []byte, f *reassembly.Flow, csv bool, seed uint16) []byte {
 	w.endList()
 	w.b = f.AppendReason(w.key(`,"reason":"`).open())
 	w.closeText()
-	if csv {
+	if e.csv {
 		return append(w.b, '\n')
 	}
 	return append(w.b, '}')
@@ -103,9 +119,10 @@ func appendFlow(dst []byte, f *reassembly.Flow, csv bool, seed uint16) []byte {
 // takes the JSON key with what precedes it (`{"first":` or `,"next":`) and, for
 // a string, the opening quote; CSV uses that only to tell the first cell.
 type fieldAppender struct {
-	b     []byte
-	csv   bool
-	start int // where the value being written began (open, list)
+	b      []byte
+	csv    bool
+	start  int // where the value being written began (open, list)
+	stamps *stampCache
 }
 
 // key writes what precedes a value, and returns w for the value.
@@ -194,7 +211,7 @@ func (w *fieldAppender) addr(a netip.Addr) {
 
 // time writes ns as an RFC 3339 UTC timestamp with nanoseconds.
 func (w *fieldAppender) time(ns int64) {
-	w.b = appendTime3339(w.open(), ns)
+	w.b = w.stamps.append(w.open(), ns)
 	w.close()
 }
 

@@ -18,17 +18,22 @@ import (
 // half full) rather than a Go map: in a spoofed flood every key is new, and
 // a map then grew, was emptied by the decrement pass and grew again for
 // every cap keys, ~300 ns a flow. The pass rebuilds the table from its
-// survivors; the result does not depend on the table's order.
+// survivors; the result does not depend on the table's order. Probing
+// reads a tag per slot (part of the key's hash, 0 for an empty slot) from
+// an array of its own, an eighth of the slots' size: a flood's new key
+// then misses the cache on no slot, only writes one.
 type heavy[K comparable] struct {
-	cap     int
-	n       int // keys kept
-	slots   []heavySlot[K]
-	spare   []heavySlot[K] // the next table of a decrement pass
-	seed    maphash.Seed
-	dropped uint64 // the largest undercount of any kept key
+	cap       int
+	n         int      // keys kept
+	tags      []uint32 // per slot: 0 empty, else tagOf the key's hash
+	slots     []heavySlot[K]
+	spareTags []uint32 // the next table of a decrement pass
+	spare     []heavySlot[K]
+	seed      maphash.Seed
+	dropped   uint64 // the largest undercount of any kept key
 }
 
-// heavySlot is a kept key with its count; count 0 marks an empty slot.
+// heavySlot is a kept key with its count (valid iff its tag is not 0).
 type heavySlot[K comparable] struct {
 	key   K
 	count uint64
@@ -38,12 +43,20 @@ func newHeavy[K comparable](capacity int) *heavy[K] {
 	return &heavy[K]{cap: capacity}
 }
 
-// find returns the slot of k in slots, or the empty slot where it goes.
-func (h *heavy[K]) find(slots []heavySlot[K], k K) *heavySlot[K] {
+// tagOf is the tag of a hash: never 0.
+func tagOf(hash uint64) uint32 { return uint32(hash>>32) | 1 }
+
+// find returns the index in slots of k, with true, or of the empty slot
+// where it goes, with false; hash is k's.
+func (h *heavy[K]) find(tags []uint32, slots []heavySlot[K], k K, hash uint64) (int, bool) {
 	mask := uint64(len(slots) - 1)
-	for i := maphash.Comparable(h.seed, k) & mask; ; i = (i + 1) & mask {
-		if s := &slots[i]; s.count == 0 || s.key == k {
-			return s
+	tag := tagOf(hash)
+	for i := hash & mask; ; i = (i + 1) & mask {
+		switch t := tags[i]; {
+		case t == 0:
+			return int(i), false
+		case t == tag && slots[i].key == k:
+			return int(i), true
 		}
 	}
 }
@@ -56,27 +69,33 @@ func (h *heavy[K]) add(k K) {
 		}
 		h.seed = maphash.MakeSeed()
 		h.slots, h.spare = make([]heavySlot[K], size), make([]heavySlot[K], size)
+		h.tags, h.spareTags = make([]uint32, size), make([]uint32, size)
 	}
-	s := h.find(h.slots, k)
-	if s.count > 0 || h.n < h.cap {
-		if s.count == 0 {
-			s.key = k
-			h.n++
-		}
-		s.count++
+	hash := maphash.Comparable(h.seed, k)
+	i, ok := h.find(h.tags, h.slots, k, hash)
+	if ok {
+		h.slots[i].count++
+		return
+	}
+	if h.n < h.cap {
+		h.tags[i], h.slots[i] = tagOf(hash), heavySlot[K]{k, 1}
+		h.n++
 		return
 	}
 	// Full and k is new: one decrement for every kept key and for k.
 	h.dropped++
-	clear(h.spare)
+	clear(h.spareTags)
 	h.n = 0
-	for i := range h.slots {
-		if old := &h.slots[i]; old.count > 1 {
-			*h.find(h.spare, old.key) = heavySlot[K]{old.key, old.count - 1}
+	for i, t := range h.tags {
+		if old := &h.slots[i]; t != 0 && old.count > 1 {
+			hash := maphash.Comparable(h.seed, old.key)
+			j, _ := h.find(h.spareTags, h.spare, old.key, hash)
+			h.spareTags[j], h.spare[j] = t, heavySlot[K]{old.key, old.count - 1}
 			h.n++
 		}
 	}
 	h.slots, h.spare = h.spare, h.slots
+	h.tags, h.spareTags = h.spareTags, h.tags
 }
 
 // exact reports whether the counts are the true ones.
@@ -87,8 +106,8 @@ func (h *heavy[K]) exact() bool { return h.dropped == 0 }
 // undercount are returned: the others may be noise.
 func (h *heavy[K]) top(n int, less func(a, b K) int) []Counted[K] {
 	out := make([]Counted[K], 0, h.n)
-	for _, s := range h.slots {
-		if s.count > h.dropped {
+	for i, s := range h.slots {
+		if h.tags[i] != 0 && s.count > h.dropped {
 			out = append(out, Counted[K]{s.key, s.count})
 		}
 	}

@@ -15,14 +15,14 @@ import (
 // to disk past a bound) until Close.
 type jsonWriter struct {
 	w     io.Writer
-	seed  uint16
+	enc   flowEncoder
 	store flowStore
 	buf   []byte
 	file  string // Options.File
 }
 
 func newJSON(w io.Writer, seed uint16) (*jsonWriter, error) {
-	return &jsonWriter{w: w, seed: seed}, nil
+	return &jsonWriter{w: w, enc: flowEncoder{seed: seed}}, nil
 }
 
 func (j *jsonWriter) Flow(f *reassembly.Flow) error {
@@ -42,7 +42,7 @@ func (j *jsonWriter) Close(c *Capture, s *Stats) error {
 		}
 		first = false
 		j.buf = append(j.buf, "\n  "...)
-		j.buf = appendFileField(appendFlow(j.buf, f, false, j.seed), j.file)
+		j.buf = appendFileField(j.enc.append(j.buf, f), j.file)
 		_, err := bw.Write(j.buf)
 		return err
 	})

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -81,29 +82,30 @@ func appendTime(dst []byte, ns int64) []byte {
 // parsing, which cost more than the rest of a flow's fields. Every int64
 // is a year from 1677 to 2262, so the year has four digits.
 func appendTime3339(dst []byte, ns int64) []byte {
+	var c stampCache
+	return c.append(dst, ns)
+}
+
+// stampCache writes RFC 3339 timestamps as appendTime3339 does, keeping
+// the date and time of day of the last second it wrote: a flow's first_ts
+// and last_ts, and consecutive flows, mostly share them (TestStampCache).
+// The zero value is ready to use.
+type stampCache struct {
+	sec, day int64
+	head     [20]byte // "2006-01-02T15:04:05." of sec
+	ok       bool     // sec, day and head are set
+}
+
+func (c *stampCache) append(dst []byte, ns int64) []byte {
 	sec, nsec := ns/1e9, ns%1e9
 	if nsec < 0 {
 		sec, nsec = sec-1, nsec+1e9
 	}
-	days, sod := sec/86400, sec%86400
-	if sod < 0 {
-		days, sod = days-1, sod+86400
+	if !c.ok || sec != c.sec {
+		c.set(sec)
 	}
-	y, m, d := civil(days)
 	var b [30]byte
-	put2(b[0:], int(y/100))
-	put2(b[2:], int(y%100))
-	b[4] = '-'
-	put2(b[5:], m)
-	b[7] = '-'
-	put2(b[8:], d)
-	b[10] = 'T'
-	put2(b[11:], int(sod/3600))
-	b[13] = ':'
-	put2(b[14:], int(sod/60%60))
-	b[16] = ':'
-	put2(b[17:], int(sod%60))
-	b[19] = '.'
+	copy(b[:], c.head[:])
 	n := int(nsec)
 	b[28] = byte('0' + n%10)
 	n /= 10
@@ -113,6 +115,30 @@ func appendTime3339(dst []byte, ns int64) []byte {
 	}
 	b[29] = 'Z'
 	return append(dst, b[:]...)
+}
+
+// set makes head that of sec.
+func (c *stampCache) set(sec int64) {
+	days, sod := sec/86400, sec%86400
+	if sod < 0 {
+		days, sod = days-1, sod+86400
+	}
+	b := &c.head
+	if !c.ok || days != c.day {
+		y, m, d := civil(days)
+		put2(b[0:], int(y/100))
+		put2(b[2:], int(y%100))
+		b[4] = '-'
+		put2(b[5:], m)
+		b[7] = '-'
+		put2(b[8:], d)
+		b[10] = 'T'
+		b[13], b[16], b[19] = ':', ':', '.'
+	}
+	put2(b[11:], int(sod/3600))
+	put2(b[14:], int(sod/60%60))
+	put2(b[17:], int(sod%60))
+	c.sec, c.day, c.ok = sec, days, true
 }
 
 // civil returns the proleptic Gregorian date of days since 1970-01-01
@@ -225,8 +251,20 @@ func appendMillis(dst []byte, ns int64, ok bool) []byte {
 }
 
 // plainJSON reports whether appendString would write v unchanged between
-// its quotes: printable ASCII without quotes or backslashes.
+// its quotes: printable ASCII without quotes or backslashes. It tests
+// eight bytes at a time (TestPlainJSON compares it with a byte loop).
 func plainJSON(v []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// hasZero: some byte of x is 0; less: some byte below 0x20 (exact as
+	// a yes/no once no byte has its high bit set).
+	hasZero := func(x uint64) bool { return (x-ones)&^x&highs != 0 }
+	for len(v) >= 8 {
+		x := binary.LittleEndian.Uint64(v)
+		if x&highs != 0 || (x-ones*0x20)&^x&highs != 0 || hasZero(x^ones*'"') || hasZero(x^ones*'\\') {
+			return false
+		}
+		v = v[8:]
+	}
 	for _, c := range v {
 		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
 			return false

@@ -118,3 +118,65 @@ func TestAppendTableTime(t *testing.T) {
 		}
 	}
 }
+
+// TestStampCache writes runs of timestamps through one stampCache, as a
+// flow's first_ts and last_ts and consecutive flows reach it (the same
+// second, the same day, the next day, back in time), and compares each
+// with a fresh appendTime3339.
+func TestStampCache(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	var c stampCache
+	ns := time.Date(2026, 11, 24, 23, 59, 58, 0, time.UTC).UnixNano()
+	for range 1_000_000 {
+		switch rng.IntN(6) {
+		case 0:
+			ns += rng.Int64N(1e6)
+		case 1:
+			ns += rng.Int64N(3e9)
+		case 2:
+			ns += rng.Int64N(2 * 86400e9)
+		case 3:
+			ns -= rng.Int64N(86400e9)
+		case 4:
+			ns = -rng.Int64N(3e9) // around the epoch, before it
+		default:
+			ns = int64(rng.Uint64())
+		}
+		if got, want := c.append([]byte("x"), ns), appendTime3339([]byte("x"), ns); !bytes.Equal(got, want) {
+			t.Fatalf("%d: %s, want %s", ns, got, want)
+		}
+	}
+}
+
+// TestPlainJSON compares plainJSON with a byte loop, on strings of every
+// length up to 40 with one byte of any value anywhere.
+func TestPlainJSON(t *testing.T) {
+	slow := func(v []byte) bool {
+		for _, c := range v {
+			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for n := range 41 {
+		v := make([]byte, n)
+		for i := range v {
+			v[i] = byte(' ' + rng.IntN(2)) // space or !: plain
+		}
+		for i := range n {
+			old := v[i]
+			for c := range 256 {
+				v[i] = byte(c)
+				if got, want := plainJSON(v), slow(v); got != want {
+					t.Fatalf("%q: %v, want %v", v, got, want)
+				}
+			}
+			v[i] = old
+		}
+		if !plainJSON(v) || !slow(v) {
+			t.Fatalf("%q not plain", v)
+		}
+	}
+}

@@ -122,7 +122,7 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 		}
 		return j, err
 	case "ndjson":
-		return &ndjsonWriter{w: w, seed: opts.CommunityIDSeed, batch: batchFor(opts), file: opts.File}, nil
+		return &ndjsonWriter{w: w, enc: flowEncoder{seed: opts.CommunityIDSeed}, batch: batchFor(opts), file: opts.File}, nil
 	case "csv":
 		c := newCSV(w, opts.CommunityIDSeed, opts.File, opts.NoHeader)
 		c.batch = batchFor(opts)
@@ -272,13 +272,13 @@ func batchFor(opts Options) int {
 type ndjsonWriter struct {
 	w     io.Writer
 	buf   []byte
-	seed  uint16
+	enc   flowEncoder
 	batch int    // bytes gathered before a write (batchFor)
 	file  string // Options.File
 }
 
 func (n *ndjsonWriter) Flow(f *reassembly.Flow) error {
-	n.buf = append(appendFileField(appendFlow(n.buf, f, false, n.seed), n.file), '\n')
+	n.buf = append(appendFileField(n.enc.append(n.buf, f), n.file), '\n')
 	if len(n.buf) < n.batch {
 		return nil
 	}

@@ -1,6 +1,11 @@
 package communityid
 
 import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 )
@@ -65,11 +70,83 @@ func TestAppendAllocs(t *testing.T) {
 }
 
 func BenchmarkAppend(b *testing.B) {
-	x := netip.MustParseAddrPort("[2001:470:e5bf:dead:4957:2174:e82c:4887]:63943")
-	y := netip.MustParseAddrPort("[2607:f8b0:400c:c03::1a]:25")
-	buf := make([]byte, 0, 64)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = Append(buf[:0], 0, TCP, x, y)
+	for _, tc := range []struct{ name, x, y string }{
+		{"v4", "128.232.110.120:34855", "66.35.250.204:80"},
+		{"v6", "[2001:470:e5bf:dead:4957:2174:e82c:4887]:63943", "[2607:f8b0:400c:c03::1a]:25"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			x, y := netip.MustParseAddrPort(tc.x), netip.MustParseAddrPort(tc.y)
+			buf := make([]byte, 0, 64)
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = Append(buf[:0], 0, TCP, x, y)
+			}
+		})
+	}
+}
+
+func TestBase64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		var sum [sha1.Size]byte
+		for i := range sum {
+			sum[i] = byte(rng.Uint32())
+		}
+		if got, want := appendBase64([]byte("x"), &sum), base64.StdEncoding.AppendEncode([]byte("x"), sum[:]); !bytes.Equal(got, want) {
+			t.Fatalf("% x: %s, want %s", sum, got, want)
+		}
+	}
+}
+
+// slowAppend is the spec's algorithm written plainly, with netip's
+// ordering and encoding/base64: what Append must equal.
+func slowAppend(seed uint16, proto uint8, a, b netip.AddrPort) string {
+	aa, ba := a.Addr().Unmap(), b.Addr().Unmap()
+	if c := aa.Compare(ba); c > 0 || c == 0 && a.Port() > b.Port() {
+		a, b, aa, ba = b, a, ba, aa
+	}
+	in := binary.BigEndian.AppendUint16(nil, seed)
+	in = append(in, aa.AsSlice()...)
+	in = append(in, ba.AsSlice()...)
+	in = append(in, proto, 0)
+	in = binary.BigEndian.AppendUint16(in, a.Port())
+	in = binary.BigEndian.AppendUint16(in, b.Port())
+	sum := sha1.Sum(in)
+	return "1:" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// TestAppendSlow compares Append with slowAppend on random endpoints of
+// both families, mapped addresses, equal addresses and equal ports, where
+// the ordering rules matter.
+func TestAppendSlow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	addr := func() netip.Addr {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		switch rng.IntN(4) {
+		case 0:
+			return netip.AddrFrom16(b)
+		case 1:
+			return netip.AddrFrom16(b).WithZone("eth0")
+		case 2:
+			return netip.AddrFrom16(netip.AddrFrom4([4]byte(b[:4])).As16()) // ::ffff:a.b.c.d
+		}
+		return netip.AddrFrom4([4]byte{10, b[1] & 1, b[2] & 1, b[3] & 3}) // often equal
+	}
+	port := func() uint16 { return uint16(rng.IntN(4)) * 16000 }
+	for range 20000 {
+		x, y := addr(), addr()
+		if x.Unmap().Is4() != y.Unmap().Is4() {
+			if rng.IntN(2) == 0 {
+				y = x
+			}
+		}
+		a, b := netip.AddrPortFrom(x, port()), netip.AddrPortFrom(y, port())
+		seed := uint16(rng.IntN(3))
+		if got, want := String(seed, TCP, a, b), slowAppend(seed, TCP, a, b); got != want {
+			t.Fatalf("%v %v seed %d: %s, want %s", a, b, seed, got, want)
+		}
 	}
 }
