@@ -2,11 +2,13 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -147,6 +149,42 @@ func TestZeekAllocs(t *testing.T) {
 		w.record(f, &f.Conn)
 		if n := testing.AllocsPerRun(100, func() { w.record(f, &f.Conn); w.flush() }); n != 0 {
 			t.Errorf("%T: %v allocations a record", w, n)
+		}
+	}
+}
+
+// TestStatsCounts compares the per-server failed counts (kept with a
+// pending run of the last server) and the anomaly counts with plain maps,
+// on flows whose servers come in runs and interleaved.
+func TestStatsCounts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	var s Stats
+	failed := map[netip.Addr]uint64{}
+	anomalies := map[handshake.Code]uint64{}
+	server := netip.AddrFrom4([4]byte{192, 0, 2, 1})
+	for i := range 50000 {
+		if rng.IntN(10) == 0 {
+			server = netip.AddrFrom4([4]byte{192, 0, 2, byte(rng.IntN(8))})
+		}
+		f := randomFlow(rng)
+		f.Server = netip.AddrPortFrom(server, 80)
+		s.Add(f)
+		switch f.Verdict {
+		case handshake.HalfOpen, handshake.Refused, handshake.Malformed:
+			failed[server]++
+		}
+		for _, c := range f.Anomalies {
+			anomalies[c]++
+		}
+		if i%9999 == 0 || i == 49999 {
+			less := func(a, b netip.Addr) int { return a.Compare(b) }
+			if got, want := s.TopFailedServers(100), top(failed, 100, less); !slices.Equal(got, want) {
+				t.Fatalf("after %d flows: failed servers %v, want %v", i+1, got, want)
+			}
+			byName := func(a, b handshake.Code) int { return cmp.Compare(a.String(), b.String()) }
+			if got, want := s.TopAnomalies(s.AnomalyCodes()), top(anomalies, len(anomalies), byName); !slices.Equal(got, want) {
+				t.Fatalf("after %d flows: anomalies %v, want %v", i+1, got, want)
+			}
 		}
 	}
 }
