@@ -138,7 +138,7 @@ func (m *Machine) getWide(i int) uint64 {
 	if v := m.wide[i]; v != wideOut {
 		return uint64(v)
 	}
-	return m.x.wide[i]
+	return m.x.far.wide[i]
 }
 
 // setWide sets the value at index i of Machine.wide: inline below
@@ -150,7 +150,7 @@ func (m *Machine) setWide(i int, v uint64) {
 		return
 	}
 	m.wide[i] = wideOut
-	m.more().wide[i] = v
+	m.more().farOf().wide[i] = v
 }
 
 // Indexes of Machine.times: the capture times of the client's last SYN, of
@@ -175,7 +175,7 @@ func (m *Machine) getTime(i int) int64 {
 	case 0:
 		return 0
 	case timeOut:
-		return m.x.times[i]
+		return m.x.far.times[i]
 	default:
 		return m.firstTS + int64(v-1)
 	}
@@ -195,16 +195,19 @@ func (m *Machine) setTime(i int, ts int64) {
 		return
 	}
 	m.times[i] = timeOut
-	m.more().times[i] = ts
+	m.more().farOf().times[i] = ts
 }
 
-// extra is the part of a Machine only some attempts need.
+// extra is the part of a Machine only some attempts need; the parts of it
+// fewer still need are behind pointers of their own.
 type extra struct {
-	ev       []Anomaly
+	ev []Anomaly
+	// ring holds the SYN timestamp ring's slots 1 and on, from a second
+	// client SYN with timestamps until the server's first SYN-ACK read
+	// them (then nil).
+	ring     *[synTSRing - 1]synTS
+	far      *far                      // values out of Machine.wide's and times's range
 	lastSSyn int64                     // capture time of the server's last SYN
-	wide     [numWide]uint64           // Machine.wide's values at or past wideOut
-	times    [numTimes]int64           // Machine.times's values out of its range
-	ring     [synTSRing - 1]synTS      // the SYN timestamp ring's slots 1 and on
 	offered  [maxOffered]decode.Seq    // other server ISNs offered, in order of first sight
 	bad      [2][maxBadAcks]decode.Seq // [cli], [srv]: acks of that side's unacceptable segments
 	nBad     [2]uint8                  // acks written to bad, per side (see unacceptable)
@@ -212,6 +215,21 @@ type extra struct {
 	icmpType uint8 // of the first ICMP error (valid iff taleBits has tICMP)
 	icmpCode uint8
 	icmpFrom [16]byte
+}
+
+// far holds the values of Machine.wide and Machine.times that do not fit
+// in their 32 bits, at the same indexes.
+type far struct {
+	wide  [numWide]uint64
+	times [numTimes]int64
+}
+
+// farOf returns x.far, allocating it if needed.
+func (x *extra) farOf() *far {
+	if x.far == nil {
+		x.far = new(far)
+	}
+	return x.far
 }
 
 // synTS is one client SYN transmission with timestamps: its TSval and

@@ -17,6 +17,14 @@ func (m *Machine) DetachEvidence() {
 	}
 	x := *m.x
 	x.ev = slices.Clip(slices.Clone(x.ev))
+	if x.ring != nil {
+		r := *x.ring
+		x.ring = &r
+	}
+	if x.far != nil {
+		f := *x.far
+		x.far = &f
+	}
 	m.x = &x
 }
 

@@ -83,7 +83,11 @@ func (m *Machine) recordSynTS(seg *decode.Segment) {
 		m.synTSVal = seg.Options.TSval
 		m.setTime(tsSynTS0, seg.Timestamp)
 	} else {
-		m.more().ring[i-1] = synTS{val: seg.Options.TSval, at: seg.Timestamp}
+		x := m.more()
+		if x.ring == nil {
+			x.ring = new([synTSRing - 1]synTS)
+		}
+		x.ring[i-1] = synTS{val: seg.Options.TSval, at: seg.Timestamp}
 	}
 	m.nSyn++
 }

@@ -84,6 +84,9 @@ func (m *Machine) synAck(seg *decode.Segment, fromClient bool) Role {
 			m.raiseNum(TSEchoMismatch, seg, FieldTSecr, uint64(o.TSecr), uint64(last))
 		}
 	}
+	if m.x != nil {
+		m.x.ring = nil // read for the last time (see recordSynTS)
+	}
 	m.timeSynAck(seg, start)
 	return RoleSYNACK
 }
