@@ -460,9 +460,6 @@ const (
 	// readFlows passes the flows to readAll's callback and skips the tail
 	// and the head.
 	readFlows
-	// readSummary keeps the summary only, decoding nothing else: for
-	// partials this process wrote itself.
-	readSummary
 )
 
 // readAll reads the whole partial as mode says, passing every flow record

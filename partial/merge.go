@@ -35,11 +35,12 @@ type Plan struct {
 	merged Merged
 }
 
-// loaded is one partial as Open read it.
+// loaded is one partial as Open read it, or one held in memory (mem).
 type loaded struct {
 	path  string
 	input int // index in Open's paths
 	*part
+	mem *MemPart
 }
 
 // Merged describes the capture that the merged partials came from.
@@ -74,14 +75,6 @@ func Open(paths []string, want *Options) (*Plan, error) {
 	return open(paths, want, readCheck)
 }
 
-// OpenWritten is Open for partials that this process has just written
-// (--jobs): it reads their summaries without decoding every record
-// first, so merge reads each flow once. A partial damaged all the same is
-// still found by Run, as an error, possibly after flows were emitted.
-func OpenWritten(paths []string, want *Options) (*Plan, error) {
-	return open(paths, want, readSummary)
-}
-
 func open(paths []string, want *Options, mode readMode) (*Plan, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no partial given")
@@ -111,6 +104,12 @@ func open(paths []string, want *Options, mode readMode) (*Plan, error) {
 		}
 		p.parts = append(p.parts, &loaded{path: path, input: i, part: pt})
 	}
+	p.arrange()
+	return p, nil
+}
+
+// arrange orders the parts by capture time and describes the merge.
+func (p *Plan) arrange() {
 	slices.SortStableFunc(p.parts, func(a, b *loaded) int {
 		sa, sb := &a.summary, &b.summary
 		if sa.HasTrack != sb.HasTrack {
@@ -146,7 +145,6 @@ func open(paths []string, want *Options, mode readMode) (*Plan, error) {
 			m.StartTS, m.HasStart = s.StartTS, true
 		}
 	}
-	return p, nil
 }
 
 // load reads the partial at path, passing its flows to flow.
@@ -215,27 +213,15 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 	for _, pt := range p.parts {
 		s := &pt.summary
 		overlap := prev && s.HasTrack && s.TrackFirst < maxLast
-		full, err := load(pt.path, p.c, readBoundary, nil)
+		m := merger{c: p.c, t: t, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool)}
+		var err error
+		if pt.mem != nil {
+			err = m.memPart(pt.mem, emit)
+		} else {
+			err = m.filePart(pt, emit)
+		}
 		if err != nil {
-			return &Error{Path: pt.path, Err: fmt.Errorf("changed while merging: %w", err)}
-		}
-		m := merger{c: p.c, t: t, pt: &loaded{path: pt.path, input: pt.input, part: full}, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool)}
-		if err := m.head(); err != nil {
-			return &Error{Path: pt.path, Err: err}
-		}
-		var flowErr error
-		if _, err := load(pt.path, p.c, readFlows, func(r *flowRecord) {
-			if flowErr == nil {
-				flowErr = m.flow(r, emit)
-			}
-		}); err != nil {
-			return &Error{Path: pt.path, Err: fmt.Errorf("changed while merging: %w", err)}
-		}
-		if flowErr != nil {
-			return &Error{Path: pt.path, Err: flowErr}
-		}
-		if err := m.tail(); err != nil {
-			return &Error{Path: pt.path, Err: err}
+			return &Error{Path: cmp.Or(pt.path, pt.header.Files[0]), Err: err}
 		}
 		if s.Packets > 0 {
 			maxLast = max(maxLast, s.LastTS)
@@ -247,16 +233,50 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 	return nil
 }
 
+// filePart merges the partial of pt, reading it again: its boundary,
+// then its flows.
+func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
+	full, err := load(pt.path, m.c, readBoundary, nil)
+	if err != nil {
+		return fmt.Errorf("changed while merging: %w", err)
+	}
+	m.name, m.tl, m.truncated = pt.path, &full.tail, full.head.Truncated
+	m.each = func(walk func(*headPacket) error, _ func(int64)) error { return full.head.each(m.c, walk) }
+	if err := m.head(); err != nil {
+		return err
+	}
+	var flowErr error
+	if _, err := load(pt.path, m.c, readFlows, func(r *flowRecord) {
+		if flowErr == nil {
+			flowErr = m.flow(r, emit)
+		}
+	}); err != nil {
+		return fmt.Errorf("changed while merging: %w", err)
+	}
+	if flowErr != nil {
+		return flowErr
+	}
+	return m.tail()
+}
+
 // merger joins one part to the tracker that holds what the parts before
 // it left open.
 type merger struct {
-	c       *codecs
-	t       *reassembly.Tracker
-	pt      *loaded
-	base    int // index of the part's first file in Merged.Files
-	prev    bool
-	overlap bool
-	warn    func(string)
+	c *codecs
+	t *reassembly.Tracker
+	// The part: its name (in warnings), its tail, the head 4-tuples cut
+	// short that its head packets do not mark, and its head: each calls
+	// walk for every head packet in capture order, or tick with the time
+	// of one that only moves the clock (a later packet of a 4-tuple cut
+	// short), stopping at walk's first error.
+	name      string
+	tl        *tail
+	truncated []tupleKey
+	each      func(walk func(*headPacket) error, tick func(int64)) error
+	base      int // index of the part's first file in Merged.Files
+	prev      bool
+	overlap   bool
+	warn      func(string)
 	// replay are the head 4-tuples whose first attempt the tracker
 	// decided again: the part's own view of it is dropped.
 	replay map[connKey]bool
@@ -275,12 +295,12 @@ func (m *merger) head() error {
 	if !m.prev {
 		return nil
 	}
-	truncated := make(map[connKey]bool, len(m.pt.head.Truncated))
-	for i := range m.pt.head.Truncated {
-		truncated[m.pt.head.Truncated[i].key()] = true
+	truncated := make(map[connKey]bool, len(m.truncated))
+	for i := range m.truncated {
+		truncated[m.truncated[i].key()] = true
 	}
 	act := make(map[connKey]int)
-	return m.pt.head.each(m.c, func(hp *headPacket) error {
+	return m.each(func(hp *headPacket) error {
 		pkt := hp.Packet
 		pkt.Segment.File += m.base
 		seg := &pkt.Segment
@@ -301,7 +321,7 @@ func (m *merger) head() error {
 				return nil
 			case hp.Cut || truncated[ck]:
 				a = actSplit
-				m.warn(fmt.Sprintf("connection %s continues from an earlier part into %s beyond what its partial keeps: reported as two attempts", ck, m.pt.path))
+				m.warn(fmt.Sprintf("connection %s continues from an earlier part into %s beyond what its partial keeps: reported as two attempts", ck, m.name))
 				if key, ok := m.t.PacketKey(&pkt); ok {
 					m.t.Finish(key)
 				}
@@ -323,12 +343,12 @@ func (m *merger) head() error {
 			if ts, ok := m.t.Started(key); ok && ts == seg.Timestamp {
 				m.t.Drop(key)
 			} else {
-				m.warn(fmt.Sprintf("connection %s: a segment that began a new attempt in %s continues an earlier part's attempt: the attempts after it are reported as that part saw them", ck, m.pt.path))
+				m.warn(fmt.Sprintf("connection %s: a segment that began a new attempt in %s continues an earlier part's attempt: the attempts after it are reported as that part saw them", ck, m.name))
 				m.t.Finish(key)
 			}
 		}
 		return nil
-	})
+	}, m.t.Tick)
 }
 
 // flow emits one of the part's decided flows unless the tracker decided it
@@ -356,10 +376,10 @@ func (m *merger) flow(r *flowRecord, emit func(*reassembly.Flow)) error {
 // tail hands the part's open attempts to the tracker, but those it
 // decided again.
 func (m *merger) tail() error {
-	st := m.pt.tail.State
+	st := m.tl.State
 	drop := make(map[connKey]bool)
-	for i := range m.pt.tail.OpenFirst {
-		if k := m.pt.tail.OpenFirst[i].key(); m.replay[k] {
+	for i := range m.tl.OpenFirst {
+		if k := m.tl.OpenFirst[i].key(); m.replay[k] {
 			drop[k] = true
 		}
 	}
@@ -387,7 +407,7 @@ func (m *merger) tail() error {
 		a.File += m.base
 	}
 	for _, a := range m.t.Restore(&st) {
-		m.warn(fmt.Sprintf("connection %s: the attempt %s left open does not follow on from an earlier part's, which is kept instead", keyOf(a.Key, &a.Tunnel), m.pt.path))
+		m.warn(fmt.Sprintf("connection %s: the attempt %s left open does not follow on from an earlier part's, which is kept instead", keyOf(a.Key, &a.Tunnel), m.name))
 	}
 	return nil
 }

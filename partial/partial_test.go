@@ -166,9 +166,16 @@ func maps(v any) map[string]any {
 	return m
 }
 
+// merges counts calls of merge: every other one keeps the partials in
+// memory (as --jobs does) rather than in files.
+var merges int
+
 // merge writes one partial per part and merges them.
 func merge(t testing.TB, dir string, p *pcapFile, parts []part) (result, []int, []string) {
 	t.Helper()
+	if merges++; merges%2 == 0 {
+		return mergeInMemory(t, p, parts)
+	}
 	var paths []string
 	for i, pt := range parts {
 		f, err := capture.Open("-", bytes.NewReader(p.bytesOf(pt)), 0)
@@ -193,7 +200,38 @@ func merge(t testing.TB, dir string, p *pcapFile, parts []part) (result, []int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	position := make([]int, len(parts))
+	return runPlan(t, plan, len(parts))
+}
+
+// mergeInMemory is merge with partial results held in memory.
+func mergeInMemory(t testing.TB, p *pcapFile, parts []part) (result, []int, []string) {
+	t.Helper()
+	codec := partial.FlowCodec{Append: report.AppendFlowRecord, Decode: report.DecodeFlowRecord}
+	var mps []*partial.MemPart
+	for i, pt := range parts {
+		f, err := capture.Open("-", bytes.NewReader(p.bytesOf(pt)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mp, _, err := partial.WriteMemory([]*capture.File{f}, []string{fmt.Sprintf("part%d.pcap", i)}, analyze.Options{}, codec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		mps = append(mps, mp)
+	}
+	plan, err := partial.MemPlan(mps, partial.ResolveOptions(analyze.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runPlan(t, plan, len(parts))
+}
+
+// runPlan merges and returns the result, each part's position in the
+// merged order and the warnings.
+func runPlan(t testing.TB, plan *partial.Plan, nparts int) (result, []int, []string) {
+	t.Helper()
+	position := make([]int, nparts)
 	for pos, in := range plan.Parts() {
 		position[in] = pos
 	}

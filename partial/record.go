@@ -1,6 +1,7 @@
 package partial
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net/netip"
@@ -27,7 +28,9 @@ const (
 // Recorder turns one analysis into a partial result: hook it into
 // analyze.Options with Hook, run the analysis, then call Finish.
 type Recorder struct {
-	enc     *encoder
+	enc     *encoder // nil: the result stays in memory (mem)
+	mem     *MemPart
+	codec   FlowCodec
 	opts    Options
 	headFor int64 // the head window's length
 
@@ -42,11 +45,11 @@ type Recorder struct {
 	// large), the last one still being filled.
 	blocks    [][]byte
 	packets   []headPacket
-	owners    []pendingOwner  // of packets
-	headN     int             // packets kept in all
-	cur       int             // index in packets of the packet being tracked, or -1
-	curSeg    *decode.Segment // the segment of the packet being tracked
-	truncated []*headKey      // in the order they were cut short
+	owners    []pendingOwner // of packets
+	headN     int            // packets kept in all
+	cur       int            // index in packets of the packet being tracked, or -1
+	curHK     *headKey       // its head 4-tuple
+	truncated []*headKey     // in the order they were cut short
 	tail      tail
 	flows     uint64
 	err       error
@@ -54,12 +57,14 @@ type Recorder struct {
 
 // headKey follows one head 4-tuple.
 type headKey struct {
-	first     uint64 // its first attempt's number, 0 until traced
-	n         int    // packets kept
-	ended     bool   // its first attempt was emitted
+	n         int  // packets kept
+	ended     bool // its first attempt was emitted
 	truncated bool
 	marked    bool     // its first head packet carries the truncation (Cut)
 	key       tupleKey // set when truncated
+	// tuple and next chain plain traffic's entries (headKeys.plain).
+	tuple reassembly.FlowKey
+	next  *headKey
 	// synFirst: it began with a SYN from synSrc with ISN isn; only that
 	// SYN's retransmissions are kept after it (see docs/partial.md).
 	synFirst bool
@@ -91,19 +96,41 @@ func newRecorder(w io.Writer, opts Options, files []string, tool string, level z
 	}, nil
 }
 
-// Hook sets the hooks of ao the Recorder needs (Packet, End and the
-// tracker's Trace), and returns the function to pass to analyze.Run as
-// emit.
+// NewMemRecorder starts a partial result kept in memory (for --jobs,
+// which merges it in the same process with MergeMemory): nothing is
+// written or compressed, flows are held in codec's encoding.
+func NewMemRecorder(opts Options, files []string, codec FlowCodec) (*Recorder, error) {
+	c, err := newCodecs()
+	if err != nil {
+		return nil, err
+	}
+	return &Recorder{
+		mem:     &MemPart{c: c, files: files},
+		codec:   codec,
+		opts:    opts,
+		headFor: int64(max(opts.IdleTimeout, opts.CloseLinger)),
+		keys:    newHeadKeys(),
+		cur:     -1,
+	}, nil
+}
+
+// Hook sets the hooks of ao the Recorder needs (Packet and End), and
+// returns the function to pass to analyze.Run as emit. It runs the
+// analysis on one goroutine (Workers 1): the Recorder tells which packet
+// ended a head 4-tuple's first attempt from the flow emitted while that
+// packet is tracked, so emission must not be deferred. It sets no Trace:
+// the tracker keeps its compact table of SYN-only attempts.
 func (r *Recorder) Hook(ao *analyze.Options) func(*reassembly.Flow) {
 	ao.Packet = r.packet
 	ao.End = r.end
-	ao.Tracker.Trace = r.trace
+	ao.Tracker.Trace = nil
+	ao.Workers = 1
 	return r.flow
 }
 
 // packet keeps p if it belongs to a head 4-tuple's first attempt.
 func (r *Recorder) packet(p *decode.Packet) {
-	r.cur, r.curSeg = -1, &p.Segment
+	r.cur, r.curHK = -1, nil
 	seg := &p.Segment
 	ts := seg.Timestamp
 	if !r.started {
@@ -117,7 +144,10 @@ func (r *Recorder) packet(p *decode.Packet) {
 		return // the head is complete: the common case, kept cheap
 	}
 	tuple := reassembly.KeyOf(seg.Src, seg.Dst)
-	hk := r.keys.get(tuple, &p.Tunnel)
+	hk, done, slot := r.keys.lookup(tuple, &p.Tunnel, false)
+	if done {
+		return
+	}
 	if hk == nil {
 		if closed {
 			return
@@ -127,15 +157,18 @@ func (r *Recorder) packet(p *decode.Packet) {
 			hk.synFirst, hk.synSrc, hk.isn = true, seg.Src, seg.Seq
 		}
 		r.keys.put(tuple, &p.Tunnel, hk)
+		slot = -1 // put may have moved it; nothing to mark yet
 		r.live++
-	} else if hk.ended || hk.truncated {
-		return
 	}
 	switch {
 	case r.headN >= MaxHeadPackets,
 		hk.synFirst && hk.n > 0 && !(p.Kind == decode.KindTCP && seg.Flags&(decode.SYN|decode.ACK) == decode.SYN && seg.Src == hk.synSrc && seg.Seq == hk.isn),
 		!hk.synFirst && hk.n >= MaxHeadPerKey:
 		hk.truncated = true
+		if slot < 0 {
+			_, _, slot = r.keys.lookup(tuple, &p.Tunnel, true)
+		}
+		r.keys.mark(slot, hk)
 		r.live--
 		hk.key = newTupleKey(tuple, &p.Tunnel)
 		r.truncated = append(r.truncated, hk)
@@ -147,7 +180,7 @@ func (r *Recorder) packet(p *decode.Packet) {
 	r.owners = append(r.owners, pendingOwner{hk, hk.n == 0})
 	hk.n++
 	r.headN++
-	r.cur = len(r.packets)
+	r.cur, r.curHK = len(r.packets), hk
 	r.packets = append(r.packets, headPacket{Packet: *p})
 }
 
@@ -172,7 +205,11 @@ func (r *Recorder) flushHead() {
 			}
 		}
 	}
-	r.blocks = append(r.blocks, r.enc.c.head.AppendBlock(nil, r.packets))
+	if r.enc == nil {
+		r.mem.addHead(r.packets, r.owners)
+	} else {
+		r.blocks = append(r.blocks, r.enc.c.head.AppendBlock(nil, r.packets))
+	}
 	r.packets, r.owners = r.packets[:0], r.owners[:0]
 }
 
@@ -194,48 +231,50 @@ func stubHead(p *decode.Packet, first bool) {
 		Seq: s.Seq, Ack: s.Ack, Flags: s.Flags, PayloadLen: s.PayloadLen, Checksum: s.Checksum, IPFrag: s.IPFrag}
 }
 
-// trace notes each head 4-tuple's first attempt, and the packet that began
-// its second.
-func (r *Recorder) trace(t *reassembly.Trace) {
-	if r.live == 0 || (r.cur < 0 && t.Segment == r.curSeg) {
-		return // nothing to follow, or the packet being tracked was not kept
-	}
-	hk := r.keys.get(t.Key.Tuple(), t.Tunnel)
-	if hk == nil || hk.ended || hk.truncated {
-		return
-	}
-	if hk.first == 0 {
-		hk.first = t.Attempt
-		return
-	}
-	if t.Attempt != hk.first && r.cur >= 0 && t.Segment != nil && t.ICMP == nil {
-		cp := &r.packets[r.cur]
-		if *t.Segment == cp.Packet.Segment && reassembly.KeyOf(cp.Packet.Segment.Src, cp.Packet.Segment.Dst) == t.Key.Tuple() &&
-			sameTunnel(&cp.Packet.Tunnel, t.Tunnel) {
-			cp.Term = true
-			r.cur = -1
-		}
-	}
-}
-
 // flow writes a decided flow, or ignores a flow of the tail.
 func (r *Recorder) flow(f *reassembly.Flow) {
 	if r.ended || r.err != nil {
 		return
 	}
-	rec := flowRecord{Flow: *f}
+	headFirst := false
 	if r.keys.n > 0 {
-		if hk := r.keys.get(reassembly.KeyOf(f.Client, f.Server), f.Tunnel); hk != nil && !hk.ended {
+		if hk, _, slot := r.keys.lookup(reassembly.KeyOf(f.Client, f.Server), f.Tunnel, true); hk != nil && !hk.ended {
 			if !hk.truncated {
 				r.live--
 			}
 			hk.ended = true
-			rec.HeadFirst = true
+			r.keys.mark(slot, hk)
+			headFirst = true
+			if hk == r.curHK && r.cur >= 0 {
+				r.term()
+			}
 		}
 	}
 	r.flows++
+	if r.enc == nil {
+		r.mem.addFlow(r.codec, f, headFirst)
+		return
+	}
+	rec := flowRecord{Flow: *f, HeadFirst: headFirst}
 	r.enc.flow(&rec)
 	r.err = r.enc.err
+}
+
+// term is called when the first attempt of the head 4-tuple of the kept
+// packet being tracked (r.cur) was emitted while the tracker took that
+// packet: the packet ended it. It marks the packet Term if the packet then
+// began the 4-tuple's second attempt, which it does unless the tracker
+// held it for reordering. Only a SYN without ACK starts a new attempt
+// while one is live (handshake.Machine.StartsNewAttempt), so any other
+// segment ended the attempt by its expiry, and then a segment other than a
+// bare SYN is held when there is a reorder window.
+func (r *Recorder) term() {
+	cp := &r.packets[r.cur]
+	seg := &cp.Packet.Segment
+	if cp.Packet.Kind == decode.KindTCP && (seg.Flags&(decode.SYN|decode.ACK) == decode.SYN || r.opts.ReorderWindow == 0) {
+		cp.Term = true
+	}
+	r.cur, r.curHK = -1, nil
 }
 
 // end takes the tracker's state before the flush.
@@ -286,8 +325,17 @@ func (r *Recorder) Finish(sum *analyze.Summary, startTS int64, hasStart bool) er
 			cut = append(cut, hk.key)
 		}
 	}
+	if r.enc == nil {
+		r.mem.summary, r.mem.tail, r.mem.truncated = s, r.tail, cut
+		r.mem.rec = nil
+		r.keys, r.packets, r.owners, r.truncated = headKeys{}, nil, nil, nil
+		return nil
+	}
 	return r.enc.finish(&r.tail, r.blocks, cut, &s)
 }
+
+// Part returns the result of a memory Recorder after Finish.
+func (r *Recorder) Part() *MemPart { return r.mem }
 
 // Write analyses files as one capture with ao (its hooks are set here) and
 // writes the partial result to w: the common case of NewRecorder, Hook,
@@ -298,10 +346,16 @@ func Write(w io.Writer, files []*capture.File, names []string, ao analyze.Option
 	return write(w, files, names, ao, tool, zstd.SpeedBestCompression)
 }
 
-// WriteTemporary is Write for a partial that this process reads back at
-// once (--jobs): compressed for speed rather than size.
-func WriteTemporary(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string) (analyze.Summary, error) {
-	return write(w, files, names, ao, tool, zstd.SpeedFastest)
+// WriteMemory is Write for a partial result that this process merges
+// itself (--jobs, see MemPlan): kept in memory, its flows in codec's
+// encoding.
+func WriteMemory(files []*capture.File, names []string, ao analyze.Options, codec FlowCodec) (*MemPart, analyze.Summary, error) {
+	r, err := NewMemRecorder(ResolveOptions(ao), names, codec)
+	if err != nil {
+		return nil, analyze.Summary{}, err
+	}
+	sum, err := run(r, files, ao)
+	return r.Part(), sum, err
 }
 
 func write(w io.Writer, files []*capture.File, names []string, ao analyze.Options, tool string, level zstd.EncoderLevel) (analyze.Summary, error) {
@@ -309,6 +363,11 @@ func write(w io.Writer, files []*capture.File, names []string, ao analyze.Option
 	if err != nil {
 		return analyze.Summary{}, err
 	}
+	return run(r, files, ao)
+}
+
+// run analyses files with ao into r and finishes it.
+func run(r *Recorder, files []*capture.File, ao analyze.Options) (analyze.Summary, error) {
 	var start int64
 	var hasStart bool
 	userStart := ao.Start
@@ -362,18 +421,122 @@ func (o Options) trackerOptions() reassembly.Options {
 	return reassembly.Options{IdleTimeout: o.IdleTimeout, CloseLinger: off(o.CloseLinger), ReorderWindow: off(o.ReorderWindow), MaxMemory: o.MaxMemory}
 }
 
-// headKeys maps head 4-tuples to what the Recorder follows of them.
+// headKeys maps head 4-tuples to what the Recorder follows of them: it is
+// asked about most packets of a part's first idle timeout, most of them of
+// 4-tuples already ended or cut short. Plain IPv4 4-tuples are in an
+// open-addressing table of 16-byte slots holding the 4-tuple and those two
+// marks, so that such a packet costs one probe; other plain traffic is
+// looked up by a hash of the 4-tuple (chained on collisions), tunnelled
+// traffic by its connKey.
 type headKeys struct {
-	m map[connKey]*headKey
-	n int
+	v4    []v4slot // a power of two long, at most half full
+	n4    int
+	refs  []*headKey // v4slot.ref-1 indexes it
+	m     map[connKey]*headKey
+	plain map[uint64]*headKey
+	n     int
 }
 
-func newHeadKeys() headKeys { return headKeys{m: make(map[connKey]*headKey)} }
+// v4slot is a plain IPv4 4-tuple's entry: the endpoints' addresses and
+// ports (KeyOf's order) and its headKey with the marks of v4Ended and
+// v4Truncated; ref 0 is an empty slot.
+type v4slot struct {
+	lo, hi, ports uint32
+	ref           uint32
+}
 
-// get returns the entry of tuple in tunnel context tun (nil or empty: plain
-// traffic; not necessarily canonical), or nil.
+const (
+	v4Ended     = 1 << 31
+	v4Truncated = 1 << 30
+	v4Index     = v4Truncated - 1
+)
+
+func newHeadKeys() headKeys {
+	return headKeys{v4: make([]v4slot, 1024), m: make(map[connKey]*headKey), plain: make(map[uint64]*headKey)}
+}
+
+// v4Of returns the slot of a plain IPv4 4-tuple; ok is false for others.
+func v4Of(tuple reassembly.FlowKey, tun *decode.Tunnel) (s v4slot, ok bool) {
+	lo, hi := tuple.Endpoints()
+	if tun.Len() != 0 || !lo.Addr().Is4() || !hi.Addr().Is4() {
+		return s, false
+	}
+	a, b := lo.Addr().As4(), hi.Addr().As4()
+	return v4slot{lo: binary.BigEndian.Uint32(a[:]), hi: binary.BigEndian.Uint32(b[:]), ports: uint32(lo.Port())<<16 | uint32(hi.Port())}, true
+}
+
+func (s *v4slot) hash() uint64 {
+	return mix64(uint64(s.lo)<<32 | uint64(s.hi) ^ uint64(s.ports)*0x9e3779b97f4a7c15)
+}
+
+// find4 returns the index of k's slot, or of the empty slot where it goes.
+func (h *headKeys) find4(k *v4slot) int {
+	mask := len(h.v4) - 1
+	for i := int(k.hash()) & mask; ; i = (i + 1) & mask {
+		s := &h.v4[i]
+		if s.ref == 0 || s.lo == k.lo && s.hi == k.hi && s.ports == k.ports {
+			return i
+		}
+	}
+}
+
+// lookup returns the entry of tuple in tunnel context tun (nil or empty:
+// plain traffic; not necessarily canonical), or nil; done reports that it
+// is ended or cut short, without the entry when it is a plain IPv4 one
+// (the caller can then ignore the packet at once), and slot is its v4
+// slot, or -1.
+func (h *headKeys) lookup(tuple reassembly.FlowKey, tun *decode.Tunnel, needEntry bool) (hk *headKey, done bool, slot int) {
+	if h.n == 0 {
+		return nil, false, -1
+	}
+	if k, ok := v4Of(tuple, tun); ok {
+		i := h.find4(&k)
+		ref := h.v4[i].ref
+		if ref == 0 {
+			return nil, false, i
+		}
+		if ref&(v4Ended|v4Truncated) != 0 && !needEntry {
+			return nil, true, i
+		}
+		hk = h.refs[ref&v4Index-1]
+		return hk, hk.ended || hk.truncated, i
+	}
+	hk = h.get(tuple, tun)
+	return hk, hk != nil && (hk.ended || hk.truncated), -1
+}
+
+// mark copies hk's marks to its v4 slot (slot -1: none).
+func (h *headKeys) mark(slot int, hk *headKey) {
+	if slot < 0 {
+		return
+	}
+	s := &h.v4[slot]
+	if hk.ended {
+		s.ref |= v4Ended
+	}
+	if hk.truncated {
+		s.ref |= v4Truncated
+	}
+}
+
+// get returns the entry of tuple in tunnel context tun, or nil.
 func (h *headKeys) get(tuple reassembly.FlowKey, tun *decode.Tunnel) *headKey {
 	if h.n == 0 {
+		return nil
+	}
+	if k, ok := v4Of(tuple, tun); ok {
+		if ref := h.v4[h.find4(&k)].ref; ref != 0 {
+			return h.refs[ref&v4Index-1]
+		}
+		return nil
+	}
+	if tun.Len() == 0 {
+		t := tuple.Tuple()
+		for hk := h.plain[tupleHash(t)]; hk != nil; hk = hk.next {
+			if hk.tuple == t {
+				return hk
+			}
+		}
 		return nil
 	}
 	return h.m[keyOf(tuple, tun)]
@@ -381,7 +544,55 @@ func (h *headKeys) get(tuple reassembly.FlowKey, tun *decode.Tunnel) *headKey {
 
 func (h *headKeys) put(tuple reassembly.FlowKey, tun *decode.Tunnel, hk *headKey) {
 	h.n++
+	if k, ok := v4Of(tuple, tun); ok {
+		if 2*(h.n4+1) > len(h.v4) {
+			h.grow4()
+		}
+		h.refs = append(h.refs, hk)
+		k.ref = uint32(len(h.refs))
+		h.v4[h.find4(&k)] = k
+		h.n4++
+		return
+	}
+	if tun.Len() == 0 {
+		hk.tuple = tuple.Tuple()
+		x := tupleHash(hk.tuple)
+		hk.next = h.plain[x]
+		h.plain[x] = hk
+		return
+	}
 	h.m[keyOf(tuple, tun)] = hk
+}
+
+// grow4 doubles the v4 table.
+func (h *headKeys) grow4() {
+	old := h.v4
+	h.v4 = make([]v4slot, 2*len(old))
+	for i := range old {
+		if old[i].ref != 0 {
+			h.v4[h.find4(&old[i])] = old[i]
+		}
+	}
+}
+
+// tupleHash hashes a 4-tuple (zones aside: equal keys are compared).
+func tupleHash(k reassembly.FlowKey) uint64 {
+	lo, hi := k.Endpoints()
+	a, b := lo.Addr().As16(), hi.Addr().As16()
+	x := binary.LittleEndian.Uint64(a[:8])
+	x = mix64(x ^ binary.LittleEndian.Uint64(a[8:]))
+	x = mix64(x ^ binary.LittleEndian.Uint64(b[:8]))
+	x = mix64(x ^ binary.LittleEndian.Uint64(b[8:]))
+	return mix64(x ^ uint64(lo.Port())<<16 ^ uint64(hi.Port()))
+}
+
+// mix64 is a 64-bit finalizer (splitmix64's).
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // sameTunnel reports whether a (as a packet carries it) and b (canonical,

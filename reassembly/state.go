@@ -45,8 +45,9 @@ type Attempt struct {
 	Tunnel decode.Tunnel // canonical; the zero Tunnel for plain traffic
 	Swap   uint8
 	Client netip.AddrPort
-	// FirstTS and LastTS are its first and last segment's time; ExpTS is
-	// when it was last active for expiry.
+	// FirstTS and LastTS are its first and last segment's time (as its
+	// Machine keeps them: Restore reads them from there); ExpTS is when it
+	// was last active for expiry.
 	FirstTS, LastTS, ExpTS int64
 	// Seq orders attempts by creation; File is the input file of its
 	// first segment.
@@ -97,14 +98,29 @@ func (t *Tracker) Snapshot() *State {
 		a.Machine.DetachEvidence()
 		s.Attempts = append(s.Attempts, a)
 	}
+	// Attempts go in creation order: sort small references to them, not
+	// the Attempts (over a kilobyte each).
+	type ref struct {
+		seq  uint64
+		e    *entry
+		slot int32
+	}
+	refs := make([]ref, 0, t.table.len()+t.cmp.n)
 	for e := range t.table.all() {
-		attempt(e)
+		refs = append(refs, ref{seq: e.seq, e: e, slot: -1})
 	}
 	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
-		e := t.scratch(i, true)
-		attempt(e)
+		refs = append(refs, ref{seq: t.cmp.slot(i).seq, slot: i})
 	}
-	slices.SortFunc(s.Attempts, func(a, b Attempt) int { return cmp.Compare(a.Seq, b.Seq) })
+	slices.SortFunc(refs, func(a, b ref) int { return cmp.Compare(a.seq, b.seq) })
+	s.Attempts = make([]Attempt, 0, len(refs))
+	for _, r := range refs {
+		if r.e != nil {
+			attempt(r.e)
+		} else {
+			attempt(t.scratch(r.slot, true))
+		}
+	}
 	for i := t.heldHead; i < len(t.held); i++ {
 		if h := &t.held[i]; !h.done {
 			if t.pending && i == t.pendHeld {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"slices"
 	"sync"
 
@@ -10,12 +9,13 @@ import (
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/partial"
 	"github.com/hsanalyze/hsanalyze/reassembly"
+	"github.com/hsanalyze/hsanalyze/report"
 )
 
 // runJobs analyses several captures that follow one another in time
 // (rotated files) in parallel, --jobs at a time: each file alone into a
-// partial result in a temporary file, then the partials merged, which
-// reports exactly what one analysis of them all would. ok is false when it
+// partial result held in memory, then the partials merged, which reports
+// exactly what one analysis of them all would. ok is false when it
 // does not apply (one file, --jobs 1, standard input, --flow) or when the
 // files turn out to overlap in time: the caller then analyses them as one
 // capture, merged in timestamp order.
@@ -23,12 +23,6 @@ func runJobs(cfg *config, files []*capture.File, h *hooks, emit func(*reassembly
 	if cfg.jobs < 2 || len(files) < 2 || cfg.flow != "" || slices.Contains(cfg.files, "-") {
 		return sum, nil, false
 	}
-	dir, derr := os.MkdirTemp("", "hsanalyze-jobs-")
-	if derr != nil {
-		return sum, nil, false
-	}
-	defer os.RemoveAll(dir)
-
 	jobs := min(cfg.jobs, len(files))
 	// Each job holds an attempt table of its own (bounded by --max-memory):
 	// the collector's soft limit makes room for all of them, then for the
@@ -38,10 +32,18 @@ func runJobs(cfg *config, files []*capture.File, h *hooks, emit func(*reassembly
 	results := make([]jobResult, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var held int64 // bytes of the partial results done
 	for range jobs {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = runJob(dir, i, cfg)
+				results[i] = runJob(i, cfg)
+				if p := results[i].part; p != nil {
+					mu.Lock()
+					held += p.Size()
+					limitMemoryHolding(cfg.maxMem, jobs, held)
+					mu.Unlock()
+				}
 			}
 		})
 	}
@@ -51,17 +53,17 @@ func runJobs(cfg *config, files []*capture.File, h *hooks, emit func(*reassembly
 	close(next)
 	wg.Wait()
 
-	paths := make([]string, len(files))
+	parts := make([]*partial.MemPart, len(files))
 	var errs []error
 	for i, r := range results {
-		if r.path == "" { // the job could not even start: do it the plain way
+		if r.part == nil { // the job could not even start: do it the plain way
 			return sum, nil, false
 		}
-		paths[i] = r.path
+		parts[i] = r.part
 		errs = append(errs, r.err)
 	}
-	limitMemoryFor(cfg.maxMem, 2)
-	plan, perr := partial.OpenWritten(paths, nil)
+	limitMemoryHolding(cfg.maxMem, 2, held)
+	plan, perr := partial.MemPlan(parts, partial.ResolveOptions(analysisOptions(cfg, nil)))
 	if perr != nil || plan.Overlapping() {
 		return sum, nil, false
 	}
@@ -97,35 +99,29 @@ func runJobs(cfg *config, files []*capture.File, h *hooks, emit func(*reassembly
 }
 
 // jobResult is what one job left: its partial, its summary and its
-// analysis error. No path means the partial could not be written.
+// analysis error. No part means the analysis failed.
 type jobResult struct {
-	path string
+	part *partial.MemPart
 	sum  analyze.Summary
 	err  error
 }
 
-// runJob analyses cfg.files[i] alone into a partial in dir.
-func runJob(dir string, i int, cfg *config) (r jobResult) {
+// flowCodec is how the jobs hold their flows until they merge.
+var flowCodec = partial.FlowCodec{Append: report.AppendFlowRecord, Decode: report.DecodeFlowRecord}
+
+// runJob analyses cfg.files[i] alone into a partial result in memory (on
+// one goroutine: the jobs keep the CPUs busy).
+func runJob(i int, cfg *config) (r jobResult) {
 	f, err := capture.Open(cfg.files[i], nil, 0)
 	if err != nil {
 		return r
 	}
 	defer f.Close()
-	out, err := os.CreateTemp(dir, "part-*.partial")
-	if err != nil {
+	part, sum, runErr := partial.WriteMemory([]*capture.File{f}, cfg.files[i:i+1], analysisOptions(cfg, nil), flowCodec)
+	if runErr != nil && !isAnalysisError(runErr) {
 		return r
 	}
-	o := analysisOptions(cfg, nil)
-	if cfg.workers == 0 {
-		// The jobs keep the CPUs busy: a job's own pipeline would only add
-		// hand-offs between goroutines.
-		o.Workers = 1
-	}
-	sum, runErr := partial.WriteTemporary(out, []*capture.File{f}, cfg.files[i:i+1], o, version())
-	if cerr := out.Close(); cerr != nil || (runErr != nil && !isAnalysisError(runErr)) {
-		return r
-	}
-	r.path, r.sum, r.err = out.Name(), sum, runErr
+	r.part, r.sum, r.err = part, sum, runErr
 	return r
 }
 

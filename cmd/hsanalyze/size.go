@@ -57,8 +57,12 @@ func formatSize(n int64) string {
 func limitMemory(maxMem int64) { limitMemoryFor(maxMem, 1) }
 
 // limitMemoryFor is limitMemory for n attempt tables at once (--jobs).
-func limitMemoryFor(maxMem int64, n int) {
+func limitMemoryFor(maxMem int64, n int) { limitMemoryHolding(maxMem, n, 0) }
+
+// limitMemoryHolding is limitMemoryFor with held more bytes live beside
+// the tables: the partial results --jobs holds until they merge.
+func limitMemoryHolding(maxMem int64, n int, held int64) {
 	if maxMem > 0 {
-		debug.SetMemoryLimit(int64(n)*(maxMem+maxMem/2) + 64<<20)
+		debug.SetMemoryLimit(int64(n)*(maxMem+maxMem/2) + 64<<20 + held)
 	}
 }
