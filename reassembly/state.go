@@ -45,8 +45,9 @@ type Attempt struct {
 	Tunnel decode.Tunnel // canonical; the zero Tunnel for plain traffic
 	Swap   uint8
 	Client netip.AddrPort
-	// FirstTS and LastTS are its first and last segment's time; ExpTS is
-	// when it was last active for expiry.
+	// FirstTS and LastTS are its first and last segment's time (as its
+	// Machine keeps them: Restore reads them from there); ExpTS is when it
+	// was last active for expiry.
 	FirstTS, LastTS, ExpTS int64
 	// Seq orders attempts by creation; File is the input file of its
 	// first segment.

@@ -50,7 +50,12 @@ func BenchmarkFormat(b *testing.B) {
 		{"json", "json", report.Options{}},
 		{"csv", "csv", report.Options{}},
 		{"zeek", "zeek", report.Options{}},
+		{"zeek-json", "zeek-json", report.Options{}},
+		{"table", "table", report.Options{}},
 		{"table-all", "table", report.Options{All: true}},
+		{"table-group", "table", report.Options{GroupBy: report.GroupServer}},
+		{"junit", "junit", report.Options{}},
+		{"parquet", "parquet", report.Options{}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			// Output bytes per flow, from one rendering of 4000 flows.

@@ -112,7 +112,7 @@ func appendSummaryJSON(dst []byte, c *Capture, s *Stats) []byte {
 	}
 	dst = appendKey(dst, "anomalies", false)
 	dst = append(dst, '{')
-	for i, a := range s.TopAnomalies(len(s.Anomalies)) {
+	for i, a := range s.TopAnomalies(s.AnomalyCodes()) {
 		dst = appendKey(dst, a.Key.String(), i == 0)
 		dst = strconv.AppendUint(dst, a.Count, 10)
 	}

@@ -146,17 +146,23 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 
 // Stats accumulates the summary statistics of flows. The zero value is
 // ready to use. Its size does not grow with the number of flows, only with
-// the number of servers that have failed attempts.
+// the number of servers that have failed attempts. Use it by pointer: a
+// copy shares its per-server counts.
 type Stats struct {
 	// Flows counts flows; ByVerdict counts them per verdict.
 	Flows     uint64
 	ByVerdict [5]uint64
 	// SYNRetransmits sums retransmitted SYNs over all flows.
 	SYNRetransmits uint64
-	// Anomalies counts flows per anomaly code.
-	Anomalies map[handshake.Code]uint64
-	// Failed counts half-open, refused and malformed attempts per server.
-	Failed map[netip.Addr]uint64
+	// anomalies counts flows per anomaly code (a byte).
+	anomalies [256]uint64
+	// failed counts half-open, refused and malformed attempts per server,
+	// but for the pending ones of lastFailed, the server of the last such
+	// attempt (a flood or a scan has one server: it is one map update per
+	// run of its attempts, not per attempt).
+	failed     map[netip.Addr]uint64
+	lastFailed netip.Addr
+	pending    uint64
 	// failedClients counts them per client, in bounded memory (a
 	// spoofed flood has as many clients as SYNs).
 	failedClients *heavy[netip.Addr]
@@ -173,17 +179,15 @@ func (s *Stats) Add(f *reassembly.Flow) {
 		s.synToSynAck.Add(f.SYNToSYNACK)
 	}
 	for _, c := range f.Anomalies {
-		if s.Anomalies == nil {
-			s.Anomalies = make(map[handshake.Code]uint64)
-		}
-		s.Anomalies[c]++
+		s.anomalies[c]++
 	}
 	switch f.Verdict {
 	case handshake.HalfOpen, handshake.Refused, handshake.Malformed:
-		if s.Failed == nil {
-			s.Failed = make(map[netip.Addr]uint64)
+		if a := f.Server.Addr(); a != s.lastFailed || s.pending == 0 {
+			s.flushFailed()
+			s.lastFailed = a
 		}
-		s.Failed[f.Server.Addr()]++
+		s.pending++
 		if s.failedClients == nil {
 			s.failedClients = newHeavy[netip.Addr](4096)
 		}
@@ -237,9 +241,39 @@ func top[K comparable](m map[K]uint64, n int, less func(a, b K) int) []Counted[K
 	return out[:min(n, len(out))]
 }
 
-// TopAnomalies returns the n most frequent anomaly codes.
+// flushFailed adds the pending count of lastFailed to failed.
+func (s *Stats) flushFailed() {
+	if s.pending == 0 {
+		return
+	}
+	if s.failed == nil {
+		s.failed = make(map[netip.Addr]uint64)
+	}
+	s.failed[s.lastFailed] += s.pending
+	s.pending = 0
+}
+
+// AnomalyCodes returns how many anomaly codes were seen.
+func (s *Stats) AnomalyCodes() int {
+	n := 0
+	for _, c := range s.anomalies {
+		if c > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// TopAnomalies returns the n most frequent anomaly codes, with how many
+// flows had each.
 func (s *Stats) TopAnomalies(n int) []Counted[handshake.Code] {
-	return top(s.Anomalies, n, func(a, b handshake.Code) int { return cmp.Compare(a.String(), b.String()) })
+	m := make(map[handshake.Code]uint64)
+	for c, count := range s.anomalies {
+		if count > 0 {
+			m[handshake.Code(c)] = count
+		}
+	}
+	return top(m, n, func(a, b handshake.Code) int { return cmp.Compare(a.String(), b.String()) })
 }
 
 // TopFailedClients returns up to n clients with most failed attempts and
@@ -256,7 +290,8 @@ func (s *Stats) TopFailedClients(n int) ([]Counted[netip.Addr], bool) {
 
 // TopFailedServers returns the n servers with most failed attempts.
 func (s *Stats) TopFailedServers(n int) []Counted[netip.Addr] {
-	return top(s.Failed, n, func(a, b netip.Addr) int { return a.Compare(b) })
+	s.flushFailed()
+	return top(s.failed, n, func(a, b netip.Addr) int { return a.Compare(b) })
 }
 
 // batchFor is how many bytes NDJSON and CSV gather before writing: 64 KiB,

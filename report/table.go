@@ -36,6 +36,8 @@ type tableWriter struct {
 	// in (tableall.go)
 	widths  [len(tableHeader)]int
 	scratch []byte
+	cellBuf []byte     // the cells of the row being formatted (cells)
+	stamps  stampCache // of the --all time column
 }
 
 // row is one flow of the table, formatted but for its time column.
@@ -121,11 +123,70 @@ func (t *tableWriter) Flow(f *reassembly.Flow) error {
 
 // cells formats f's row but for its time column.
 func (t *tableWriter) cells(f *reassembly.Flow) [7]string {
-	return [7]string{
-		f.Client.String() + tunnelNote(f.Tunnel), f.Server.String(), t.verdict(f.Verdict),
-		why(f, t.opts.Files), millis(f.SYNToSYNACK, f.HasSYNToSYNACK), millis(f.SYNACKToACK, f.HasSYNACKToACK),
-		retransmits(f),
+	var ends [7]int
+	var c [7]string
+	t.cellBuf, ends = t.appendCells(t.cellBuf[:0], f)
+	splitCells(c[:], string(t.cellBuf), 0, ends[:])
+	return c
+}
+
+// splitCells sets cells to s cut at ends, from start: one string
+// conversion for all of a row's cells.
+func splitCells(cells []string, s string, start int, ends []int) {
+	for i, e := range ends {
+		cells[i], start = s[start:e], e
 	}
+}
+
+// appendCells appends the cells of f's row but for its time column, one
+// after another, and returns where each ends: the bytes of client (with
+// tunnelNote), server, verdict, why, millis of both durations and
+// retransmits (TestAppendCells compares them).
+func (t *tableWriter) appendCells(dst []byte, f *reassembly.Flow) ([]byte, [7]int) {
+	var ends [7]int
+	dst = appendAddrPort(dst, f.Client)
+	if f.Tunnel.Len() > 0 {
+		dst = append(dst, tunnelNote(f.Tunnel)...)
+	}
+	ends[0] = len(dst)
+	dst = appendAddrPort(dst, f.Server)
+	ends[1] = len(dst)
+	if t.opts.Color {
+		dst = append(dst, verdictColor[f.Verdict]...)
+		dst = append(dst, f.Verdict.String()...)
+		dst = append(dst, "\x1b[0m"...)
+	} else {
+		dst = append(dst, f.Verdict.String()...)
+	}
+	ends[2] = len(dst)
+	if len(f.Anomalies) > 0 {
+		dst = append(dst, anomalyLines(f, t.opts.Files)...)
+	} else {
+		dst = f.AppendReason(dst)
+	}
+	ends[3] = len(dst)
+	dst = appendTableMillis(dst, f.SYNToSYNACK, f.HasSYNToSYNACK)
+	ends[4] = len(dst)
+	dst = appendTableMillis(dst, f.SYNACKToACK, f.HasSYNACKToACK)
+	ends[5] = len(dst)
+	if f.SYNRetransmits == 0 && f.SYNACKRetransmits == 0 {
+		dst = append(dst, '-')
+	} else {
+		dst = append(dst, "SYN "...)
+		dst = appendUint(dst, uint64(f.SYNRetransmits))
+		dst = append(dst, ", SYN-ACK "...)
+		dst = appendUint(dst, uint64(f.SYNACKRetransmits))
+	}
+	ends[6] = len(dst)
+	return dst, ends
+}
+
+// appendAddrPort appends p as p.String() writes it.
+func appendAddrPort(dst []byte, p netip.AddrPort) []byte {
+	if !p.Addr().IsValid() {
+		return append(dst, p.String()...)
+	}
+	return p.AppendTo(dst)
 }
 
 // tableHeader is the header of the flow list.
@@ -175,15 +236,6 @@ func (t *tableWriter) verdict(v handshake.Verdict) string {
 	return verdictColor[v] + v.String() + "\x1b[0m"
 }
 
-// why is a row's explanation: its anomalies with their evidence, or, when
-// it has none, its reason.
-func why(f *reassembly.Flow, files []string) string {
-	if len(f.Anomalies) > 0 {
-		return anomalyLines(f, files)
-	}
-	return string(f.AppendReason(nil))
-}
-
 // anomalyLines describes each anomaly code of f once, with the numbers of
 // its first occurrence: "synack_wrong_ack: ack 1002, expected 1001 (frame 2)",
 // naming the file too when there are several.
@@ -215,17 +267,39 @@ func anomalyLines(f *reassembly.Flow, files []string) string {
 }
 
 func millis(ns int64, ok bool) string {
-	if !ok {
-		return "-"
-	}
-	return string(strconv.AppendFloat(make([]byte, 0, 16), float64(ns)/1e6, 'f', 3, 64)) + " ms" // fmt's %.3f, without its cost per row
+	return string(appendTableMillis(make([]byte, 0, 16), ns, ok))
 }
 
-func retransmits(f *reassembly.Flow) string {
-	if f.SYNRetransmits == 0 && f.SYNACKRetransmits == 0 {
-		return "-"
+// appendTableMillis appends a duration as fmt's %.3f of milliseconds
+// and " ms", or "-" when !ok.
+func appendTableMillis(dst []byte, ns int64, ok bool) []byte {
+	if !ok {
+		return append(dst, '-')
 	}
-	return fmt.Sprintf("SYN %d, SYN-ACK %d", f.SYNRetransmits, f.SYNACKRetransmits)
+	return append(appendMillis3(dst, ns), " ms"...)
+}
+
+// appendMillis3 appends ns as milliseconds with three decimals, the bytes
+// of strconv.AppendFloat(dst, float64(ns)/1e6, 'f', 3, 64)
+// (TestAppendMillis3 compares them), in integers below 10^15 ns: there
+// the quotient is within 2^-53 of ns/10^6, far closer than the 1 ns
+// between a whole ns and a rounding boundary, so both round alike but at
+// a boundary itself (a tie), which goes to strconv.
+func appendMillis3(dst []byte, ns int64) []byte {
+	if ns <= -1e15 || ns >= 1e15 || ns%1000 == 500 || ns%1000 == -500 {
+		return strconv.AppendFloat(dst, float64(ns)/1e6, 'f', 3, 64)
+	}
+	if ns < 0 {
+		dst = append(dst, '-')
+		ns = -ns
+	}
+	us := ns / 1000
+	if ns%1000 > 500 {
+		us++
+	}
+	dst = appendUint(dst, uint64(us/1000))
+	frac := us % 1000
+	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 }
 
 func (t *tableWriter) Close(c *Capture, s *Stats) (err error) {

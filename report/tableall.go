@@ -37,12 +37,15 @@ func (t *tableWriter) closeAll(c *Capture) error {
 	b.row(tableHeader[:])
 	b.rule("├", "┼", "┤")
 	withDate := len(layout) > len("15:04:05.000000")
-	var ts []byte
 	if err := t.all.each(func(f *reassembly.Flow) error {
-		ts = appendTableTime(ts[:0], f.FirstTS, withDate)
-		cells[0] = string(ts)
-		rest := t.cells(f)
-		copy(cells[1:], rest[:])
+		// All of a row's cells are one string: one allocation a row.
+		buf := t.stamps.appendTable(t.cellBuf[:0], f.FirstTS, withDate)
+		start := len(buf)
+		buf, ends := t.appendCells(buf, f)
+		t.cellBuf = buf
+		s := string(buf)
+		cells[0] = s[:start]
+		splitCells(cells[1:], s, start, ends[:])
 		b.row(cells[:])
 		return nil
 	}); err != nil {
@@ -56,8 +59,14 @@ func (t *tableWriter) closeAll(c *Capture) error {
 // withDate "2006-01-02 15:04:05.000000", in UTC: the parts of the RFC 3339
 // form (TestAppendTableTime compares it with time's).
 func appendTableTime(dst []byte, ns int64, withDate bool) []byte {
+	var c stampCache
+	return c.appendTable(dst, ns, withDate)
+}
+
+// appendTable is appendTableTime through c.
+func (c *stampCache) appendTable(dst []byte, ns int64, withDate bool) []byte {
 	var b [30]byte
-	r := appendTime3339(b[:0], ns) // 2006-01-02T15:04:05.000000000Z
+	r := c.append(b[:0], ns) // 2006-01-02T15:04:05.000000000Z
 	if withDate {
 		dst = append(append(dst, r[:10]...), ' ')
 	}
@@ -99,7 +108,7 @@ func (t *tableWriter) addAll(f *reassembly.Flow) error {
 		if !ok {
 			return 1 // "-"
 		}
-		return len(strconv.AppendFloat(b, float64(ns)/1e6, 'f', 3, 64)) + len(" ms")
+		return len(appendMillis3(b, ns)) + len(" ms")
 	}
 	w[5] = max(w[5], ms(f.SYNToSYNACK, f.HasSYNToSYNACK))
 	w[6] = max(w[6], ms(f.SYNACKToACK, f.HasSYNACKToACK))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hsanalyze/hsanalyze/connstate"
+	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/internal/communityid"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -33,12 +34,11 @@ var zeekFields = []zeekField{
 }
 
 // zeekValue is one field of a record: unset, a number or bool written as
-// is, a string, or a set of strings.
+// is, a string, or a set of anomaly names.
 type zeekValue struct {
 	kind zeekKind
-	num  []byte   // zeekNum: the literal
-	str  string   // zeekStr
-	set  []string // zeekSet
+	text []byte           // zeekNum: the literal; zeekStr: the string, unescaped
+	set  []handshake.Code // zeekSet
 }
 
 type zeekKind uint8
@@ -50,81 +50,112 @@ const (
 	zeekSet
 )
 
-// zeekRecord fills vals (len(zeekFields)) with f's conn.log record. num
-// values are appended to scratch, which must not be reused until vals is
-// written.
+// zeekRecord fills vals (len(zeekFields)) with f's conn.log record. Its
+// numbers and strings are appended to scratch, which must not be reused
+// until vals is written; its set aliases f.Anomalies. It allocates
+// nothing once scratch has grown (TestZeekAllocs).
 func zeekRecord(vals []zeekValue, scratch []byte, f *reassembly.Flow, c *connstate.Summary, seed uint16) []byte {
 	orig, resp := f.Client, f.Server
 	if !c.OrigIsA {
 		orig, resp = resp, orig
 	}
-	i := 0
-	num := func(fn func([]byte) []byte) {
-		start := len(scratch)
-		scratch = fn(scratch)
-		vals[i] = zeekValue{kind: zeekNum, num: scratch[start:len(scratch):len(scratch)]}
-		i++
-	}
-	str := func(s string) { vals[i] = zeekValue{kind: zeekStr, str: s}; i++ }
-	unset := func() { vals[i] = zeekValue{}; i++ }
-	count := func(n uint64) { num(func(b []byte) []byte { return strconv.AppendUint(b, n, 10) }) }
-
-	num(func(b []byte) []byte { return appendEpoch(b, c.FirstTS) })
-	str(zeekUID(f, c))
-	str(orig.Addr().Unmap().String())
-	count(uint64(orig.Port()))
-	str(resp.Addr().Unmap().String())
-	count(uint64(resp.Port()))
-	str("tcp")
-	unset() // service: hsanalyze identifies no application protocol
+	r := zeekRecorder{vals: vals, b: scratch, start: len(scratch)}
+	r.b = appendEpoch(r.b, c.FirstTS)
+	r.end(zeekNum)
+	r.b = appendZeekUID(r.b, f, c)
+	r.end(zeekStr)
+	r.addr(orig.Addr())
+	r.count(uint64(orig.Port()))
+	r.addr(resp.Addr())
+	r.count(uint64(resp.Port()))
+	r.str("tcp")
+	r.unset() // service: hsanalyze identifies no application protocol
 	if c.HasDuration {
-		num(func(b []byte) []byte { return appendEpoch(b, c.Duration) })
-		count(c.OrigBytes)
-		count(c.RespBytes)
+		r.b = appendEpoch(r.b, c.Duration)
+		r.end(zeekNum)
+		r.count(c.OrigBytes)
+		r.count(c.RespBytes)
 	} else {
-		unset()
-		unset()
-		unset()
+		r.unset()
+		r.unset()
+		r.unset()
 	}
-	str(c.State.String())
-	unset() // local_orig, local_resp: Site::local_nets is not configured
-	unset()
-	count(c.MissedBytes)
-	if h := c.HistoryString(); h != "" {
-		str(h)
+	r.str(c.State.String())
+	r.unset() // local_orig, local_resp: Site::local_nets is not configured
+	r.unset()
+	r.count(c.MissedBytes)
+	if c.HistLen > 0 {
+		r.b = append(r.b, c.History[:c.HistLen]...)
+		r.end(zeekStr)
 	} else {
-		unset()
+		r.unset()
 	}
-	count(c.OrigPkts)
-	count(c.OrigIPBytes)
-	count(c.RespPkts)
-	count(c.RespIPBytes)
-	unset() // tunnel_parents: no tunnel connections are logged
-	count(6)
-	str(f.Verdict.String())
-	set := make([]string, len(f.Anomalies))
-	for j, a := range f.Anomalies {
-		set[j] = a.String()
-	}
-	vals[i] = zeekValue{kind: zeekSet, set: set}
-	i++
-	if f.HasSYNToSYNACK {
-		num(func(b []byte) []byte { return appendMillisNum(b, f.SYNToSYNACK) })
-	} else {
-		unset()
-	}
-	if f.HasSYNACKToACK {
-		num(func(b []byte) []byte { return appendMillisNum(b, f.SYNACKToACK) })
-	} else {
-		unset()
-	}
-	str(string(communityid.Append(nil, seed, communityid.TCP, f.Client, f.Server)))
-	return scratch
+	r.count(c.OrigPkts)
+	r.count(c.OrigIPBytes)
+	r.count(c.RespPkts)
+	r.count(c.RespIPBytes)
+	r.unset() // tunnel_parents: no tunnel connections are logged
+	r.count(6)
+	r.str(f.Verdict.String())
+	r.vals[r.i] = zeekValue{kind: zeekSet, set: f.Anomalies}
+	r.i++
+	r.millis(f.SYNToSYNACK, f.HasSYNToSYNACK)
+	r.millis(f.SYNACKToACK, f.HasSYNACKToACK)
+	r.b = communityid.Append(r.b, seed, communityid.TCP, f.Client, f.Server)
+	r.end(zeekStr)
+	return r.b
 }
 
-// appendMillisNum appends ns as milliseconds with microsecond precision.
-func appendMillisNum(dst []byte, ns int64) []byte {
-	return strconv.AppendFloat(dst, float64(ns)/1e6, 'f', -1, 64)
+// zeekRecorder fills the values of one record in order, each appended to
+// b from where the previous one ended.
+type zeekRecorder struct {
+	vals  []zeekValue
+	b     []byte
+	start int // where the value being appended began
+	i     int // the value being appended
+}
+
+// end makes what was appended since the previous value value i, of kind.
+func (r *zeekRecorder) end(kind zeekKind) {
+	r.vals[r.i] = zeekValue{kind: kind, text: r.b[r.start:len(r.b):len(r.b)]}
+	r.start = len(r.b)
+	r.i++
+}
+
+func (r *zeekRecorder) unset() {
+	r.vals[r.i] = zeekValue{}
+	r.i++
+}
+
+func (r *zeekRecorder) str(s string) {
+	r.b = append(r.b, s...)
+	r.end(zeekStr)
+}
+
+func (r *zeekRecorder) count(n uint64) {
+	r.b = appendUint(r.b, n)
+	r.end(zeekNum)
+}
+
+// addr appends a as Zeek writes an address: IPv4-mapped as IPv4.
+func (r *zeekRecorder) addr(a netip.Addr) {
+	if a = a.Unmap(); a.IsValid() {
+		r.b = a.AppendTo(r.b)
+	} else {
+		r.b = append(r.b, a.String()...)
+	}
+	r.end(zeekStr)
+}
+
+// millis appends a duration as milliseconds with microsecond precision
+// (strconv's shortest 'f' form, as appendMillis writes it), or unset.
+func (r *zeekRecorder) millis(ns int64, ok bool) {
+	if !ok {
+		r.unset()
+		return
+	}
+	r.b = appendMillis(r.b, ns, true)
+	r.end(zeekNum)
 }
 
 // appendEpoch appends ns as seconds with 6 decimals, rounded to the
@@ -149,11 +180,11 @@ func appendEpoch(dst []byte, ns int64) []byte {
 	return dst
 }
 
-// zeekUID is a uid in Zeek's form ("C" and base62) derived from the
+// appendZeekUID appends a uid in Zeek's form ("C" and base62) derived from the
 // record's identity: the attempt's endpoints, ISNs, number and verdict,
 // the record's first packet time, packet counts and history, and the
 // attempt's last time, so reruns over the same input give the same uids.
-func zeekUID(f *reassembly.Flow, c *connstate.Summary) string {
+func appendZeekUID(dst []byte, f *reassembly.Flow, c *connstate.Summary) []byte {
 	var in [2*18 + 56 + connstate.HistoryCap]byte
 	b := in[:0]
 	for _, ap := range [2]netip.AddrPort{f.Client, f.Server} {
@@ -172,26 +203,26 @@ func zeekUID(f *reassembly.Flow, c *connstate.Summary) string {
 	b = append(b, c.History[:c.HistLen]...)
 	sum := sha1.Sum(b)
 	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	out := []byte{'C'}
+	dst = append(dst, 'C')
 	for _, half := range [2]uint64{binary.BigEndian.Uint64(sum[0:8]), binary.BigEndian.Uint64(sum[8:16]) >> 16} {
 		for n := half; n > 0; n /= 62 {
-			out = append(out, digits[n%62])
+			dst = append(dst, digits[n%62])
 		}
 	}
-	return string(out)
+	return dst
 }
 
 // appendZeekString appends s escaped as Zeek's ASCII writer does: bytes
 // outside printable ASCII, the backslash, the separator (tab) and, inside
 // a set, the set separator (comma) become \xHH; a value that reads as the
 // unset or empty marker gets its first byte escaped.
-func appendZeekString(dst []byte, s string, inSet bool) []byte {
-	if s == "" {
+func appendZeekString[T string | []byte](dst []byte, s T, inSet bool) []byte {
+	if len(s) == 0 {
 		return append(dst, "(empty)"...)
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		marker := i == 0 && (s == "-" || s == "(empty)")
+		marker := i == 0 && (string(s) == "-" || string(s) == "(empty)")
 		if c < 0x20 || c >= 0x7f || c == '\\' || c == '\t' || inSet && c == ',' || marker {
 			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
 			continue
@@ -266,18 +297,18 @@ func (z *zeekWriter) record(f *reassembly.Flow, c *connstate.Summary) {
 		case zeekUnset:
 			z.buf = append(z.buf, '-')
 		case zeekNum:
-			z.buf = append(z.buf, v.num...)
+			z.buf = append(z.buf, v.text...)
 		case zeekStr:
-			z.buf = appendZeekString(z.buf, v.str, false)
+			z.buf = appendZeekString(z.buf, v.text, false)
 		case zeekSet:
 			if len(v.set) == 0 {
 				z.buf = append(z.buf, "(empty)"...)
 			}
-			for j, s := range v.set {
+			for j, c := range v.set {
 				if j > 0 {
 					z.buf = append(z.buf, ',')
 				}
-				z.buf = appendZeekString(z.buf, s, true)
+				z.buf = appendZeekString(z.buf, c.String(), true)
 			}
 		}
 	}

@@ -45,16 +45,16 @@ func (z *zeekJSONWriter) record(f *reassembly.Flow, c *connstate.Summary) {
 		first = false
 		switch v.kind {
 		case zeekNum:
-			z.buf = append(z.buf, v.num...)
+			z.buf = append(z.buf, v.text...)
 		case zeekStr:
-			z.buf = appendString(z.buf, v.str)
+			z.buf = appendString(z.buf, v.text)
 		case zeekSet:
 			z.buf = append(z.buf, '[')
-			for j, s := range v.set {
+			for j, c := range v.set {
 				if j > 0 {
 					z.buf = append(z.buf, ',')
 				}
-				z.buf = appendString(z.buf, s)
+				z.buf = appendString(z.buf, c.String())
 			}
 			z.buf = append(z.buf, ']')
 		}

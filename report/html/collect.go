@@ -34,7 +34,7 @@ func verdictIndex(v handshake.Verdict) int {
 }
 
 // failed reports whether verdict index v counts as a failed attempt (as
-// report.Stats.Failed counts them).
+// report.Stats.TopFailedServers counts them).
 func failed(v int) bool { return v == vHalfOpen || v == vRefused || v == vMalformed }
 
 // timeBins counts flows per verdict over capture time in nBins bins of a

@@ -243,7 +243,7 @@ func (w *Writer) page(c *report.Capture, st *report.Stats) (*page, error) {
 	}
 
 	// Anomalies.
-	for _, a := range st.TopAnomalies(len(st.Anomalies)) {
+	for _, a := range st.TopAnomalies(st.AnomalyCodes()) {
 		av := anomalyView{Code: a.Key.String(), Anchor: "anomaly-" + a.Key.String(), Fatal: a.Key.Fatal(),
 			Count: a.Count, RFC: a.Key.RFC(), About: about[a.Key]}
 		for _, e := range w.examples[a.Key] {
