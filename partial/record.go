@@ -41,6 +41,10 @@ type Recorder struct {
 
 	keys headKeys
 	live int // head 4-tuples neither ended nor truncated
+	// liveKeys are the plain IPv4 head 4-tuples still live when the window
+	// closed (closedKeys): the only ones a later packet may add to.
+	liveKeys   headKeys
+	closedKeys bool
 	// The head's packets: blocks encoded as they fill (a decoded packet is
 	// large), the last one still being filled.
 	blocks    [][]byte
@@ -144,7 +148,18 @@ func (r *Recorder) packet(p *decode.Packet) {
 		return // the head is complete: the common case, kept cheap
 	}
 	tuple := reassembly.KeyOf(seg.Src, seg.Dst)
-	hk, done, slot := r.keys.lookup(tuple, &p.Tunnel, false)
+	keys := &r.keys
+	if closed {
+		// Past the window only the live 4-tuples matter: a table of
+		// those alone stays in the cache.
+		if !r.closedKeys {
+			r.closedKeys, r.liveKeys = true, r.keys.live4()
+		}
+		if _, ok := v4Of(tuple, &p.Tunnel); ok {
+			keys = &r.liveKeys
+		}
+	}
+	hk, done, slot := keys.lookup(tuple, &p.Tunnel, false)
 	if done {
 		return
 	}
@@ -166,9 +181,9 @@ func (r *Recorder) packet(p *decode.Packet) {
 		!hk.synFirst && hk.n >= MaxHeadPerKey:
 		hk.truncated = true
 		if slot < 0 {
-			_, _, slot = r.keys.lookup(tuple, &p.Tunnel, true)
+			_, _, slot = keys.lookup(tuple, &p.Tunnel, true)
 		}
-		r.keys.mark(slot, hk)
+		keys.mark(slot, hk)
 		r.live--
 		hk.key = newTupleKey(tuple, &p.Tunnel)
 		r.truncated = append(r.truncated, hk)
@@ -328,7 +343,7 @@ func (r *Recorder) Finish(sum *analyze.Summary, startTS int64, hasStart bool) er
 	if r.enc == nil {
 		r.mem.summary, r.mem.tail, r.mem.truncated = s, r.tail, cut
 		r.mem.rec = nil
-		r.keys, r.packets, r.owners, r.truncated = headKeys{}, nil, nil, nil
+		r.keys, r.liveKeys, r.packets, r.owners, r.truncated = headKeys{}, headKeys{}, nil, nil, nil
 		return nil
 	}
 	return r.enc.finish(&r.tail, r.blocks, cut, &s)
@@ -543,17 +558,11 @@ func (h *headKeys) get(tuple reassembly.FlowKey, tun *decode.Tunnel) *headKey {
 }
 
 func (h *headKeys) put(tuple reassembly.FlowKey, tun *decode.Tunnel, hk *headKey) {
-	h.n++
 	if k, ok := v4Of(tuple, tun); ok {
-		if 2*(h.n4+1) > len(h.v4) {
-			h.grow4()
-		}
-		h.refs = append(h.refs, hk)
-		k.ref = uint32(len(h.refs))
-		h.v4[h.find4(&k)] = k
-		h.n4++
+		h.put4(k, hk)
 		return
 	}
+	h.n++
 	if tun.Len() == 0 {
 		hk.tuple = tuple.Tuple()
 		x := tupleHash(hk.tuple)
@@ -562,6 +571,34 @@ func (h *headKeys) put(tuple reassembly.FlowKey, tun *decode.Tunnel, hk *headKey
 		return
 	}
 	h.m[keyOf(tuple, tun)] = hk
+}
+
+// live4 returns a table of h's plain IPv4 entries that are neither ended
+// nor cut short (their marks there may go stale: lookup reads the entry).
+func (h *headKeys) live4() headKeys {
+	l := headKeys{v4: make([]v4slot, 64)}
+	for i := range h.v4 {
+		s := h.v4[i]
+		if s.ref == 0 {
+			continue
+		}
+		if hk := h.refs[s.ref&v4Index-1]; !hk.ended && !hk.truncated {
+			l.put4(s, hk)
+		}
+	}
+	return l
+}
+
+// put4 adds hk at slot k (its 4-tuple) to the v4 table.
+func (h *headKeys) put4(k v4slot, hk *headKey) {
+	h.n++
+	if 2*(h.n4+1) > len(h.v4) {
+		h.grow4()
+	}
+	h.refs = append(h.refs, hk)
+	k.ref = uint32(len(h.refs))
+	h.v4[h.find4(&k)] = k
+	h.n4++
 }
 
 // grow4 doubles the v4 table.
