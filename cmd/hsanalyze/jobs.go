@@ -16,11 +16,13 @@ import (
 // (rotated files) in parallel, --jobs at a time: each file alone into a
 // partial result held in memory, then the partials merged, which reports
 // exactly what one analysis of them all would. ok is false when it
-// does not apply (one file, --jobs 1, standard input, --flow) or when the
+// does not apply (one file, --jobs 1, standard input, --flow, html) or when the
 // files turn out to overlap in time: the caller then analyses them as one
 // capture, merged in timestamp order.
 func runJobs(cfg *config, files []*capture.File, h *hooks, emit func(*reassembly.Flow)) (sum analyze.Summary, err error, ok bool) {
-	if cfg.jobs < 2 || len(files) < 2 || cfg.flow != "" || slices.Contains(cfg.files, "-") {
+	// The HTML report, like --flow, follows every segment (a trace), which
+	// a merge of partial results cannot replay: it is analysed as one.
+	if cfg.jobs < 2 || len(files) < 2 || cfg.flow != "" || cfg.format == "html" || slices.Contains(cfg.files, "-") {
 		return sum, nil, false
 	}
 	jobs := min(cfg.jobs, len(files))

@@ -71,7 +71,7 @@ func TestPartialMerge(t *testing.T) {
 func TestJobsIdentical(t *testing.T) {
 	dir := t.TempDir()
 	parts := splitPcap(t, pcap("mix-200.pcap"), dir, 60)
-	for _, format := range []string{"table", "json", "csv"} {
+	for _, format := range []string{"table", "json", "csv", "ndjson", "zeek", "zeek-json", "html"} {
 		seq := runCLI(t, nil, nil, append([]string{"--format", format, "--all", "--jobs", "1"}, parts...)...)
 		par := runCLI(t, nil, nil, append([]string{"--format", format, "--all", "--jobs", "3"}, parts...)...)
 		if seq.stdout != par.stdout || seq.code != par.code || seq.stderr != par.stderr {
