@@ -2,8 +2,6 @@ package report
 
 import (
 	"encoding/binary"
-	"math/bits"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -182,39 +180,37 @@ func appendUint(dst []byte, v uint64) []byte {
 	return appendUintLong(dst, v)
 }
 
-// appendUintLong writes the digits of v in place at the end of dst.
+// appendUintLong appends the digits of v, four at a time from the right
+// into a buffer (two quotients a step, independent of each other), then
+// the rest.
 func appendUintLong(dst []byte, v uint64) []byte {
-	n := decimalLen(v)
-	l := len(dst)
-	dst = slices.Grow(dst, n)[:l+n]
-	b := dst[l:]
-	i := n
-	for v >= 100 {
-		q := v / 100
-		i -= 2
-		put2(b[i:], int(v-q*100))
+	var b [20]byte
+	i := len(b)
+	for v >= 10000 {
+		q := v / 10000
+		r := uint(v - q*10000)
 		v = q
+		i -= 4
+		hi, lo := r/100, r%100
+		b[i], b[i+1] = digitPairs[2*hi], digitPairs[2*hi+1]
+		b[i+2], b[i+3] = digitPairs[2*lo], digitPairs[2*lo+1]
 	}
-	if v < 10 {
-		b[0] = byte('0' + v)
+	n := uint(v)
+	if n >= 100 {
+		q := n / 100
+		i -= 2
+		b[i], b[i+1] = digitPairs[2*(n-q*100)], digitPairs[2*(n-q*100)+1]
+		n = q
+	}
+	if n >= 10 {
+		i -= 2
+		b[i], b[i+1] = digitPairs[2*n], digitPairs[2*n+1]
 	} else {
-		put2(b, int(v))
+		i--
+		b[i] = byte('0' + n)
 	}
-	return dst
+	return append(dst, b[i:]...)
 }
-
-// decimalLen is the number of decimal digits of v.
-func decimalLen(v uint64) int {
-	// log10(2) ≈ 1233/4096: a first guess from the bit length, one short
-	// at most.
-	n := (bits.Len64(v) * 1233) >> 12
-	if n < len(pow10) && v >= pow10[n] {
-		n++
-	}
-	return max(n, 1)
-}
-
-var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // appendMillis appends a duration in ns as milliseconds with microsecond
 // precision, or null when absent: the shortest decimal that parses back

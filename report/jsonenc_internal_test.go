@@ -180,3 +180,17 @@ func TestPlainJSON(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendUint writes numbers of the sizes a flow has: ports,
+// ISNs, frame numbers, counts.
+func BenchmarkAppendUint(b *testing.B) {
+	vals := []uint64{51234, 443, 2864434397, 1450744508, 4_001_234, 4_001_236, 3, 0, 1460, 7, 12, 65535}
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, v := range vals {
+			buf = appendUint(buf, v)
+		}
+	}
+}
