@@ -547,7 +547,7 @@ func (h *headKeys) get(tuple reassembly.FlowKey, tun *decode.Tunnel) *headKey {
 	}
 	if tun.Len() == 0 {
 		t := tuple.Tuple()
-		for hk := h.plain[tupleHash(t)]; hk != nil; hk = hk.next {
+		for hk := h.plain[t.Hash()]; hk != nil; hk = hk.next {
 			if hk.tuple == t {
 				return hk
 			}
@@ -565,7 +565,7 @@ func (h *headKeys) put(tuple reassembly.FlowKey, tun *decode.Tunnel, hk *headKey
 	h.n++
 	if tun.Len() == 0 {
 		hk.tuple = tuple.Tuple()
-		x := tupleHash(hk.tuple)
+		x := hk.tuple.Hash()
 		hk.next = h.plain[x]
 		h.plain[x] = hk
 		return
@@ -610,17 +610,6 @@ func (h *headKeys) grow4() {
 			h.v4[h.find4(&old[i])] = old[i]
 		}
 	}
-}
-
-// tupleHash hashes a 4-tuple (zones aside: equal keys are compared).
-func tupleHash(k reassembly.FlowKey) uint64 {
-	lo, hi := k.Endpoints()
-	a, b := lo.Addr().As16(), hi.Addr().As16()
-	x := binary.LittleEndian.Uint64(a[:8])
-	x = mix64(x ^ binary.LittleEndian.Uint64(a[8:]))
-	x = mix64(x ^ binary.LittleEndian.Uint64(b[:8]))
-	x = mix64(x ^ binary.LittleEndian.Uint64(b[8:]))
-	return mix64(x ^ uint64(lo.Port())<<16 ^ uint64(hi.Port()))
 }
 
 // mix64 is a 64-bit finalizer (splitmix64's).

@@ -21,18 +21,19 @@ func newTable() table {
 	return table{byHash: make(map[uint64]*entry), spill: make(map[FlowKey]*entry)}
 }
 
-// flowHash hashes a FlowKey for table. Equal keys hash equal; keys that
-// differ only in an IPv6 zone or as IPv4 against IPv4-mapped IPv6 collide
-// (and spill). It need not be stable across processes: nothing iterates
-// the table in hash order for output.
-func flowHash(k FlowKey) uint64 {
+// Hash hashes k for in-memory tables (table here, package partial's head
+// keys). Equal keys hash equal; keys that differ only in an IPv6 zone or
+// as IPv4 against IPv4-mapped IPv6 collide, so a table must compare keys.
+// It need not be stable across processes: nothing iterates a table in
+// hash order for output.
+func (k FlowKey) Hash() uint64 {
 	a, b := k.lo.Addr().As16(), k.hi.Addr().As16()
 	x := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(b[8:])*0x9e3779b97f4a7c15
 	y := binary.LittleEndian.Uint64(a[8:]) ^ binary.LittleEndian.Uint64(b[:8])*0xbf58476d1ce4e5b9
 	return mix(x ^ mix(y^uint64(k.lo.Port())<<48^uint64(k.hi.Port())<<32^k.tun))
 }
 
-func (tb *table) get(k FlowKey) *entry { return tb.getHash(flowHash(k), k) }
+func (tb *table) get(k FlowKey) *entry { return tb.getHash(k.Hash(), k) }
 
 func (tb *table) getHash(h uint64, k FlowKey) *entry {
 	if e := tb.byHash[h]; e != nil && e.key == k {
@@ -45,7 +46,7 @@ func (tb *table) getHash(h uint64, k FlowKey) *entry {
 }
 
 // put adds e under e.key, replacing an entry of that key.
-func (tb *table) put(e *entry) { tb.putHash(flowHash(e.key), e) }
+func (tb *table) put(e *entry) { tb.putHash(e.key.Hash(), e) }
 
 func (tb *table) putHash(h uint64, e *entry) {
 	if o := tb.byHash[h]; o != nil && o.key != e.key {
@@ -59,7 +60,7 @@ func (tb *table) putHash(h uint64, e *entry) {
 }
 
 // del removes k's entry, if any.
-func (tb *table) del(k FlowKey) { tb.delHash(flowHash(k), k) }
+func (tb *table) del(k FlowKey) { tb.delHash(k.Hash(), k) }
 
 func (tb *table) delHash(h uint64, k FlowKey) {
 	if e := tb.byHash[h]; e != nil && e.key == k {
