@@ -405,14 +405,6 @@ func (t *Tracker) delay(e *entry) int64 {
 	return t.open.delay
 }
 
-type held struct {
-	key  FlowKey
-	swap uint8 // Tracker.swap of the segment
-	seg  decode.Segment
-	at   int64 // the reorder window runs from here: seg.Timestamp, except for a refuted outlier
-	done bool
-}
-
 // Tracker is the flow table. Create it with New; the zero Tracker is not
 // usable. It is not safe for concurrent use.
 type Tracker struct {
@@ -572,18 +564,6 @@ func (t *Tracker) handle(key FlowKey, p *decode.Packet) {
 	t.addTCP(key, seg)
 }
 
-// releaseWaiting handles the pending outlier that waited for its jump to
-// be decided.
-func (t *Tracker) releaseWaiting() {
-	if !t.hasWaiting {
-		return
-	}
-	t.hasWaiting = false
-	t.swap = t.waitSwap
-	t.handle(t.pendKey, &t.waiting)
-	t.unref(t.pendKey)
-}
-
 // intern returns the interned copy of tun, with one more reference.
 func (t *Tracker) intern(tun *decode.Tunnel) *tunnelRef {
 	r := t.tunnels[*tun]
@@ -617,54 +597,6 @@ func (t *Tracker) unref(key FlowKey) {
 	if r.refs--; r.refs == 0 {
 		delete(t.tunnels, r.t)
 		delete(t.tunnelID, r.id)
-	}
-}
-
-// clock first decides a pending jump with ts (see Time), then moves the
-// clock to ts, unless ts is itself a jump: it reports that instead.
-func (t *Tracker) clock(ts int64) (jump bool) {
-	if t.pending {
-		t.pending = false
-		if ts >= t.pendTS-t.idle {
-			t.advance(t.pendTS)
-			t.releaseWaiting()
-		} else {
-			t.releaseWaiting()
-			t.refute()
-		}
-	}
-	// ts-t.now in uint64 is exact once ts > t.now, even near the int64
-	// limits (decode saturates absurd timestamps to them).
-	if t.seen && t.idle > 0 && ts > t.now && uint64(ts-t.now) > uint64(t.idle) {
-		return true
-	}
-	t.seen = true
-	t.advance(ts)
-	return false
-}
-
-// refute makes the pending outlier count as activity at the clock: its
-// attempt or held segment is the only thing that can be ahead of it.
-func (t *Tracker) refute() {
-	t.unstamp(t.pendKey)
-	if i := t.pendHeld; i >= 0 && !t.held[i].done {
-		t.held[i].at = min(t.held[i].at, t.now)
-	}
-}
-
-// unstamp moves the expiry time of key's attempt back to the clock where a
-// refuted outlier put it ahead.
-func (t *Tracker) unstamp(key FlowKey) {
-	if i := t.findCompact(key); i >= 0 && t.cmp.slot(i).lastTS() > t.now {
-		e := t.promote(i)
-		e.expTS = t.now
-		t.place(e)
-		return
-	}
-	if e := t.table.get(key); e != nil && e.expTS > t.now {
-		e.expTS = t.now
-		e.unlink()
-		t.place(e)
 	}
 }
 
@@ -788,109 +720,6 @@ func (t *Tracker) place(e *entry) {
 	t.open.insert(e)
 }
 
-// finish emits e's Flow and recycles e.
-func (t *Tracker) finish(e *entry) {
-	if e.listed() {
-		e.unlink()
-	}
-	t.table.del(e.key)
-	t.early.used -= attemptCost(t.conn)
-	r := e.m.Result()
-	client, server := e.key.lo, e.key.hi
-	if e.bits&eClientLo == 0 {
-		client, server = server, client
-	}
-	f := &t.out
-	*f = Flow{Client: client, Server: server, FirstTS: e.m.FirstTS(), LastTS: e.m.LastTS(), Attempt: e.seq, File: int(e.file), Result: r}
-	if z := e.view(); z != nil {
-		f.Conn, f.ConnPrior = z.conn.Summary(), z.prior
-	}
-	if e.key.tun != 0 {
-		swap := e.swap
-		if r.Flipped {
-			swap ^= t.tunnelID[e.key.tun].t.Levels()
-		}
-		tun := t.tunnelID[e.key.tun].t.Orient(swap)
-		f.Tunnel = &tun
-		t.unref(e.key)
-	}
-	if t.ending != handshake.EndedNormally {
-		// Still open when the input ended or was interrupted: the
-		// reason says so, and how long after its last segment.
-		f.EndAt(t.ending, t.now-e.m.LastTS())
-	}
-	if r.Flipped {
-		f.Client, f.Server = f.Server, f.Client
-		f.Conn.OrigIsA = !f.Conn.OrigIsA
-		for i := range f.ConnPrior {
-			f.ConnPrior[i].OrigIsA = !f.ConnPrior[i].OrigIsA
-		}
-	}
-	if t.early.by != nil {
-		ev := t.kept.anomalies(len(f.Evidence) + 1)
-		copy(ev, f.Evidence)
-		ev[len(ev)-1] = t.earlyDecided(e, &r)
-		f.Evidence = ev
-	}
-	if len(f.Evidence) > 0 {
-		f.Anomalies = t.kept.distinct(f.Evidence)
-	}
-	t.recycle(e)
-	t.emit(f)
-}
-
-// flowSlab hands out the Anomalies and the early-decided Evidence of
-// emitted flows: pieces of chunks it allocates and never reuses, so that
-// a copy of an emitted Flow (whose struct the Tracker reuses) stays valid
-// as it was with slices of their own, for one allocation per many flows.
-// A piece held by a copy keeps its chunk (at most a few KiB) alive.
-type flowSlab struct {
-	codes []handshake.Code
-	anoms []handshake.Anomaly
-}
-
-// Chunk sizes of flowSlab, in elements.
-const (
-	slabCodes     = 1024
-	slabAnomalies = 64
-)
-
-// anomalies returns a fresh slice of n anomalies, with no room to grow.
-func (s *flowSlab) anomalies(n int) []handshake.Anomaly {
-	if n > len(s.anoms) {
-		if n > slabAnomalies/4 {
-			return make([]handshake.Anomaly, n)
-		}
-		s.anoms = make([]handshake.Anomaly, slabAnomalies)
-	}
-	a := s.anoms[:n:n]
-	s.anoms = s.anoms[n:]
-	return a
-}
-
-// distinct returns the distinct codes of ev in order of first
-// occurrence, as a fresh slice with no room to grow.
-func (s *flowSlab) distinct(ev []handshake.Anomaly) []handshake.Code {
-	var buf [8]handshake.Code
-	codes := buf[:0]
-	for i := range ev {
-		if !slices.Contains(codes, ev[i].Code) {
-			codes = append(codes, ev[i].Code)
-		}
-	}
-	n := len(codes)
-	if n > len(s.codes) {
-		if n > slabCodes/4 {
-			return slices.Clone(codes)
-		}
-		s.codes = make([]handshake.Code, slabCodes)
-	}
-	c := s.codes[:n:n]
-	s.codes = s.codes[n:]
-	copy(c, codes)
-	return c
-}
-
 // advance moves the clock to ts, releases held segments whose window passed
 // and emits expired flows.
 func (t *Tracker) advance(ts int64) {
@@ -970,88 +799,6 @@ func (t *Tracker) finishOpen(o openAttempt) {
 		return
 	}
 	t.finishCompact(o.i)
-}
-
-func (t *Tracker) compactHeld() {
-	switch {
-	case t.heldHead == len(t.held):
-		t.held, t.heldHead = t.held[:0], 0
-	case t.heldHead > 1024 && t.heldHead > len(t.held)/2:
-		n := copy(t.held, t.held[t.heldHead:])
-		t.held, t.heldHead = t.held[:n], 0
-	}
-}
-
-func (t *Tracker) hold(key FlowKey, seg *decode.Segment) {
-	if len(t.held)-t.heldHead >= maxHeld {
-		for t.heldHead < len(t.held) && t.held[t.heldHead].done {
-			t.heldHead++
-		}
-		if t.heldHead < len(t.held) {
-			t.release(t.held[t.heldHead].key)
-		}
-		if t.exists(key) { // the release started this 4-tuple's flow
-			t.process(key, seg)
-			return
-		}
-	}
-	t.held = append(t.held, held{key: key, swap: t.swap, seg: *seg, at: seg.Timestamp})
-	t.heldCount[key]++
-	t.ref(key)
-}
-
-// release feeds every held segment of key, in capture order.
-func (t *Tracker) release(key FlowKey) {
-	n := t.heldCount[key]
-	delete(t.heldCount, key)
-	for i := t.heldHead; n > 0 && i < len(t.held); i++ {
-		if h := &t.held[i]; !h.done && h.key == key {
-			h.done = true
-			n--
-			t.swap = h.swap
-			t.process(key, &h.seg)
-			if h.at < h.seg.Timestamp { // a refuted outlier
-				t.unstamp(key)
-			}
-			t.unref(key)
-		}
-	}
-}
-
-// resolve handles a SYN for a 4-tuple with held segments.
-func (t *Tracker) resolve(key FlowKey, syn *decode.Segment) {
-	var first *decode.Segment
-	for i := t.heldHead; i < len(t.held); i++ {
-		if h := &t.held[i]; !h.done && h.key == key {
-			first = &h.seg
-			break
-		}
-	}
-	if !explains(syn, first) {
-		t.release(key)
-		t.process(key, syn)
-		return
-	}
-	e := t.start(key, syn)
-	e.m.NoteReordered(first)
-	t.release(key)
-}
-
-// explains reports whether h is a reply to syn: a SYN-ACK to its sender
-// acknowledging it, or its sender's next segment.
-func explains(syn, h *decode.Segment) bool {
-	if h == nil {
-		return false
-	}
-	lo := syn.Seq.Add(1)
-	n := uint32(syn.PayloadLen)
-	switch {
-	case h.Src == syn.Dst && h.Dst == syn.Src:
-		return h.Flags&(decode.SYN|decode.ACK|decode.RST) == decode.SYN|decode.ACK && h.Ack.InRange(lo, n)
-	case h.Src == syn.Src && h.Dst == syn.Dst:
-		return h.Flags&(decode.SYN|decode.ACK) == decode.ACK && h.Seq.InRange(lo, n)
-	}
-	return false
 }
 
 // Flush emits every attempt still open, after feeding the held segments:
