@@ -221,13 +221,7 @@ func (t *Tracker) expireTombs() {
 			e.tombs.del(q.h)
 		}
 	}
-	switch {
-	case e.qhead == len(e.queue):
-		e.queue, e.qhead = e.queue[:0], 0
-	case e.qhead > 1024 && e.qhead > len(e.queue)/2:
-		n := copy(e.queue, e.queue[e.qhead:])
-		e.queue, e.qhead = e.queue[:n], 0
-	}
+	e.queue, e.qhead = compactQueue(e.queue, e.qhead)
 }
 
 // hashKey is a deterministic 64-bit hash of a FlowKey (not maphash, whose

@@ -18,14 +18,20 @@ type held struct {
 }
 
 // compactHeld drops the released records at the front of held.
-func (t *Tracker) compactHeld() {
+func (t *Tracker) compactHeld() { t.held, t.heldHead = compactQueue(t.held, t.heldHead) }
+
+// compactQueue returns q without its consumed records q[:head], and the new
+// head: emptied once all are consumed, else moved to the front when more
+// than half (and over 1024) are, so that a queue used as a FIFO neither
+// grows without bound nor copies on every call.
+func compactQueue[T any](q []T, head int) ([]T, int) {
 	switch {
-	case t.heldHead == len(t.held):
-		t.held, t.heldHead = t.held[:0], 0
-	case t.heldHead > 1024 && t.heldHead > len(t.held)/2:
-		n := copy(t.held, t.held[t.heldHead:])
-		t.held, t.heldHead = t.held[:n], 0
+	case head == len(q):
+		return q[:0], 0
+	case head > 1024 && head > len(q)/2:
+		return q[:copy(q, q[head:])], 0
 	}
+	return q, head
 }
 
 // hold keeps seg, of 4-tuple key without an attempt, in the reorder window;
