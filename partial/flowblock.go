@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+
+	"github.com/hsanalyze/hsanalyze/handshake"
+	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
 // A flow block (section F) holds up to flowBlockSize flows in the order the
@@ -13,7 +16,9 @@ import (
 // differ little from one flow to the next), after the emission order, and
 // each flow packed: times and frame numbers relative to others of the
 // same flow, and times in microseconds with the nanoseconds apart (zero in
-// a pcap of microsecond resolution). See docs/partial.md.
+// a pcap of microsecond resolution). The emission order is stored
+// relative to the order in which the tracker would expire the flows (see
+// emitKey), which it nearly always is. See docs/partial.md.
 
 // flowBlockSize is the most flows a block holds: the larger the block, the
 // closer its sorted flows; memory holds one block of decoded flows.
@@ -21,25 +26,66 @@ const flowBlockSize = 16384
 
 // flowBlock encodes blocks of flows; its buffers are reused.
 type flowBlock struct {
-	sorted []flowRecord
-	order  []int
+	// open and closed are how long after its last segment the tracker
+	// expires an attempt not closed, and a closed one (the idle timeout
+	// and the close linger): they predict the emission order.
+	open, closed int64
+	sorted       []flowRecord
+	order        []int // emission index of each sorted flow
+	pred         []int // indices into sorted, in predicted emission order
 }
 
-// append appends the encoding of flows (in emission order) to dst.
+// newFlowBlock returns a flowBlock for partials written with o.
+func newFlowBlock(o Options) flowBlock {
+	return flowBlock{open: int64(o.IdleTimeout), closed: int64(o.CloseLinger)}
+}
+
+// emitKey predicts when the tracker emits f: when it expires, its last
+// segment's time plus the close linger if it was closed, else the idle
+// timeout. Only a prediction: flows it misplaces cost a few bytes.
+func (b *flowBlock) emitKey(f *reassembly.Flow) int64 {
+	if f.Close != handshake.NotClosed {
+		return f.LastTS + b.closed
+	}
+	return f.LastTS + b.open
+}
+
+// predict sets b.pred to the indices of b.sorted (unpacked) ordered by
+// emitKey, ties in attempt order.
+func (b *flowBlock) predict() {
+	keys := make([]int64, len(b.sorted))
+	b.pred = b.pred[:0]
+	for j := range b.sorted {
+		keys[j] = b.emitKey(&b.sorted[j].Flow)
+		b.pred = append(b.pred, j)
+	}
+	slices.SortFunc(b.pred, func(x, y int) int { return cmp.Or(cmp.Compare(keys[x], keys[y]), cmp.Compare(x, y)) })
+}
+
+// append appends the encoding of flows (in emission order) to dst: the
+// emission order (a uvarint byte length, then for each flow in predicted
+// order the zigzag varint difference of its emission index from the
+// previous one's), then the block of packed flows in attempt order.
 func (b *flowBlock) append(c *codecs, dst []byte, flows []flowRecord) []byte {
 	b.order = b.order[:0]
 	for i := range flows {
 		b.order = append(b.order, i)
 	}
 	slices.SortStableFunc(b.order, func(x, y int) int { return cmp.Compare(flows[x].Flow.Attempt, flows[y].Flow.Attempt) })
-	var perm []byte
-	prev := 0
 	b.sorted = b.sorted[:0]
 	for _, i := range b.order {
+		b.sorted = append(b.sorted, flows[i])
+	}
+	b.predict()
+	var perm []byte
+	prev := 0
+	for _, j := range b.pred {
+		i := b.order[j]
 		perm = binary.AppendVarint(perm, int64(i-prev))
 		prev = i
-		b.sorted = append(b.sorted, flows[i])
-		b.sorted[len(b.sorted)-1].pack()
+	}
+	for j := range b.sorted {
+		b.sorted[j].pack()
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(perm)))
 	dst = append(dst, perm...)
@@ -61,10 +107,14 @@ func (b *flowBlock) read(c *codecs, body []byte, flows []flowRecord) ([]flowReco
 	if err != nil || len(rest) != 0 || len(b.sorted) == 0 {
 		return flows, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
+	for j := range b.sorted {
+		b.sorted[j].unpack()
+	}
+	b.predict()
 	flows = slices.Grow(flows[:0], len(b.sorted))[:len(b.sorted)]
 	seen := make([]bool, len(b.sorted))
 	prev := int64(0)
-	for j := range b.sorted {
+	for _, j := range b.pred {
 		d, k := binary.Varint(perm)
 		i := prev + d
 		if k <= 0 || i < 0 || i >= int64(len(flows)) || seen[i] {
@@ -72,7 +122,6 @@ func (b *flowBlock) read(c *codecs, body []byte, flows []flowRecord) ([]flowReco
 		}
 		perm, prev, seen[i] = perm[k:], i, true
 		flows[i] = b.sorted[j]
-		flows[i].unpack()
 	}
 	if len(perm) != 0 {
 		return flows[:0], fmt.Errorf("%w: flow order", errCorrupt)

@@ -25,7 +25,7 @@ import (
 const Magic = "hsanalyze-partial"
 
 // Version is the format version this build writes and reads.
-const Version = 2
+const Version = 3
 
 // maxHeader bounds the JSON header line.
 const maxHeader = 1 << 20
@@ -252,7 +252,7 @@ func newEncoder(w io.Writer, c *codecs, h *Header, level zstd.EncoderLevel) (*en
 	if err != nil {
 		return nil, err
 	}
-	return &encoder{c: c, zw: zw}, nil
+	return &encoder{c: c, zw: zw, fb: newFlowBlock(h.Options)}, nil
 }
 
 // record writes one tagged, length-prefixed record.
@@ -467,7 +467,7 @@ const (
 func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*part, error) {
 	p := &part{header: h}
 	var block []flowRecord
-	var fb flowBlock
+	fb := newFlowBlock(h.Options)
 	var err error
 	for {
 		if err = d.next(); err != nil {

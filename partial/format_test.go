@@ -70,12 +70,12 @@ func TestOpenRefusesDamage(t *testing.T) {
 		check("flipped byte", b)
 	}
 	check("trailing garbage", append(bytes.Clone(good), 0))
-	old := bytes.Replace(good, []byte(`"version":2`), []byte(`"version":1`), 1)
+	old := bytes.Replace(good, []byte(`"version":3`), []byte(`"version":2`), 1)
 	check("older version", old)
-	if _, err := Open([]string{writeFile(t, dir, "old", old)}, nil); err == nil || !strings.Contains(err.Error(), "partial format version 1; this hsanalyze reads version 2") {
-		t.Errorf("a version 1 partial: %v, want the versions named", err)
+	if _, err := Open([]string{writeFile(t, dir, "old", old)}, nil); err == nil || !strings.Contains(err.Error(), "partial format version 2; this hsanalyze reads version 3") {
+		t.Errorf("a version 2 partial: %v, want the versions named", err)
 	}
-	check("newer version", bytes.Replace(good, []byte(`"version":2`), []byte(`"version":3`), 1))
+	check("newer version", bytes.Replace(good, []byte(`"version":3`), []byte(`"version":4`), 1))
 	check("other layout", bytes.Replace(good, []byte(`"layout":"`), []byte(`"layout":"0`), 1))
 	check("not a partial", []byte("\xd4\xc3\xb2\xa1 a pcap"))
 	if _, err := Open([]string{filepath.Join(dir, "absent")}, nil); err == nil || !strings.Contains(err.Error(), "absent") {

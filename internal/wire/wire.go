@@ -16,8 +16,10 @@
 // then the columns. In a column every integer is a varint (signed ones
 // zigzag), but a 32-bit unsigned one, often random (TCP sequence numbers),
 // is its 4 bytes, little-endian; a 64-bit integer is written as the
-// difference from the same field of the previous value, so that timestamps
-// and frame numbers take a byte or two; a string is its length then its bytes; a netip.Addr or
+// difference from the same field of the previous value (of the block, or
+// of the slice it is an element of: a slice's first element and a
+// pointer's target have none), so that timestamps and frame numbers take
+// a byte or two; a string is its length then its bytes; a netip.Addr or
 // AddrPort is its MarshalBinary form, length (one byte) first. Array and
 // slice elements share their fields' columns.
 package wire
@@ -175,6 +177,7 @@ func planIn(t reflect.Type, h interface{ Write([]byte) (int, error) }, path stri
 		n.elem = e
 	case reflect.Slice:
 		n.kind = kSlice
+		fmt.Fprintf(h, "elemdelta;")
 		e, err := plan(t.Elem(), h, path+"[]")
 		if err != nil {
 			return nil, err
@@ -368,8 +371,11 @@ func (n *node) append(st [][]byte, p, prev unsafe.Pointer) {
 	case kSlice:
 		s := reflect.NewAt(n.typ, p).Elem()
 		*dst = binary.AppendUvarint(*dst, uint64(s.Len()))
+		var pe unsafe.Pointer // the previous element
 		for i := range s.Len() {
-			n.elem.append(st, s.Index(i).Addr().UnsafePointer(), nil)
+			e := s.Index(i).Addr().UnsafePointer()
+			n.elem.append(st, e, pe)
+			pe = e
 		}
 	default: // kStruct
 		for _, f := range n.fields {
@@ -530,8 +536,11 @@ func (n *node) read(st streams, p, prev unsafe.Pointer) {
 			return
 		}
 		s.Set(reflect.MakeSlice(n.typ, int(l), int(l)))
+		var pe unsafe.Pointer // the previous element
 		for i := range int(l) {
-			n.elem.read(st, s.Index(i).Addr().UnsafePointer(), nil)
+			e := s.Index(i).Addr().UnsafePointer()
+			n.elem.read(st, e, pe)
+			pe = e
 		}
 	}
 }

@@ -109,3 +109,40 @@ func TestLayout(t *testing.T) {
 		t.Error("a map field was accepted")
 	}
 }
+
+// event is a slice element with 64-bit fields, which are written relative
+// to the previous element's.
+type event struct {
+	at    int64
+	frame uint64
+	code  uint8
+}
+
+// TestSliceDeltas checks that a slice's elements round-trip, extreme
+// differences included, and that close 64-bit values in consecutive
+// elements take fewer bytes than their plain varints would.
+func TestSliceDeltas(t *testing.T) {
+	c, err := For[[]event]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := make([]event, 100)
+	for i := range near {
+		near[i] = event{at: 1_764_000_000_000_000_000 + int64(i)*1000, frame: 1<<40 + uint64(i), code: uint8(i)}
+	}
+	far := []event{{at: -1 << 63, frame: 1<<64 - 1}, {at: 1<<63 - 1}, {at: 0, frame: 1 << 63}, {}}
+	for _, v := range [][]event{nil, near, far} {
+		b := c.Append(nil, &v, nil)
+		var got []event
+		rest, err := c.Read(b, &got, nil)
+		if err != nil || len(rest) != 0 {
+			t.Fatalf("Read: %v, %d bytes left", err, len(rest))
+		}
+		if !reflect.DeepEqual(got, v) {
+			t.Errorf("round trip:\n got %+v\nwant %+v", got, v)
+		}
+	}
+	if n := len(c.Append(nil, &near, nil)); n > 100*4+20 {
+		t.Errorf("100 close elements take %d bytes: not written relative to each other", n)
+	}
+}
