@@ -210,17 +210,18 @@ func runAnalysis(cfg *config, files []*capture.File, h *hooks, stderr io.Writer,
 // files are the captures read, for the HTML report's file metadata (nil
 // when merging partials).
 func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, src produce) (status int) {
-	for _, f := range []string{"html", "parquet"} {
-		if cfg.format == f && isTerminal(stdout) && (cfg.output == "" || cfg.output == "-") {
-			fmt.Fprintf(stderr, "hsanalyze: --format %s writes a %s, not for a terminal\nuse -o %s (or redirect standard output to a file)\n",
-				f, map[string]string{"html": "whole HTML page", "parquet": "binary Parquet file"}[f], map[string]string{"html": "report.html", "parquet": "flows.parquet"}[f])
-			return exitError
-		}
-	}
 	dst, done, err := openOutput(cfg.output, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 		return exitError
+	}
+	for _, f := range []string{"html", "parquet"} {
+		if cfg.format == f && isTerminal(dst) { // stdout, or -o /dev/tty
+			done(false)
+			fmt.Fprintf(stderr, "hsanalyze: --format %s writes a %s, not for a terminal\nuse -o %s (or redirect standard output to a file)\n",
+				f, map[string]string{"html": "whole HTML page", "parquet": "binary Parquet file"}[f], map[string]string{"html": "report.html", "parquet": "flows.parquet"}[f])
+			return exitError
+		}
 	}
 	written := false // the whole report reached dst
 	defer func() {

@@ -38,11 +38,17 @@ func createReport(path string) (*reportFile, error) {
 			break
 		}
 	}
+	return nil, outputError(path, err)
+}
+
+// outputError names path in err, without the path of a *fs.PathError
+// (which may be the temporary file's).
+func outputError(path string, err error) error {
 	var pe *fs.PathError
-	if errors.As(err, &pe) { // name FILE, not the temporary file
+	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return nil, fmt.Errorf("output %s: %w", path, err)
+	return fmt.Errorf("output %s: %w", path, err)
 }
 
 // Write writes to the temporary file.
@@ -69,12 +75,37 @@ func (r *reportFile) abort() {
 
 // openOutput returns the writer -o names (stdout for "" or "-") and a
 // function to call once the report is written: with ok false it discards
-// the file, with ok true it puts it in place.
+// the file, with ok true it puts it in place (a device or a pipe is
+// written as the report goes and only closed).
 func openOutput(path string, stdout io.Writer) (io.Writer, func(ok bool) error, error) {
 	if path == "" || path == "-" {
 		return stdout, func(bool) error { return nil }, nil
 	}
-	r, err := createReport(path)
+	// A path that names a device, a pipe or a socket (-o /dev/null,
+	// /dev/stdout, a FIFO) is written in place: renaming a temporary file
+	// over it would replace the device with a plain file (as root,
+	// /dev/null itself). A symbolic link is followed, so that the file it
+	// points at gets the report and the link stays.
+	target := path
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		target = t
+	}
+	if fi, err := os.Stat(target); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return nil, nil, outputError(path, errors.New("is a directory"))
+		}
+		f, err := os.OpenFile(target, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, nil, outputError(path, err)
+		}
+		return f, func(bool) error {
+			if err := f.Close(); err != nil {
+				return outputError(path, err)
+			}
+			return nil
+		}, nil
+	}
+	r, err := createReport(target)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -20,7 +20,8 @@ Output:
                         (one self-contained page: use -o or redirect),
                         parquet (Apache Parquet: use -o or redirect)
   -o, --output FILE     write the report to FILE (replaced only once the
-                        report is complete); - is standard output
+                        report is complete; a device or pipe such as
+                        /dev/null is written in place); - is standard output
   --all                 table: list complete flows too (default: only flows
                         that need attention)
   --flow C-S            timeline of one connection, e.g.
