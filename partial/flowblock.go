@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"slices"
 
+	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
@@ -18,7 +20,10 @@ import (
 // same flow, and times in microseconds with the nanoseconds apart (zero in
 // a pcap of microsecond resolution). The emission order is stored
 // relative to the order in which the tracker would expire the flows (see
-// emitKey), which it nearly always is. See docs/partial.md.
+// emitKey), which it nearly always is. A flow that is the first attempt
+// of a head 4-tuple refers to the 4-tuple's first head packet instead of
+// repeating the fields it shares with it (see headRef). See
+// docs/partial.md.
 
 // flowBlockSize is the most flows a block holds: the larger the block, the
 // closer its sorted flows; memory holds one block of decoded flows.
@@ -33,6 +38,81 @@ type flowBlock struct {
 	sorted       []flowRecord
 	order        []int // emission index of each sorted flow
 	pred         []int // indices into sorted, in predicted emission order
+	// maxAt is the largest head reference (headRef.at) read since the
+	// flowBlock was made: read without a head checks it against none.
+	maxAt int
+}
+
+// headRef is a head packet as a flow block refers to it: at is 1 + its
+// index in the head (0: none), and the fields are those a flow shares
+// with the first packet of its 4-tuple when that packet began it (the
+// first SYN): the client and server, the client's ISN, the time and the
+// frame. They are those of the packet as the head stores it, stub or
+// not (stubHead keeps them of a 4-tuple's first packet).
+type headRef struct {
+	at       int
+	src, dst netip.AddrPort
+	seq      decode.Seq
+	ts       int64
+	frame    uint64
+}
+
+// refOf returns the headRef of head packet at (1 + its index).
+func refOf(at int, s *decode.Segment) headRef {
+	return headRef{at: at, src: s.Src, dst: s.Dst, seq: s.Seq, ts: s.Timestamp, frame: s.Frame}
+}
+
+// Bits of flowRecord.Same: the fields of a packed flow equal to its head
+// packet's (headRef), cleared in the block.
+const (
+	sameClient   uint8 = 1 << iota // Flow.Client is the packet's source
+	sameServer                     // Flow.Server is its destination
+	sameISN                        // Flow.ClientISN is its sequence number
+	sameFirstTS                    // Flow.FirstTS (with Nanos[0]) is its time
+	sameSYNFrame                   // Flow.SYNFrame is its frame
+)
+
+// take clears the fields of the packed r that equal h's, marking them in
+// r.Same; give restores them.
+func (r *flowRecord) take(h *headRef) {
+	f := &r.Flow
+	us, ns := splitMicros(h.ts)
+	r.Same = 0
+	if f.Client == h.src {
+		r.Same, f.Client = r.Same|sameClient, netip.AddrPort{}
+	}
+	if f.Server == h.dst {
+		r.Same, f.Server = r.Same|sameServer, netip.AddrPort{}
+	}
+	if f.ClientISN == h.seq {
+		r.Same, f.ClientISN = r.Same|sameISN, 0
+	}
+	if f.FirstTS == us && r.Nanos[0] == ns {
+		r.Same, f.FirstTS, r.Nanos[0] = r.Same|sameFirstTS, 0, 0
+	}
+	if f.SYNFrame == h.frame {
+		r.Same, f.SYNFrame = r.Same|sameSYNFrame, 0
+	}
+}
+
+func (r *flowRecord) give(h *headRef) {
+	f := &r.Flow
+	if r.Same&sameClient != 0 {
+		f.Client = h.src
+	}
+	if r.Same&sameServer != 0 {
+		f.Server = h.dst
+	}
+	if r.Same&sameISN != 0 {
+		f.ClientISN = h.seq
+	}
+	if r.Same&sameFirstTS != 0 {
+		f.FirstTS, r.Nanos[0] = splitMicros(h.ts)
+	}
+	if r.Same&sameSYNFrame != 0 {
+		f.SYNFrame = h.frame
+	}
+	r.Same, r.Head = 0, 0
 }
 
 // newFlowBlock returns a flowBlock for partials written with o.
@@ -65,8 +145,12 @@ func (b *flowBlock) predict() {
 // append appends the encoding of flows (in emission order) to dst: the
 // emission order (a uvarint byte length, then for each flow in predicted
 // order the zigzag varint difference of its emission index from the
-// previous one's), then the block of packed flows in attempt order.
-func (b *flowBlock) append(c *codecs, dst []byte, flows []flowRecord) []byte {
+// previous one's), then the block of packed flows in attempt order. refs,
+// if not nil, are the flows' head packets (headRef.at 0: none): a flow
+// sharing a field with its packet holds, in Head, the difference of the
+// packet's at from that of the previous such flow of the block (0 before
+// the first), and in Same the fields shared.
+func (b *flowBlock) append(c *codecs, dst []byte, flows []flowRecord, refs []headRef) []byte {
 	b.order = b.order[:0]
 	for i := range flows {
 		b.order = append(b.order, i)
@@ -84,8 +168,17 @@ func (b *flowBlock) append(c *codecs, dst []byte, flows []flowRecord) []byte {
 		perm = binary.AppendVarint(perm, int64(i-prev))
 		prev = i
 	}
+	lastAt := 0
 	for j := range b.sorted {
-		b.sorted[j].pack()
+		r := &b.sorted[j]
+		r.pack()
+		if refs == nil || refs[b.order[j]].at == 0 {
+			continue
+		}
+		h := &refs[b.order[j]]
+		if r.take(h); r.Same != 0 {
+			r.Head, lastAt = int32(h.at-lastAt), h.at
+		}
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(perm)))
 	dst = append(dst, perm...)
@@ -95,8 +188,10 @@ func (b *flowBlock) append(c *codecs, dst []byte, flows []flowRecord) []byte {
 }
 
 // read decodes a block written by append into flows (reused), in emission
-// order.
-func (b *flowBlock) read(c *codecs, body []byte, flows []flowRecord) ([]flowRecord, error) {
+// order, taking the fields they share with head packets from head. With
+// a nil head it only checks the block: those fields stay unset, and the
+// largest reference is kept in b.maxAt for the caller to check.
+func (b *flowBlock) read(c *codecs, body []byte, flows []flowRecord, head *headIndex) ([]flowRecord, error) {
 	n, k := binary.Uvarint(body)
 	if k <= 0 || n > uint64(len(body)-k) {
 		return flows, errCorrupt
@@ -107,8 +202,26 @@ func (b *flowBlock) read(c *codecs, body []byte, flows []flowRecord) ([]flowReco
 	if err != nil || len(rest) != 0 || len(b.sorted) == 0 {
 		return flows, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
+	lastAt := 0
 	for j := range b.sorted {
-		b.sorted[j].unpack()
+		r := &b.sorted[j]
+		if r.Same != 0 {
+			at := lastAt + int(r.Head)
+			if at <= 0 || r.Same >= sameSYNFrame<<1 {
+				return flows[:0], fmt.Errorf("%w: head reference", errCorrupt)
+			}
+			lastAt, b.maxAt = at, max(b.maxAt, at)
+			if head != nil {
+				h, err := head.ref(at)
+				if err != nil {
+					return flows[:0], err
+				}
+				r.give(&h)
+			}
+		} else if r.Head != 0 {
+			return flows[:0], fmt.Errorf("%w: head reference", errCorrupt)
+		}
+		r.unpack()
 	}
 	b.predict()
 	flows = slices.Grow(flows[:0], len(b.sorted))[:len(b.sorted)]

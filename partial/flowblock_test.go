@@ -7,12 +7,14 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
 )
 
 // TestFlowBlockRoundTrip checks that a flow block gives back its flows,
 // in emission order, whatever their times, frames and closes (which
-// predict the order): negative and
+// predict the order), and whichever fields they share with the head
+// packets they refer to: negative and
 // sub-microsecond times, frames absent, equal (in two files) or far
 // apart, and byte counts that wrap.
 func TestFlowBlockRoundTrip(t *testing.T) {
@@ -54,13 +56,44 @@ func TestFlowBlockRoundTrip(t *testing.T) {
 		f.Conn.RespBytes, f.Conn.RespIPBytes = rng.Uint64()>>rng.IntN(64), rng.Uint64()
 		flows = append(flows, r)
 	}
+	// Head packets that some flows refer to, sharing some of their fields
+	// (each with a chance of differing), in two blocks.
+	pkts := make([]headPacket, blockSize+100)
+	for i := range pkts {
+		s := &pkts[i].Packet.Segment
+		s.Src, s.Dst = netip.MustParseAddrPort("10.9.9.9:1"), netip.MustParseAddrPort("10.9.9.8:2")
+		s.Timestamp, s.Frame, s.Seq = pick(), frame(), decode.Seq(rng.Uint32())
+	}
+	refs := make([]headRef, len(flows))
+	free := rng.Perm(len(pkts)) // a packet is the first of one 4-tuple
+	for i := range flows {
+		if !flows[i].HeadFirst || i%3 == 0 {
+			continue
+		}
+		at := 1 + free[i]
+		f, s := &flows[i].Flow, &pkts[at-1].Packet.Segment
+		for k, set := range []func(){
+			func() { s.Src = f.Client }, func() { s.Dst = f.Server }, func() { s.Seq = f.ClientISN },
+			func() { s.Timestamp = f.FirstTS }, func() { s.Frame = f.SYNFrame },
+		} {
+			if rng.IntN(4) != 0 || k == i%5 {
+				set()
+			}
+		}
+		refs[i] = refOf(at, s)
+	}
+	head := &storedHead{blocks: [][]byte{c.head.AppendBlock(nil, pkts[:blockSize]), c.head.AppendBlock(nil, pkts[blockSize:])}}
+	index, err := newHeadIndex(c, head)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Delays that order some flows against their emission (the predicted
 	// order is only a prediction), with ties in the prediction.
 	opts := Options{IdleTimeout: 1 << 40, CloseLinger: 1 << 20}
 	fb := newFlowBlock(opts)
-	body := fb.append(c, nil, flows)
+	body := fb.append(c, nil, flows, refs)
 	dec := newFlowBlock(opts)
-	got, err := dec.read(c, body, nil)
+	got, err := dec.read(c, body, nil, index)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +105,24 @@ func TestFlowBlockRoundTrip(t *testing.T) {
 		}
 		t.Fatalf("got %d flows, want %d", len(got), len(flows))
 	}
+	// Read without the head, it names the farthest packet referred to.
+	check := newFlowBlock(opts)
+	if _, err := check.read(c, body, nil, nil); err != nil || check.maxAt == 0 || check.maxAt > len(pkts) {
+		t.Errorf("read without the head: err %v, farthest reference %d of %d", err, check.maxAt, len(pkts))
+	}
+	// A head without the packets referred to is refused.
+	short, err := newHeadIndex(c, &storedHead{blocks: head.blocks[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if check.maxAt > blockSize {
+		if _, err := dec.read(c, body, nil, short); err == nil {
+			t.Errorf("flows referring to head packet %d were read with %d head packets", check.maxAt, blockSize)
+		}
+	}
 	// A damaged order is refused, not misread.
 	for _, cut := range []int{1, 2, len(body) / 2} {
-		if _, err := dec.read(c, body[:cut], nil); err == nil {
+		if _, err := dec.read(c, body[:cut], nil, index); err == nil {
 			t.Errorf("a block cut at %d bytes was read", cut)
 		}
 	}

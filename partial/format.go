@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -93,7 +94,11 @@ type Summary struct {
 // attempt of that 4-tuple open.
 type flowRecord struct {
 	HeadFirst bool
-	Flow      reassembly.Flow
+	// Same and Head refer to a head packet whose fields the flow shares
+	// (see flowBlock.append; zero outside a block's encoding).
+	Same uint8
+	Head int32
+	Flow reassembly.Flow
 	// Nanos are the nanoseconds of the times that pack divides into
 	// microseconds (zero outside a block's encoding).
 	Nanos [5]uint16
@@ -235,6 +240,7 @@ type encoder struct {
 	zw    *zstd.Encoder
 	buf   []byte
 	flows []flowRecord // the block being filled
+	refs  []headRef    // their head packets
 	fb    flowBlock
 	err   error
 }
@@ -275,8 +281,11 @@ func (e *encoder) record(tag byte, body []byte) {
 // flowBlockSize).
 const blockSize = 4096
 
-func (e *encoder) flow(r *flowRecord) {
+// flow adds r to the block being filled; ref is the first head packet of
+// its 4-tuple if r is its first attempt (ref.at 0: none).
+func (e *encoder) flow(r *flowRecord, ref headRef) {
 	e.flows = append(e.flows, *r)
+	e.refs = append(e.refs, ref)
 	if len(e.flows) == flowBlockSize {
 		e.flushFlows()
 	}
@@ -286,10 +295,10 @@ func (e *encoder) flushFlows() {
 	if len(e.flows) == 0 {
 		return
 	}
-	e.buf = e.fb.append(e.c, e.buf[:0], e.flows)
+	e.buf = e.fb.append(e.c, e.buf[:0], e.flows, e.refs)
 	e.record(tagFlow, e.buf)
 	clear(e.flows) // let the flows' evidence go
-	e.flows = e.flows[:0]
+	e.flows, e.refs = e.flows[:0], e.refs[:0]
 }
 
 // finish writes the tail, the head (its blocks of packets already
@@ -430,6 +439,51 @@ type storedHead struct {
 	Truncated []tupleKey
 }
 
+// headIndex finds a stored head's packets by index, for the flows that
+// refer to them (headRef): it decodes one block at a time, the one
+// holding the packet asked for. The flows of a block ask in increasing
+// order, mostly of one block or the next.
+type headIndex struct {
+	c      *codecs
+	h      *storedHead
+	starts []int // the index of each block's first packet, then the count
+	cur    int   // the block decoded into pkts, or -1
+	pkts   []headPacket
+}
+
+func newHeadIndex(c *codecs, h *storedHead) (*headIndex, error) {
+	x := &headIndex{c: c, h: h, cur: -1, starts: make([]int, 0, len(h.blocks)+1)}
+	n := 0
+	for _, b := range h.blocks {
+		k, err := blockLen(b, blockSize)
+		if err != nil {
+			return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
+		}
+		x.starts = append(x.starts, n)
+		n += int(k)
+	}
+	x.starts = append(x.starts, n)
+	return x, nil
+}
+
+// ref returns the headRef of the packet at (1 + its index).
+func (x *headIndex) ref(at int) (headRef, error) {
+	i := at - 1
+	if i < 0 || i >= x.starts[len(x.starts)-1] {
+		return headRef{}, fmt.Errorf("%w: a flow refers to head packet %d of %d", errCorrupt, at, x.starts[len(x.starts)-1])
+	}
+	if x.cur < 0 || i < x.starts[x.cur] || i >= x.starts[x.cur+1] {
+		// The block whose start is the last one not after i.
+		x.cur = sort.Search(len(x.starts)-1, func(k int) bool { return x.starts[k+1] > i })
+		var err error
+		if x.pkts, _, err = x.c.head.ReadBlock(x.h.blocks[x.cur], x.pkts[:0], blockSize); err != nil {
+			x.cur = -1
+			return headRef{}, fmt.Errorf("%w: head packets: %v", errCorrupt, err)
+		}
+	}
+	return refOf(at, &x.pkts[i-x.starts[x.cur]].Packet.Segment), nil
+}
+
 // each decodes the head's packets in order, one block at a time, passing
 // each to fn; it stops at fn's first error.
 func (h *storedHead) each(c *codecs, fn func(*headPacket) error) error {
@@ -463,9 +517,20 @@ const (
 )
 
 // readAll reads the whole partial as mode says, passing every flow record
-// to flow in readFlows, and returns the rest.
-func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*part, error) {
+// to flow in readFlows, and returns the rest. head is the partial's head
+// as readBoundary read it, which the flows of readFlows refer to.
+func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord), head *storedHead) (*part, error) {
 	p := &part{header: h}
+	var index *headIndex
+	if mode == readFlows {
+		if head == nil {
+			return nil, errors.New("partial: reading flows without their head")
+		}
+		var err error
+		if index, err = newHeadIndex(d.c, head); err != nil {
+			return nil, err
+		}
+	}
 	var block []flowRecord
 	fb := newFlowBlock(h.Options)
 	var err error
@@ -484,7 +549,7 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*pa
 			p.summary.Flows += n
 			continue
 		}
-		if block, err = fb.read(d.c, d.body, block); err != nil {
+		if block, err = fb.read(d.c, d.body, block, index); err != nil {
 			return nil, fmt.Errorf("%w: flows after the %dth", errCorrupt, p.summary.Flows)
 		}
 		p.summary.Flows += uint64(len(block))
@@ -506,6 +571,7 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*pa
 		}
 	}
 	var heads []headPacket
+	headN := 0 // head packets read (readCheck)
 	for n := 0; ; {
 		if err = d.next(); err != nil {
 			return nil, err
@@ -521,6 +587,7 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*pa
 				return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
 			}
 			n += len(heads)
+			headN = n
 		case readBoundary:
 			if k, err := blockLen(d.body, blockSize); err != nil || k == 0 {
 				return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
@@ -530,6 +597,9 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord)) (*pa
 	}
 	if d.tag != tagKeys {
 		return nil, fmt.Errorf("%w: section %q where the head ends", errCorrupt, d.tag)
+	}
+	if mode == readCheck && fb.maxAt > headN {
+		return nil, fmt.Errorf("%w: a flow refers to head packet %d of %d", errCorrupt, fb.maxAt, headN)
 	}
 	if mode == readCheck || mode == readBoundary {
 		if err := d.exact(d.c.keys.Read(d.body, &p.head.Truncated, nil)); err != nil {

@@ -85,7 +85,7 @@ func open(paths []string, want *Options, mode readMode) (*Plan, error) {
 	}
 	p := &Plan{c: c}
 	for i, path := range paths {
-		pt, err := load(path, c, mode, nil)
+		pt, err := load(path, c, mode, nil, nil)
 		if err != nil {
 			return nil, &Error{Path: path, Err: err}
 		}
@@ -147,8 +147,9 @@ func (p *Plan) arrange() {
 	}
 }
 
-// load reads the partial at path, passing its flows to flow.
-func load(path string, c *codecs, mode readMode, flow func(*flowRecord)) (*part, error) {
+// load reads the partial at path, passing its flows to flow (readFlows:
+// head is its head, as readBoundary read it).
+func load(path string, c *codecs, mode readMode, flow func(*flowRecord), head *storedHead) (*part, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
@@ -163,7 +164,7 @@ func load(path string, c *codecs, mode readMode, flow func(*flowRecord)) (*part,
 		return nil, err
 	}
 	defer d.close()
-	return d.readAll(h, mode, flow)
+	return d.readAll(h, mode, flow, head)
 }
 
 // Merged describes the merged capture.
@@ -236,7 +237,7 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 // filePart merges the partial of pt, reading it again: its boundary,
 // then its flows.
 func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
-	full, err := load(pt.path, m.c, readBoundary, nil)
+	full, err := load(pt.path, m.c, readBoundary, nil, nil)
 	if err != nil {
 		return fmt.Errorf("changed while merging: %w", err)
 	}
@@ -250,7 +251,7 @@ func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
 		if flowErr == nil {
 			flowErr = m.flow(r, emit)
 		}
-	}); err != nil {
+	}, &full.head); err != nil {
 		return fmt.Errorf("changed while merging: %w", err)
 	}
 	if flowErr != nil {

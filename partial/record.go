@@ -74,6 +74,9 @@ type headKey struct {
 	synFirst bool
 	synSrc   netip.AddrPort
 	isn      decode.Seq
+	// ref is its first head packet (ref.at 0: none kept), which the flow
+	// of its first attempt refers to.
+	ref headRef
 }
 
 // NewRecorder starts a partial on w for the captures files analysed with
@@ -193,6 +196,9 @@ func (r *Recorder) packet(p *decode.Packet) {
 		r.flushHead() // the packets before p are final: only p may be marked
 	}
 	r.owners = append(r.owners, pendingOwner{hk, hk.n == 0})
+	if hk.n == 0 {
+		hk.ref = refOf(r.headN+1, seg)
+	}
 	hk.n++
 	r.headN++
 	r.cur, r.curHK = len(r.packets), hk
@@ -252,6 +258,7 @@ func (r *Recorder) flow(f *reassembly.Flow) {
 		return
 	}
 	headFirst := false
+	var ref headRef
 	if r.keys.n > 0 {
 		if hk, _, slot := r.keys.lookup(reassembly.KeyOf(f.Client, f.Server), f.Tunnel, true); hk != nil && !hk.ended {
 			if !hk.truncated {
@@ -259,7 +266,7 @@ func (r *Recorder) flow(f *reassembly.Flow) {
 			}
 			hk.ended = true
 			r.keys.mark(slot, hk)
-			headFirst = true
+			headFirst, ref = true, hk.ref
 			if hk == r.curHK && r.cur >= 0 {
 				r.term()
 			}
@@ -271,7 +278,7 @@ func (r *Recorder) flow(f *reassembly.Flow) {
 		return
 	}
 	rec := flowRecord{Flow: *f, HeadFirst: headFirst}
-	r.enc.flow(&rec)
+	r.enc.flow(&rec, ref)
 	r.err = r.enc.err
 }
 
