@@ -382,6 +382,9 @@ func (cfg *config) validate() error {
 			return &usageError{msg: "--flow prints a timeline as a table or JSON", hint: "use --flow with --format table or --format json"}
 		}
 	}
+	if len(cfg.files) == 0 && cfg.merge {
+		return &usageError{msg: "no partial given", hint: "usage: hsanalyze merge [report flags] PARTIAL... (written by hsanalyze --partial)"}
+	}
 	if len(cfg.files) == 0 {
 		return &usageError{msg: "no capture file given", hint: "usage: hsanalyze [flags] FILE... (- reads standard input)"}
 	}

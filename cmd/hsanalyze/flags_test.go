@@ -81,6 +81,7 @@ func TestParseArgsErrors(t *testing.T) {
 		want string
 	}{
 		{"no file", nil, "no capture file given"},
+		{"merge without partials", []string{"merge", "--format", "json"}, "no partial given"},
 		{"unknown flag", []string{"--bogus", "x"}, "unknown flag -bogus"},
 		{"unknown format", []string{"--format", "xml", "x"}, `unknown format "xml"`},
 		{"unknown fail-on verdict", []string{"--fail-on", "broken", "x"}, `unknown verdict "broken"`},
