@@ -242,8 +242,8 @@ func (b *flowBlock) read(c *codecs, body []byte, flows []flowRecord, head *headI
 	return flows, nil
 }
 
-// pack rewrites r's times and frames relative to others of the flow (see
-// flowBlock); unpack undoes it.
+// pack rewrites r's times, frames and counts relative to others of the
+// flow (see flowBlock); unpack undoes it.
 func (r *flowRecord) pack() {
 	f := &r.Flow
 	f.Conn.Duration -= f.LastTS - f.FirstTS
@@ -251,8 +251,12 @@ func (r *flowRecord) pack() {
 	f.LastTS -= f.FirstTS
 	f.ACKFrame = relFrame(f.ACKFrame, f.SYNACKFrame)
 	f.SYNACKFrame = relFrame(f.SYNACKFrame, f.SYNFrame)
-	f.Conn.OrigIPBytes -= f.Conn.OrigBytes
-	f.Conn.RespIPBytes -= f.Conn.RespBytes
+	hdr := headerBytes(f)
+	f.Conn.OrigIPBytes -= f.Conn.OrigBytes + hdr*f.Conn.OrigPkts
+	f.Conn.RespIPBytes -= f.Conn.RespBytes + hdr*f.Conn.RespPkts
+	orig, resp := sidePackets(f)
+	f.Conn.OrigPkts -= orig
+	f.Conn.RespPkts -= resp
 	for i, p := range r.times() {
 		*p, r.Nanos[i] = splitMicros(*p)
 	}
@@ -264,13 +268,38 @@ func (r *flowRecord) unpack() {
 	}
 	r.Nanos = [len(r.Nanos)]uint16{}
 	f := &r.Flow
-	f.Conn.RespIPBytes += f.Conn.RespBytes
-	f.Conn.OrigIPBytes += f.Conn.OrigBytes
+	orig, resp := sidePackets(f)
+	f.Conn.RespPkts += resp
+	f.Conn.OrigPkts += orig
+	hdr := headerBytes(f)
+	f.Conn.RespIPBytes += f.Conn.RespBytes + hdr*f.Conn.RespPkts
+	f.Conn.OrigIPBytes += f.Conn.OrigBytes + hdr*f.Conn.OrigPkts
 	f.SYNACKFrame = absFrame(f.SYNACKFrame, f.SYNFrame)
 	f.ACKFrame = absFrame(f.ACKFrame, f.SYNACKFrame)
 	f.LastTS += f.FirstTS
 	f.Conn.FirstTS += f.FirstTS
 	f.Conn.Duration += f.LastTS - f.FirstTS
+}
+
+// sidePackets returns the segments the handshake machine counted from
+// Zeek's originator and responder: what Zeek counts too, as a rule.
+func sidePackets(f *reassembly.Flow) (orig, resp uint64) {
+	c, s := uint64(f.ClientPackets), uint64(f.ServerPackets)
+	if f.Conn.OrigIsA {
+		return c, s
+	}
+	return s, c
+}
+
+// headerBytes is what a packet's IP and TCP headers take as a rule: 20
+// bytes of TCP, 12 of the timestamps option, and 20 of IPv4 or 40 of IPv6
+// (by the client's address). Pack expects IP bytes of payload plus this a
+// packet.
+func headerBytes(f *reassembly.Flow) uint64 {
+	if f.Client.Addr().Is4() {
+		return 52
+	}
+	return 72
 }
 
 // times are the packed flow's times in nanoseconds that pack splits.

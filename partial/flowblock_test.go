@@ -14,9 +14,9 @@ import (
 // TestFlowBlockRoundTrip checks that a flow block gives back its flows,
 // in emission order, whatever their times, frames and closes (which
 // predict the order), and whichever fields they share with the head
-// packets they refer to: negative and
-// sub-microsecond times, frames absent, equal (in two files) or far
-// apart, and byte counts that wrap.
+// packets they refer to: negative and sub-microsecond times, frames
+// absent, equal (in two files) or far apart, and byte and packet counts
+// that wrap, of IPv4 and IPv6 clients.
 func TestFlowBlockRoundTrip(t *testing.T) {
 	c, err := newCodecs()
 	if err != nil {
@@ -52,6 +52,12 @@ func TestFlowBlockRoundTrip(t *testing.T) {
 		if i%5 == 0 {
 			f.SYNACKFrame = f.SYNFrame
 		}
+		if i%4 == 0 {
+			f.Client = netip.MustParseAddrPort("[2001:db8::1]:40000")
+		}
+		f.Conn.OrigIsA = i%3 != 0
+		f.ClientPackets, f.ServerPackets = rng.Uint32()>>rng.IntN(32), rng.Uint32()>>rng.IntN(32)
+		f.Conn.OrigPkts, f.Conn.RespPkts = rng.Uint64()>>rng.IntN(64), uint64(f.ServerPackets)
 		f.Conn.OrigBytes, f.Conn.OrigIPBytes = rng.Uint64(), rng.Uint64()>>rng.IntN(64)
 		f.Conn.RespBytes, f.Conn.RespIPBytes = rng.Uint64()>>rng.IntN(64), rng.Uint64()
 		flows = append(flows, r)
