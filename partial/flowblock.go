@@ -249,8 +249,8 @@ func (r *flowRecord) pack() {
 	f.Conn.Duration -= f.LastTS - f.FirstTS
 	f.Conn.FirstTS -= f.FirstTS
 	f.LastTS -= f.FirstTS
+	f.ACKFrame = relFrame(f.ACKFrame, f.SYNACKFrame)
 	f.SYNACKFrame = relFrame(f.SYNACKFrame, f.SYNFrame)
-	f.ACKFrame = relFrame(f.ACKFrame, f.SYNFrame)
 	f.Conn.OrigIPBytes -= f.Conn.OrigBytes
 	f.Conn.RespIPBytes -= f.Conn.RespBytes
 	for i, p := range r.times() {
@@ -266,8 +266,8 @@ func (r *flowRecord) unpack() {
 	f := &r.Flow
 	f.Conn.RespIPBytes += f.Conn.RespBytes
 	f.Conn.OrigIPBytes += f.Conn.OrigBytes
-	f.ACKFrame = absFrame(f.ACKFrame, f.SYNFrame)
 	f.SYNACKFrame = absFrame(f.SYNACKFrame, f.SYNFrame)
+	f.ACKFrame = absFrame(f.ACKFrame, f.SYNACKFrame)
 	f.LastTS += f.FirstTS
 	f.Conn.FirstTS += f.FirstTS
 	f.Conn.Duration += f.LastTS - f.FirstTS

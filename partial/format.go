@@ -200,13 +200,13 @@ type codecs struct {
 func newCodecs() (*codecs, error) {
 	c := &codecs{}
 	var err error
-	if c.flow, err = wire.For[flowRecord](); err != nil {
+	if c.flow, err = wire.ForDict[flowRecord](); err != nil {
 		return nil, err
 	}
 	if c.tail, err = wire.For[tail](); err != nil {
 		return nil, err
 	}
-	if c.head, err = wire.For[headPacket](); err != nil {
+	if c.head, err = wire.ForDict[headPacket](); err != nil {
 		return nil, err
 	}
 	if c.keys, err = wire.For[[]tupleKey](); err != nil {

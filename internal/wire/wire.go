@@ -21,7 +21,9 @@
 // pointer's target have none), so that timestamps and frame numbers take
 // a byte or two; a string is its length then its bytes; a netip.Addr or
 // AddrPort is its MarshalBinary form, length (one byte) first. Array and
-// slice elements share their fields' columns.
+// slice elements share their fields' columns. A ForDict codec's blocks may
+// hold the small fields of each value as an index into a dictionary of
+// the block's distinct tuples of them instead (see ForDict).
 package wire
 
 import (
@@ -43,8 +45,17 @@ var ErrCorrupt = errors.New("corrupt encoding")
 type Codec[T any] struct {
 	root    *node
 	layout  uint64
-	streams int // leaves of the plan
+	streams int // leaves of the plan, then the two of a dictionary
+	// small are the streams ForDict codes by dictionary in a block: those
+	// of the booleans, the integers of 8 and 16 bits, the slice lengths
+	// and the pointer presences that are not inside a slice or a pointer.
+	small []int
 }
+
+// dictShare bounds a block's dictionary (see ForDict): beyond one entry
+// in dictShare of the block's values, AppendBlock writes the small fields
+// as columns.
+const dictShare = 8
 
 type kind uint8
 
@@ -96,6 +107,53 @@ func For[T any]() (*Codec[T], error) {
 	c := &Codec[T]{root: root, layout: h.Sum64()}
 	c.streams = root.number(0)
 	return c, nil
+}
+
+// ForDict returns a Codec of T like For's, but whose blocks (AppendBlock)
+// code the small fields by dictionary: the small fields of a value (its
+// booleans, its integers of 8 and 16 bits, its slice lengths and pointer
+// presences, but none inside a slice or a pointer) are one tuple, and
+// when a block has few distinct tuples (at most one in dictShare values)
+// it holds each value's tuple as an index into the block's list of
+// distinct tuples. Flags, states and counters that go together (a
+// verdict, its close, its states) then cost a byte or less a value
+// instead of a byte or less each. Otherwise, and in Append, the small
+// fields are columns as For's are.
+func ForDict[T any]() (*Codec[T], error) {
+	c, err := For[T]()
+	if err != nil {
+		return nil, err
+	}
+	c.root.small(&c.small, true)
+	c.streams += 2 // the index, the dictionary
+	c.layout = c.layout*31 + 1
+	return c, nil
+}
+
+// small appends to out the streams of n's small leaves (see ForDict); top
+// says that n is not inside a slice or a pointer.
+func (n *node) small(out *[]int, top bool) {
+	switch n.kind {
+	case kArray:
+		n.elem.small(out, top)
+	case kStruct:
+		for _, f := range n.fields {
+			f.n.small(out, top)
+		}
+	case kSlice, kPtr:
+		if top {
+			*out = append(*out, n.leaf)
+		}
+		n.elem.small(out, false)
+	case kBool:
+		if top {
+			*out = append(*out, n.leaf)
+		}
+	case kInt, kUint:
+		if top && n.bits <= 16 {
+			*out = append(*out, n.leaf)
+		}
+	}
 }
 
 // number gives every leaf below n its stream and returns the next free one.
@@ -219,14 +277,55 @@ func (c *Codec[T]) Append(dst []byte, v, prev *T) []byte {
 func (c *Codec[T]) AppendBlock(dst []byte, vs []T) []byte {
 	st := make([][]byte, c.streams)
 	dst = binary.AppendUvarint(dst, uint64(len(vs)))
+	if len(c.small) > 0 && c.appendDict(st, vs) {
+		return appendStreams(dst, st)
+	}
+	for i := range st {
+		st[i] = st[i][:0]
+	}
 	for i := range vs {
-		var pp unsafe.Pointer
-		if i > 0 {
-			pp = unsafe.Pointer(&vs[i-1])
-		}
-		c.root.append(st, unsafe.Pointer(&vs[i]), pp)
+		c.root.append(st, unsafe.Pointer(&vs[i]), prevOf(vs, i))
 	}
 	return appendStreams(dst, st)
+}
+
+// prevOf returns a pointer to the value before vs[i], nil for the first.
+func prevOf[T any](vs []T, i int) unsafe.Pointer {
+	if i == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&vs[i-1])
+}
+
+// appendDict encodes vs into st with the small fields by dictionary (see
+// ForDict): the index stream holds each value's entry (uvarints), the
+// dictionary stream the distinct tuples in order of first use, each the
+// small streams' bytes of the value, each length first (uvarints). It
+// reports false when the block has too many distinct tuples.
+func (c *Codec[T]) appendDict(st [][]byte, vs []T) bool {
+	index, dict := &st[c.streams-2], &st[c.streams-1]
+	seen := make(map[string]int)
+	var tuple []byte
+	for i := range vs {
+		c.root.append(st, unsafe.Pointer(&vs[i]), prevOf(vs, i))
+		tuple = tuple[:0]
+		for _, k := range c.small {
+			tuple = binary.AppendUvarint(tuple, uint64(len(st[k])))
+			tuple = append(tuple, st[k]...)
+			st[k] = st[k][:0]
+		}
+		e, ok := seen[string(tuple)]
+		if !ok {
+			if len(seen) >= max(1, len(vs)/dictShare) {
+				return false
+			}
+			e = len(seen)
+			seen[string(tuple)] = e
+			*dict = append(*dict, tuple...)
+		}
+		*index = binary.AppendUvarint(*index, uint64(e))
+	}
+	return true
 }
 
 func appendStreams(dst []byte, st [][]byte) []byte {
@@ -267,9 +366,27 @@ func (c *Codec[T]) ReadBlock(src []byte, vs []T, max int) ([]T, []byte, error) {
 	if err != nil {
 		return vs, src, err
 	}
+	var dict [][]byte // each entry's small streams, in c.small's order
+	if len(c.small) > 0 && len(st[c.streams-1].b) > 0 {
+		if dict, err = c.readDict(&st[c.streams-1]); err != nil {
+			return vs, src, err
+		}
+	}
 	base := len(vs)
 	vs = slices.Grow(vs, int(n))[:base+int(n)]
 	for i := range int(n) {
+		if dict != nil {
+			e := st[c.streams-2].uvarint()
+			if e >= uint64(len(dict)/len(c.small)) {
+				return vs[:base], src, ErrCorrupt
+			}
+			for j, k := range c.small {
+				if len(st[k].b) != 0 {
+					return vs[:base], src, ErrCorrupt
+				}
+				st[k].b = dict[int(e)*len(c.small)+j]
+			}
+		}
 		var pp unsafe.Pointer
 		if i > 0 {
 			pp = unsafe.Pointer(&vs[base+i-1])
@@ -280,6 +397,21 @@ func (c *Codec[T]) ReadBlock(src []byte, vs []T, max int) ([]T, []byte, error) {
 		return vs[:base], src, err
 	}
 	return vs, rest, nil
+}
+
+// readDict splits a block's dictionary stream into its entries' small
+// streams: entry e's stream j is at e*len(c.small)+j.
+func (c *Codec[T]) readDict(r *reader) ([][]byte, error) {
+	var dict [][]byte
+	for len(r.b) > 0 && r.err == nil {
+		for range c.small {
+			dict = append(dict, r.bytes(r.uvarint()))
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return dict, nil
 }
 
 // streams are the columns being read.

@@ -146,3 +146,64 @@ func TestSliceDeltas(t *testing.T) {
 		t.Errorf("100 close elements take %d bytes: not written relative to each other", n)
 	}
 }
+
+// flagged has small fields that go together (a kind and its flags) beside
+// a wide one, a slice and a pointer.
+type flagged struct {
+	kind  uint8
+	ok    bool
+	mss   uint16
+	ts    int64
+	list  []inner
+	ptr   *inner
+	hist  [4]byte
+	score int32 // 32 bits: not small
+}
+
+// TestDictBlocks checks that a ForDict block round-trips both when it
+// codes the small fields by dictionary (few distinct tuples) and when it
+// falls back to columns (many), that the dictionary makes repetitive
+// blocks smaller than For's, and that every truncation is an error.
+func TestDictBlocks(t *testing.T) {
+	plain, err := For[flagged]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ForDict[flagged]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Layout() == plain.Layout() {
+		t.Error("ForDict's layout is For's: a reader could misread it")
+	}
+	few := make([]flagged, 1000)
+	many := make([]flagged, 1000)
+	for i := range few {
+		k := i % 3
+		few[i] = flagged{kind: uint8(k), ok: k == 1, mss: 1460 - uint16(k), ts: int64(i) * 1000, hist: [4]byte{'S', 'h', byte(k)}, score: int32(i)}
+		if k == 2 {
+			few[i].list = []inner{{a: 1, B: int16(i), ok: true}}
+			few[i].ptr = &inner{a: uint8(i)}
+		}
+		many[i] = few[i]
+		many[i].mss = uint16(i * 7)
+	}
+	for name, vs := range map[string][]flagged{"few": few, "many": many, "one": few[:1], "none": nil} {
+		b := c.AppendBlock(nil, vs)
+		got, rest, err := c.ReadBlock(b, nil, len(vs))
+		if err != nil || len(rest) != 0 {
+			t.Fatalf("%s: ReadBlock: %v, %d bytes left", name, err, len(rest))
+		}
+		if len(vs) > 0 && !reflect.DeepEqual(got, vs) {
+			t.Errorf("%s: round trip differs", name)
+		}
+		for n := range len(b) {
+			if _, _, err := c.ReadBlock(b[:n], nil, len(vs)); err == nil {
+				t.Fatalf("%s: truncated to %d of %d bytes: no error", name, n, len(b))
+			}
+		}
+	}
+	if d, p := len(c.AppendBlock(nil, few)), len(plain.AppendBlock(nil, few)); d >= p {
+		t.Errorf("few distinct tuples: %d bytes by dictionary, %d as columns", d, p)
+	}
+}
