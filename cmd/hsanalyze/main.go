@@ -189,7 +189,7 @@ func analysisOptions(cfg *config, h *hooks) analyze.Options {
 // runAnalysis analyses the captures, in parallel when --jobs allows it
 // (see jobs.go), else as one capture.
 func runAnalysis(cfg *config, files []*capture.File, h *hooks, stderr io.Writer, emit func(*reassembly.Flow)) (analyze.Summary, error) {
-	if sum, err, ok := runJobs(cfg, files, h, emit); ok {
+	if sum, err, ok := runJobs(cfg, files, h, stderr, emit); ok {
 		return sum, err
 	}
 	var prog *progress

@@ -87,6 +87,29 @@ func TestJobsIdentical(t *testing.T) {
 	}
 }
 
+// TestJobsBounded checks that --jobs holds at most 4 x --max-memory of
+// partial results for the merge: past that it says so and analyses the
+// files one after another, printing what --jobs 1 prints.
+func TestJobsBounded(t *testing.T) {
+	parts := splitPcap(t, pcap("mix-200.pcap"), t.TempDir(), 60)
+	// 200 flows alone take some 16 KB in the flow codec: more than 4 x 2 KiB.
+	for _, format := range []string{"json", "ndjson"} {
+		args := append([]string{"--format", format, "--max-memory", "2KiB"}, parts...)
+		seq := runCLI(t, nil, nil, append([]string{"--jobs", "1"}, args...)...)
+		par := runCLI(t, nil, nil, append([]string{"--jobs", "3"}, args...)...)
+		if seq.stdout != par.stdout || seq.code != par.code {
+			t.Errorf("%s: --jobs 3 past its bound differs from --jobs 1 (exit %d vs %d)\n%s", format, par.code, seq.code, firstDiff(seq.stdout, par.stdout))
+		}
+		note := "hsanalyze: note: --jobs: the partial results held for the merge passed 8KiB (4 x --max-memory): analysing the files one after another instead; raise --max-memory to let --jobs hold more\n"
+		if !strings.HasPrefix(par.stderr, note) || strings.Contains(seq.stderr, "note: --jobs") {
+			t.Errorf("%s: stderr of --jobs 3 does not begin with the note %q:\n%s", format, note, par.stderr)
+		}
+		if got := strings.TrimPrefix(par.stderr, note); got != seq.stderr {
+			t.Errorf("%s: stderr differs beside the note:\n%s\n--jobs 1:\n%s", format, got, seq.stderr)
+		}
+	}
+}
+
 func firstDiff(a, b string) string {
 	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
 	for i := range min(len(al), len(bl)) {
