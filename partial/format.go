@@ -189,12 +189,15 @@ type tail struct {
 
 // codecs encode the records; their layouts make up Header.Layout.
 type codecs struct {
-	flow    *wire.Codec[flowRecord]
-	tail    *wire.Codec[tail]
-	head    *wire.Codec[headPacket]
-	keys    *wire.Codec[[]tupleKey]
-	summary *wire.Codec[Summary]
-	layout  string
+	flow *wire.Codec[flowRecord]
+	tail *wire.Codec[tail] // the tail but its attempts
+	// attempts encodes the tail's open attempts as a block (see
+	// appendTail).
+	attempts *wire.Codec[reassembly.Attempt]
+	head     *wire.Codec[headPacket]
+	keys     *wire.Codec[[]tupleKey]
+	summary  *wire.Codec[Summary]
+	layout   string
 }
 
 func newCodecs() (*codecs, error) {
@@ -204,6 +207,9 @@ func newCodecs() (*codecs, error) {
 		return nil, err
 	}
 	if c.tail, err = wire.For[tail](); err != nil {
+		return nil, err
+	}
+	if c.attempts, err = wire.ForDict[reassembly.Attempt](); err != nil {
 		return nil, err
 	}
 	if c.head, err = wire.ForDict[headPacket](); err != nil {
@@ -216,11 +222,66 @@ func newCodecs() (*codecs, error) {
 		return nil, err
 	}
 	h := fnv.New64a()
-	for _, l := range []uint64{c.flow.Layout(), c.tail.Layout(), c.head.Layout(), c.keys.Layout(), c.summary.Layout()} {
+	for _, l := range []uint64{c.flow.Layout(), c.tail.Layout(), c.attempts.Layout(), c.head.Layout(), c.keys.Layout(), c.summary.Layout()} {
 		binary.Write(h, binary.LittleEndian, l) // a hash never fails
 	}
 	c.layout = fmt.Sprintf("%016x", h.Sum64())
 	return c, nil
+}
+
+// appendTail appends the encoding of t to dst: its open attempts as a
+// block, in blocks of up to tailBlockSize (each a uvarint byte length,
+// then the block; an empty one ends them), so that what attempts share
+// (their small fields: states, flags, options) is coded by dictionary
+// and their times relative to the attempt before; then the rest of t.
+func (c *codecs) appendTail(dst []byte, t *tail) []byte {
+	rest := *t
+	rest.State.Attempts = nil
+	var block []byte
+	for a := t.State.Attempts; len(a) > 0; {
+		n := min(len(a), tailBlockSize)
+		block = c.attempts.AppendBlock(block[:0], a[:n])
+		dst = binary.AppendUvarint(dst, uint64(len(block)))
+		dst = append(dst, block...)
+		a = a[n:]
+	}
+	dst = binary.AppendUvarint(dst, 0)
+	return c.tail.Append(dst, &rest, nil)
+}
+
+// tailBlockSize is the most attempts in one block of a tail: a bound on
+// what a corrupt length can make the reader allocate.
+const tailBlockSize = 1 << 16
+
+// readTail decodes a tail written by appendTail into t and returns the
+// rest of src.
+func (c *codecs) readTail(src []byte, t *tail) ([]byte, error) {
+	var attempts []reassembly.Attempt
+	for {
+		n, k := binary.Uvarint(src)
+		if k <= 0 || n > uint64(len(src)-k) {
+			return src, errCorrupt
+		}
+		if n == 0 {
+			src = src[k:]
+			break
+		}
+		var rest []byte
+		var err error
+		if attempts, rest, err = c.attempts.ReadBlock(src[k:k+int(n)], attempts, tailBlockSize); err != nil || len(rest) != 0 {
+			return src, fmt.Errorf("%w: attempts: %v", errCorrupt, err)
+		}
+		src = src[k+int(n):]
+	}
+	rest, err := c.tail.Read(src, t, nil)
+	if err != nil {
+		return src, err
+	}
+	if t.State.Attempts != nil {
+		return src, fmt.Errorf("%w: attempts outside their blocks", errCorrupt)
+	}
+	t.State.Attempts = attempts
+	return rest, nil
 }
 
 // Section tags of the body.
@@ -306,7 +367,7 @@ func (e *encoder) flushFlows() {
 // stream.
 func (e *encoder) finish(t *tail, head [][]byte, truncated []tupleKey, s *Summary) error {
 	e.flushFlows()
-	e.buf = e.c.tail.Append(e.buf[:0], t, nil)
+	e.buf = e.c.appendTail(e.buf[:0], t)
 	e.record(tagTail, e.buf)
 	for _, b := range head {
 		e.record(tagHead, b)
@@ -563,7 +624,7 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord), head
 		return nil, fmt.Errorf("%w: section %q where the tail belongs", errCorrupt, d.tag)
 	}
 	if mode == readCheck || mode == readBoundary {
-		if err := d.exact(d.c.tail.Read(d.body, &p.tail, nil)); err != nil {
+		if err := d.exact(d.c.readTail(d.body, &p.tail)); err != nil {
 			return nil, fmt.Errorf("%w: tail: %v", errCorrupt, err)
 		}
 		if mode == readCheck {
