@@ -3,24 +3,40 @@ package report
 import (
 	"bytes"
 	"io"
+	"unicode/utf8"
 
 	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
 // appendCSVCell appends v as an RFC 4180 cell: quoted when it holds a
-// comma, a quote or a line break.
+// comma, a quote or a line break, and each byte that is not part of valid
+// UTF-8 written as U+FFFD, as JSON writes it (a file name or an evidence
+// value may carry any bytes; a CSV reader decoding UTF-8 would fail on
+// them).
 func appendCSVCell(dst, v []byte) []byte {
-	if !bytes.ContainsAny(v, ",\"\r\n") {
+	quote := bytes.ContainsAny(v, ",\"\r\n")
+	if !quote && utf8.Valid(v) {
 		return append(dst, v...)
 	}
-	dst = append(dst, '"')
-	for _, c := range v {
-		if c == '"' {
-			dst = append(dst, '"')
-		}
-		dst = append(dst, c)
+	if quote {
+		dst = append(dst, '"')
 	}
-	return append(dst, '"')
+	for i := 0; i < len(v); {
+		r, n := utf8.DecodeRune(v[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		case r == '"':
+			dst = append(dst, '"', '"')
+		default:
+			dst = append(dst, v[i:i+n]...)
+		}
+		i += n
+	}
+	if quote {
+		dst = append(dst, '"')
+	}
+	return dst
 }
 
 // csvWriter streams one row per flow as flows finish, after a header row of

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
@@ -229,10 +230,10 @@ func (w *fieldAppender) endList() {
 }
 
 // quoteCSV quotes the cell from w.start when it holds a comma, a quote or
-// a line break.
+// a line break, and replaces invalid UTF-8 (appendCSVCell).
 func (w *fieldAppender) quoteCSV() {
 	v := w.b[w.start:]
-	if !bytes.ContainsAny(v, ",\"\r\n") {
+	if !bytes.ContainsAny(v, ",\"\r\n") && utf8.Valid(v) {
 		return
 	}
 	w.b = appendCSVCell(w.b[:w.start], slices.Clone(v))

@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestPerFile runs the built command on three separate scenario captures:
@@ -55,5 +58,29 @@ func TestPerFile(t *testing.T) {
 	}
 	if u := runBuilt(t, nil, "--per-file", "--format", "zeek", files[0]); u.code != exitError {
 		t.Errorf("--per-file --format zeek: exit %d, want a usage error", u.code)
+	}
+}
+
+// TestPerFileInvalidUTF8 checks that a file name that is not UTF-8 (Linux
+// allows any bytes) reaches CSV as JSON writes it, each invalid byte as
+// U+FFFD, so that the output stays valid UTF-8.
+func TestPerFileInvalidUTF8(t *testing.T) {
+	b, err := os.ReadFile(pcap("complete-v4.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "cap\xff\xfe.pcap")
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Skipf("this file system refuses the name: %v", err)
+	}
+	for _, format := range []string{"csv", "json", "ndjson"} {
+		r := runCLI(t, nil, nil, "--format", format, "--per-file", name, pcap("refused.pcap"))
+		want := "cap\uFFFD\uFFFD.pcap" // CSV: the character itself
+		if format != "csv" {
+			want = `cap\ufffd\ufffd.pcap` // JSON: its escape
+		}
+		if r.code != exitOK || !utf8.ValidString(r.stdout) || !strings.Contains(r.stdout, want) {
+			t.Errorf("%s: exit %d, valid UTF-8 %v:\n%s", format, r.code, utf8.ValidString(r.stdout), r.stdout)
+		}
 	}
 }
