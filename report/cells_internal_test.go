@@ -178,8 +178,8 @@ func TestStatsCounts(t *testing.T) {
 		}
 		if i%9999 == 0 || i == 49999 {
 			less := func(a, b netip.Addr) int { return a.Compare(b) }
-			if got, want := s.TopFailedServers(100), top(failed, 100, less); !slices.Equal(got, want) {
-				t.Fatalf("after %d flows: failed servers %v, want %v", i+1, got, want)
+			if got, exact := s.TopFailedServers(100); !exact || !slices.Equal(got, top(failed, 100, less)) {
+				t.Fatalf("after %d flows: failed servers %v (exact %v), want %v", i+1, got, exact, top(failed, 100, less))
 			}
 			byName := func(a, b handshake.Code) int { return cmp.Compare(a.String(), b.String()) }
 			if got, want := s.TopAnomalies(s.AnomalyCodes()), top(anomalies, len(anomalies), byName); !slices.Equal(got, want) {

@@ -61,7 +61,13 @@ func (h *heavy[K]) find(tags []uint32, slots []heavySlot[K], k K, hash uint64) (
 	}
 }
 
-func (h *heavy[K]) add(k K) {
+func (h *heavy[K]) add(k K) { h.addN(k, 1) }
+
+// addN counts n more occurrences of k, as n calls of add would.
+func (h *heavy[K]) addN(k K, n uint64) {
+	if n == 0 {
+		return
+	}
 	if h.slots == nil {
 		size := 8
 		for size < 2*h.cap {
@@ -72,17 +78,24 @@ func (h *heavy[K]) add(k K) {
 		h.tags, h.spareTags = make([]uint32, size), make([]uint32, size)
 	}
 	hash := maphash.Comparable(h.seed, k)
-	i, ok := h.find(h.tags, h.slots, k, hash)
-	if ok {
-		h.slots[i].count++
-		return
+	for ; n > 0; n-- {
+		i, ok := h.find(h.tags, h.slots, k, hash)
+		if ok {
+			h.slots[i].count += n
+			return
+		}
+		if h.n < h.cap {
+			h.tags[i], h.slots[i] = tagOf(hash), heavySlot[K]{k, n}
+			h.n++
+			return
+		}
+		h.decrement()
 	}
-	if h.n < h.cap {
-		h.tags[i], h.slots[i] = tagOf(hash), heavySlot[K]{k, 1}
-		h.n++
-		return
-	}
-	// Full and k is new: one decrement for every kept key and for k.
+}
+
+// decrement is add's step for a new key when the summary is full: one
+// decrement for every kept key and for the new one.
+func (h *heavy[K]) decrement() {
 	h.dropped++
 	clear(h.spareTags)
 	h.n = 0

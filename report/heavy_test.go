@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/hsanalyze/hsanalyze/handshake"
+	"github.com/hsanalyze/hsanalyze/reassembly"
 )
 
 func TestHeavy(t *testing.T) {
@@ -128,5 +131,54 @@ func TestTinyHist(t *testing.T) {
 	one.add(100_000)
 	if one.quantile(50) != 100_000 {
 		t.Errorf("single value: %d", one.quantile(50))
+	}
+}
+
+// TestHeavyAddN checks that addN(k, n) leaves the summary as n calls of
+// add(k) would, in runs over a capacity much smaller than the keys.
+func TestHeavyAddN(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	byN, byOne := newHeavy[int](16), newHeavy[int](16)
+	for range 5000 {
+		k, n := rng.IntN(100), uint64(rng.IntN(5))
+		if rng.IntN(4) == 0 {
+			k = 0 // a heavy key among the noise
+		}
+		byN.addN(k, n)
+		for range n {
+			byOne.add(k)
+		}
+	}
+	got, want := byN.top(16, cmp.Compare[int]), byOne.top(16, cmp.Compare[int])
+	if !slices.Equal(got, want) || byN.exact() != byOne.exact() || byN.dropped != byOne.dropped {
+		t.Errorf("addN: top %v (dropped %d), add: %v (dropped %d)", got, byN.dropped, want, byOne.dropped)
+	}
+	if len(got) == 0 || got[0].Key != 0 {
+		t.Errorf("the heavy key is not first: %v", got)
+	}
+}
+
+// TestStatsServersBounded checks that a horizontal scan (every attempt to
+// another server) costs the summary a bounded table, not one entry per
+// server, and still finds the one server that most attempts failed on.
+func TestStatsServersBounded(t *testing.T) {
+	var s Stats
+	f := &reassembly.Flow{Client: netip.MustParseAddrPort("192.0.2.1:40000")}
+	f.Verdict = handshake.HalfOpen
+	hot := netip.MustParseAddr("198.51.100.1")
+	for i := range 200000 {
+		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		if i%4 == 0 {
+			a = hot
+		}
+		f.Server = netip.AddrPortFrom(a, 22)
+		s.Add(f)
+	}
+	tops, exact := s.TopFailedServers(5)
+	if exact || len(tops) != 1 || tops[0].Key != hot || tops[0].Count < 40000 || tops[0].Count > 50000 {
+		t.Errorf("top failed servers %v exact %v; want %v with about 50000 (a lower bound)", tops, exact, hot)
+	}
+	if n := len(s.failedServers.slots); n > 2*8192 {
+		t.Errorf("the per-server summary has %d slots for a 4096-key bound", n)
 	}
 }

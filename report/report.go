@@ -145,9 +145,9 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 }
 
 // Stats accumulates the summary statistics of flows. The zero value is
-// ready to use. Its size does not grow with the number of flows, only with
-// the number of servers that have failed attempts. Use it by pointer: a
-// copy shares its per-server counts.
+// ready to use. Its size does not grow with the number of flows, servers
+// or clients. Use it by pointer: a copy shares its per-server and
+// per-client counts.
 type Stats struct {
 	// Flows counts flows; ByVerdict counts them per verdict.
 	Flows     uint64
@@ -156,13 +156,14 @@ type Stats struct {
 	SYNRetransmits uint64
 	// anomalies counts flows per anomaly code (a byte).
 	anomalies [256]uint64
-	// failed counts half-open, refused and malformed attempts per server,
-	// but for the pending ones of lastFailed, the server of the last such
-	// attempt (a flood or a scan has one server: it is one map update per
-	// run of its attempts, not per attempt).
-	failed     map[netip.Addr]uint64
-	lastFailed netip.Addr
-	pending    uint64
+	// failedServers counts half-open, refused and malformed attempts per
+	// server in bounded memory (a horizontal scan has as many servers as
+	// SYNs), but for the pending ones of lastFailed, the server of the last
+	// such attempt (a flood or a port scan has one server: it is one update
+	// per run of its attempts, not per attempt).
+	failedServers *heavy[netip.Addr]
+	lastFailed    netip.Addr
+	pending       uint64
 	// failedClients counts them per client, in bounded memory (a
 	// spoofed flood has as many clients as SYNs).
 	failedClients *heavy[netip.Addr]
@@ -241,15 +242,15 @@ func top[K comparable](m map[K]uint64, n int, less func(a, b K) int) []Counted[K
 	return out[:min(n, len(out))]
 }
 
-// flushFailed adds the pending count of lastFailed to failed.
+// flushFailed adds the pending count of lastFailed to failedServers.
 func (s *Stats) flushFailed() {
 	if s.pending == 0 {
 		return
 	}
-	if s.failed == nil {
-		s.failed = make(map[netip.Addr]uint64)
+	if s.failedServers == nil {
+		s.failedServers = newHeavy[netip.Addr](4096)
 	}
-	s.failed[s.lastFailed] += s.pending
+	s.failedServers.addN(s.lastFailed, s.pending)
 	s.pending = 0
 }
 
@@ -288,10 +289,15 @@ func (s *Stats) TopFailedClients(n int) ([]Counted[netip.Addr], bool) {
 	return s.failedClients.top(n, func(a, b netip.Addr) int { return a.Compare(b) }), s.failedClients.exact()
 }
 
-// TopFailedServers returns the n servers with most failed attempts.
-func (s *Stats) TopFailedServers(n int) []Counted[netip.Addr] {
+// TopFailedServers returns up to n servers with most failed attempts and
+// whether the counts are exact, counted in bounded memory as
+// TopFailedClients counts clients.
+func (s *Stats) TopFailedServers(n int) ([]Counted[netip.Addr], bool) {
 	s.flushFailed()
-	return top(s.failed, n, func(a, b netip.Addr) int { return a.Compare(b) })
+	if s.failedServers == nil {
+		return nil, true
+	}
+	return s.failedServers.top(n, func(a, b netip.Addr) int { return a.Compare(b) }), s.failedServers.exact()
 }
 
 // batchFor is how many bytes NDJSON and CSV gather before writing: 64 KiB,

@@ -573,28 +573,28 @@ func (t *tableWriter) summary(c *Capture, s *Stats) {
 		}
 		fmt.Fprintln(w)
 	}
-	if tops := s.TopFailedServers(5); len(tops) > 0 {
-		fmt.Fprintf(w, "Top servers by failed attempts: ")
-		for i, a := range tops {
-			if i > 0 {
-				fmt.Fprint(w, ", ")
-			}
+	tops, exact := s.TopFailedServers(5)
+	writeTopFailed(w, "Top servers by failed attempts: ", tops, exact)
+	tops, exact = s.TopFailedClients(5)
+	writeTopFailed(w, "Top clients by failed attempts: ", tops, exact)
+}
+
+// writeTopFailed writes a summary line of the addresses with most failed
+// attempts; a count of a summary that is not exact is a lower bound (×≥).
+func writeTopFailed(w io.Writer, title string, tops []Counted[netip.Addr], exact bool) {
+	if len(tops) == 0 {
+		return
+	}
+	fmt.Fprint(w, title)
+	for i, a := range tops {
+		if i > 0 {
+			fmt.Fprint(w, ", ")
+		}
+		if exact {
 			fmt.Fprintf(w, "%s ×%d", a.Key, a.Count)
+		} else {
+			fmt.Fprintf(w, "%s ×≥%d", a.Key, a.Count)
 		}
-		fmt.Fprintln(w)
 	}
-	if tops, exact := s.TopFailedClients(5); len(tops) > 0 {
-		fmt.Fprintf(w, "Top clients by failed attempts: ")
-		for i, a := range tops {
-			if i > 0 {
-				fmt.Fprint(w, ", ")
-			}
-			if exact {
-				fmt.Fprintf(w, "%s ×%d", a.Key, a.Count)
-			} else {
-				fmt.Fprintf(w, "%s ×≥%d", a.Key, a.Count)
-			}
-		}
-		fmt.Fprintln(w)
-	}
+	fmt.Fprintln(w)
 }
