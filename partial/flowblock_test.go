@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -88,7 +89,7 @@ func TestFlowBlockRoundTrip(t *testing.T) {
 		}
 		refs[i] = refOf(at, s)
 	}
-	head := &storedHead{blocks: [][]byte{c.head.AppendBlock(nil, pkts[:blockSize]), c.head.AppendBlock(nil, pkts[blockSize:])}}
+	head := &storedHead{blocks: [][]byte{c.appendHeadBlock(nil, slices.Clone(pkts[:blockSize])), c.appendHeadBlock(nil, slices.Clone(pkts[blockSize:]))}}
 	index, err := newHeadIndex(c, head)
 	if err != nil {
 		t.Fatal(err)

@@ -177,6 +177,9 @@ func newTupleKey(tuple reassembly.FlowKey, tun *decode.Tunnel) tupleKey {
 type headPacket struct {
 	Term, Cut bool
 	Packet    decode.Packet
+	// Nanos are the nanoseconds of the packet's time that a head block
+	// holds apart (zero outside a block's encoding; see appendHeadBlock).
+	Nanos uint16
 }
 
 // tail is what the part leaves open at its end.
@@ -537,7 +540,7 @@ func (x *headIndex) ref(at int) (headRef, error) {
 		// The block whose start is the last one not after i.
 		x.cur = sort.Search(len(x.starts)-1, func(k int) bool { return x.starts[k+1] > i })
 		var err error
-		if x.pkts, _, err = x.c.head.ReadBlock(x.h.blocks[x.cur], x.pkts[:0], blockSize); err != nil {
+		if x.pkts, _, err = x.c.readHeadBlock(x.h.blocks[x.cur], x.pkts[:0]); err != nil {
 			x.cur = -1
 			return headRef{}, fmt.Errorf("%w: head packets: %v", errCorrupt, err)
 		}
@@ -551,7 +554,7 @@ func (h *storedHead) each(c *codecs, fn func(*headPacket) error) error {
 	var block []headPacket
 	for _, b := range h.blocks {
 		var err error
-		if block, _, err = c.head.ReadBlock(b, block[:0], blockSize); err != nil {
+		if block, _, err = c.readHeadBlock(b, block[:0]); err != nil {
 			return fmt.Errorf("%w: head packets: %v", errCorrupt, err)
 		}
 		for i := range block {
@@ -643,7 +646,7 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord), head
 		switch mode {
 		case readCheck:
 			var rest []byte
-			heads, rest, err = d.c.head.ReadBlock(d.body, heads[:0], blockSize)
+			heads, rest, err = d.c.readHeadBlock(d.body, heads[:0])
 			if err != nil || len(rest) != 0 || len(heads) == 0 {
 				return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
 			}

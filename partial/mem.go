@@ -173,7 +173,7 @@ func (p *MemPart) addHead(pkts []headPacket, owners []pendingOwner) {
 		}
 	}
 	if len(full) > 0 {
-		p.blocks = append(p.blocks, p.c.head.AppendBlock(nil, full))
+		p.blocks = append(p.blocks, p.c.appendHeadBlock(nil, full))
 	}
 }
 
@@ -207,7 +207,7 @@ func (p *MemPart) eachHead(walk func(*headPacket) error, tick func(int64), live 
 		default:
 			if nf == len(block) {
 				var err error
-				if block, _, err = p.c.head.ReadBlock(p.blocks[nb], block[:0], blockSize); err != nil {
+				if block, _, err = p.c.readHeadBlock(p.blocks[nb], block[:0]); err != nil {
 					return fmt.Errorf("%w: head packets: %v", errCorrupt, err)
 				}
 				nb, nf = nb+1, 0

@@ -229,7 +229,7 @@ func (r *Recorder) flushHead() {
 	if r.enc == nil {
 		r.mem.addHead(r.packets, r.owners)
 	} else {
-		r.blocks = append(r.blocks, r.enc.c.head.AppendBlock(nil, r.packets))
+		r.blocks = append(r.blocks, r.enc.c.appendHeadBlock(nil, r.packets))
 	}
 	r.packets, r.owners = r.packets[:0], r.owners[:0]
 }
