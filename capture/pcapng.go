@@ -49,6 +49,11 @@ type tsConv struct {
 	offNs int64 // if_tsoffset in nanoseconds
 }
 
+// maxInterfaces bounds the interfaces of one pcapng section: a capture
+// has a few, and a crafted file of nothing but 20-byte interface blocks
+// must not make the table they fill grow with its length.
+const maxInterfaces = 1 << 16
+
 // ngReader reads pcapng blocks from br. A block of at most br.Size() bytes
 // is read in place in br's buffer (valid until the next read); a larger one
 // is read into buf, which is reused.
@@ -186,6 +191,9 @@ func (r *ngReader) section(off int64, body []byte) error {
 func (r *ngReader) iface(off int64, body []byte) error {
 	if len(body) < 8 {
 		return errAt(off, ErrBadRecord, "interface description block of %d bytes, below 20", len(body)+ngMinBlock)
+	}
+	if len(r.ifaces) >= maxInterfaces {
+		return errAt(off, ErrBadRecord, "more than %d interfaces in one section", maxInterfaces)
 	}
 	in := ngInterface{
 		linkType: uint32(r.order.Uint16(body[0:2])),

@@ -158,6 +158,12 @@ func TestPcapngDamage(t *testing.T) {
 		{"tsresol-length-2", func(n *ng) int64 {
 			return n.idb(1, 0, idbOpt{optTSResol, []byte{6, 0}})
 		}, 1, ErrBadRecord},
+		{"too-many-interfaces", func(n *ng) int64 {
+			for range maxInterfaces - 1 { // base has one
+				n.idb(1, 0)
+			}
+			return n.idb(1, 0)
+		}, 1, ErrBadRecord},
 		{"idb-too-short", func(n *ng) int64 {
 			return n.block(blockIDB, make([]byte, 4))
 		}, 1, ErrBadRecord},
