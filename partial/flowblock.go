@@ -133,13 +133,19 @@ func (b *flowBlock) emitKey(f *reassembly.Flow) int64 {
 // predict sets b.pred to the indices of b.sorted (unpacked) ordered by
 // emitKey, ties in attempt order.
 func (b *flowBlock) predict() {
-	keys := make([]int64, len(b.sorted))
-	b.pred = b.pred[:0]
-	for j := range b.sorted {
-		keys[j] = b.emitKey(&b.sorted[j].Flow)
-		b.pred = append(b.pred, j)
+	type keyed struct {
+		key int64
+		j   int
 	}
-	slices.SortFunc(b.pred, func(x, y int) int { return cmp.Or(cmp.Compare(keys[x], keys[y]), cmp.Compare(x, y)) })
+	keys := make([]keyed, len(b.sorted))
+	for j := range b.sorted {
+		keys[j] = keyed{b.emitKey(&b.sorted[j].Flow), j}
+	}
+	slices.SortFunc(keys, func(x, y keyed) int { return cmp.Or(cmp.Compare(x.key, y.key), cmp.Compare(x.j, y.j)) })
+	b.pred = b.pred[:0]
+	for _, k := range keys {
+		b.pred = append(b.pred, k.j)
+	}
 }
 
 // append appends the encoding of flows (in emission order) to dst: the

@@ -504,19 +504,25 @@ type storedHead struct {
 }
 
 // headIndex finds a stored head's packets by index, for the flows that
-// refer to them (headRef): it decodes one block at a time, the one
-// holding the packet asked for. The flows of a block ask in increasing
-// order, mostly of one block or the next.
+// refer to them (headRef): it decodes the block holding the packet asked
+// for and keeps the headRefs of the last headCacheBlocks blocks decoded.
+// The flows of a flow block ask in increasing order, and the flow blocks
+// (in emission order) of overlapping stretches of the head.
 type headIndex struct {
 	c      *codecs
 	h      *storedHead
-	starts []int // the index of each block's first packet, then the count
-	cur    int   // the block decoded into pkts, or -1
-	pkts   []headPacket
+	starts []int             // the index of each block's first packet, then the count
+	refs   map[int][]headRef // by block
+	order  []int             // the blocks in refs, oldest first
+	pkts   []headPacket      // scratch
 }
 
+// headCacheBlocks is how many head blocks' headRefs a headIndex keeps
+// (some 400 KB each: 13 MB at most).
+const headCacheBlocks = 32
+
 func newHeadIndex(c *codecs, h *storedHead) (*headIndex, error) {
-	x := &headIndex{c: c, h: h, cur: -1, starts: make([]int, 0, len(h.blocks)+1)}
+	x := &headIndex{c: c, h: h, refs: make(map[int][]headRef), starts: make([]int, 0, len(h.blocks)+1)}
 	n := 0
 	for _, b := range h.blocks {
 		k, err := blockLen(b, blockSize)
@@ -536,26 +542,36 @@ func (x *headIndex) ref(at int) (headRef, error) {
 	if i < 0 || i >= x.starts[len(x.starts)-1] {
 		return headRef{}, fmt.Errorf("%w: a flow refers to head packet %d of %d", errCorrupt, at, x.starts[len(x.starts)-1])
 	}
-	if x.cur < 0 || i < x.starts[x.cur] || i >= x.starts[x.cur+1] {
-		// The block whose start is the last one not after i.
-		x.cur = sort.Search(len(x.starts)-1, func(k int) bool { return x.starts[k+1] > i })
+	// The block whose start is the last one not after i.
+	b := sort.Search(len(x.starts)-1, func(k int) bool { return x.starts[k+1] > i })
+	refs, ok := x.refs[b]
+	if !ok {
 		var err error
-		if x.pkts, _, err = x.c.readHeadBlock(x.h.blocks[x.cur], x.pkts[:0]); err != nil {
-			x.cur = -1
+		if x.pkts, _, err = x.c.readHeadBlock(x.h.blocks[b], x.pkts[:0]); err != nil {
 			return headRef{}, fmt.Errorf("%w: head packets: %v", errCorrupt, err)
 		}
+		if len(x.order) == headCacheBlocks {
+			refs = x.refs[x.order[0]][:0] // reused
+			delete(x.refs, x.order[0])
+			x.order = x.order[1:]
+		}
+		refs = x.keep(b, x.pkts, refs)
 	}
-	return refOf(at, &x.pkts[i-x.starts[x.cur]].Packet.Segment), nil
+	return refs[i-x.starts[b]], nil
 }
 
 // each decodes the head's packets in order, one block at a time, passing
-// each to fn; it stops at fn's first error.
-func (h *storedHead) each(c *codecs, fn func(*headPacket) error) error {
+// each to fn; it stops at fn's first error. It keeps the headRefs of the
+// blocks it decodes while it has room, for the flows read next.
+func (x *headIndex) each(fn func(*headPacket) error) error {
 	var block []headPacket
-	for _, b := range h.blocks {
+	for b, raw := range x.h.blocks {
 		var err error
-		if block, _, err = c.readHeadBlock(b, block[:0]); err != nil {
+		if block, _, err = x.c.readHeadBlock(raw, block[:0]); err != nil {
 			return fmt.Errorf("%w: head packets: %v", errCorrupt, err)
+		}
+		if _, ok := x.refs[b]; !ok && len(x.order) < headCacheBlocks {
+			x.keep(b, block, nil)
 		}
 		for i := range block {
 			if err := fn(&block[i]); err != nil {
@@ -564,6 +580,16 @@ func (h *storedHead) each(c *codecs, fn func(*headPacket) error) error {
 		}
 	}
 	return nil
+}
+
+// keep adds the headRefs of block b, decoded as pkts, to the cache,
+// appending them to refs (reused).
+func (x *headIndex) keep(b int, pkts []headPacket, refs []headRef) []headRef {
+	for k := range pkts {
+		refs = append(refs, refOf(x.starts[b]+k+1, &pkts[k].Packet.Segment))
+	}
+	x.refs[b], x.order = refs, append(x.order, b)
+	return refs
 }
 
 // readMode says what readAll decodes.
@@ -581,19 +607,13 @@ const (
 )
 
 // readAll reads the whole partial as mode says, passing every flow record
-// to flow in readFlows, and returns the rest. head is the partial's head
-// as readBoundary read it, which the flows of readFlows refer to.
-func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord), head *storedHead) (*part, error) {
+// to flow in readFlows, and returns the rest. index finds the partial's
+// head packets (as readBoundary read them), which the flows of readFlows
+// refer to.
+func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord), index *headIndex) (*part, error) {
 	p := &part{header: h}
-	var index *headIndex
-	if mode == readFlows {
-		if head == nil {
-			return nil, errors.New("partial: reading flows without their head")
-		}
-		var err error
-		if index, err = newHeadIndex(d.c, head); err != nil {
-			return nil, err
-		}
+	if mode == readFlows && index == nil {
+		return nil, errors.New("partial: reading flows without their head")
 	}
 	var block []flowRecord
 	fb := newFlowBlock(h.Options)

@@ -1,6 +1,9 @@
 package partial
 
-import "net/netip"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // A head block (section H) holds up to blockSize head packets in capture
 // order, packed to compress well: each packet's time in microseconds with
@@ -57,13 +60,16 @@ func (c *codecs) readHeadBlock(src []byte, pkts []headPacket) ([]headPacket, []b
 }
 
 // headPrevious returns, for each packet of a block, the index of the last
-// packet before it with the same source and destination, or -1.
+// packet before it with the same source and destination, or -1. It
+// matches them by a hash of the two (dirHash): packets of two directions
+// that collide are taken as one direction, which costs bytes, never
+// exactness, since the reader matches them alike.
 func headPrevious(pkts []headPacket) []int {
 	prev := make([]int, len(pkts))
-	last := make(map[[2]netip.AddrPort]int)
+	last := make(map[uint64]int, len(pkts))
 	for i := range pkts {
 		s := &pkts[i].Packet.Segment
-		k := [2]netip.AddrPort{s.Src, s.Dst}
+		k := dirHash(s.Src, s.Dst)
 		if j, ok := last[k]; ok {
 			prev[i] = j
 		} else {
@@ -72,4 +78,15 @@ func headPrevious(pkts []headPacket) []int {
 		last[k] = i
 	}
 	return prev
+}
+
+// dirHash hashes a source and destination (a fixed function: writer and
+// reader must agree).
+func dirHash(src, dst netip.AddrPort) uint64 {
+	a, b := src.Addr().As16(), dst.Addr().As16()
+	h := uint64(src.Port())<<16 | uint64(dst.Port())
+	for _, w := range [...][]byte{a[:8], a[8:], b[:8], b[8:]} {
+		h = mix64(h ^ binary.LittleEndian.Uint64(w))
+	}
+	return h
 }

@@ -148,8 +148,8 @@ func (p *Plan) arrange() {
 }
 
 // load reads the partial at path, passing its flows to flow (readFlows:
-// head is its head, as readBoundary read it).
-func load(path string, c *codecs, mode readMode, flow func(*flowRecord), head *storedHead) (*part, error) {
+// index finds its head packets, as readBoundary read them).
+func load(path string, c *codecs, mode readMode, flow func(*flowRecord), index *headIndex) (*part, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
@@ -164,7 +164,7 @@ func load(path string, c *codecs, mode readMode, flow func(*flowRecord), head *s
 		return nil, err
 	}
 	defer d.close()
-	return d.readAll(h, mode, flow, head)
+	return d.readAll(h, mode, flow, index)
 }
 
 // Merged describes the merged capture.
@@ -242,7 +242,11 @@ func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
 		return fmt.Errorf("changed while merging: %w", err)
 	}
 	m.name, m.tl, m.truncated = pt.path, &full.tail, full.head.Truncated
-	m.each = func(walk func(*headPacket) error, _ func(int64)) error { return full.head.each(m.c, walk) }
+	index, err := newHeadIndex(m.c, &full.head)
+	if err != nil {
+		return fmt.Errorf("changed while merging: %w", err)
+	}
+	m.each = func(walk func(*headPacket) error, _ func(int64)) error { return index.each(walk) }
 	if err := m.head(); err != nil {
 		return err
 	}
@@ -251,7 +255,7 @@ func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
 		if flowErr == nil {
 			flowErr = m.flow(r, emit)
 		}
-	}, &full.head); err != nil {
+	}, index); err != nil {
 		return fmt.Errorf("changed while merging: %w", err)
 	}
 	if flowErr != nil {
