@@ -387,11 +387,7 @@ func (c *Codec[T]) ReadBlock(src []byte, vs []T, max int) ([]T, []byte, error) {
 				st[k].b = dict[int(e)*len(c.small)+j]
 			}
 		}
-		var pp unsafe.Pointer
-		if i > 0 {
-			pp = unsafe.Pointer(&vs[base+i-1])
-		}
-		c.root.read(st, unsafe.Pointer(&vs[base+i]), pp)
+		c.root.read(st, unsafe.Pointer(&vs[base+i]), prevOf(vs[base:], i))
 	}
 	if err := st.check(); err != nil {
 		return vs[:base], src, err
