@@ -14,10 +14,10 @@ import (
 // value may carry any bytes; a CSV reader decoding UTF-8 would fail on
 // them).
 func appendCSVCell(dst, v []byte) []byte {
-	quote := bytes.ContainsAny(v, ",\"\r\n")
-	if !quote && utf8.Valid(v) {
+	if csvPlain(v) {
 		return append(dst, v...)
 	}
+	quote := csvQuoted(v)
 	if quote {
 		dst = append(dst, '"')
 	}
@@ -38,6 +38,14 @@ func appendCSVCell(dst, v []byte) []byte {
 	}
 	return dst
 }
+
+// csvQuoted reports whether a CSV cell of v must be quoted: it holds a
+// comma, a quote or a line break.
+func csvQuoted(v []byte) bool { return bytes.ContainsAny(v, ",\"\r\n") }
+
+// csvPlain reports whether v is a CSV cell as it is: not quoted, valid
+// UTF-8.
+func csvPlain(v []byte) bool { return !csvQuoted(v) && utf8.Valid(v) }
 
 // csvWriter streams one row per flow as flows finish, after a header row of
 // Columns.

@@ -1,11 +1,9 @@
 package report
 
 import (
-	"bytes"
 	"net/netip"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/handshake"
@@ -233,7 +231,7 @@ func (w *fieldAppender) endList() {
 // a line break, and replaces invalid UTF-8 (appendCSVCell).
 func (w *fieldAppender) quoteCSV() {
 	v := w.b[w.start:]
-	if !bytes.ContainsAny(v, ",\"\r\n") && utf8.Valid(v) {
+	if csvPlain(v) {
 		return
 	}
 	w.b = appendCSVCell(w.b[:w.start], slices.Clone(v))
