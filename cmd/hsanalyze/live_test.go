@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -207,4 +208,37 @@ func TestSignals(t *testing.T) {
 			t.Errorf("a report after the second signal: %q", stdout.String())
 		}
 	})
+}
+
+// TestReadsLiveStdin: only a run that reads "-" from a pipe is live; named
+// files are read in batches even when standard input is a pipe, as it is
+// under a shell pipeline, a CI runner or scripts/bench.
+func TestReadsLiveStdin(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	regular, err := os.Open("live_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer regular.Close()
+	for _, tc := range []struct {
+		name  string
+		files []string
+		stdin io.Reader
+		want  bool
+	}{
+		{"pipe stdin, named file", []string{"a.pcap"}, r, false},
+		{"pipe stdin, dash", []string{"-"}, r, true},
+		{"pipe stdin, file and dash", []string{"a.pcap", "-"}, r, true},
+		{"regular stdin, dash", []string{"-"}, regular, false},
+		{"not a file, dash", []string{"-"}, strings.NewReader(""), false},
+	} {
+		if got := readsLiveStdin(tc.files, tc.stdin); got != tc.want {
+			t.Errorf("%s: readsLiveStdin = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

@@ -82,7 +82,7 @@ func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer, ge
 	if sigs != nil {
 		// A live standard input is tracked packet by packet, and a read
 		// blocked on it ends when the grace period after a signal does.
-		if cfg.live = isLiveInput(stdin); cfg.live {
+		if cfg.live = readsLiveStdin(cfg.files, stdin); cfg.live {
 			stdin = newCancelReader(stdin, cfg.intr.cancel)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -185,6 +186,16 @@ func isPipe(w any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeNamedPipe != 0
+}
+
+// readsLiveStdin reports whether the run reads a capture from a live
+// standard input: one of the captures is "-" and standard input is a pipe
+// or a terminal. A run over named files is never live, whatever standard
+// input is: a shell pipeline or a terminal hands every command a pipe or a
+// tty there, and tracking files packet by packet would cost one hand-off
+// between goroutines per packet.
+func readsLiveStdin(files []string, stdin io.Reader) bool {
+	return slices.Contains(files, "-") && isLiveInput(stdin)
 }
 
 // isLiveInput reports whether standard input, as a capture, is fed live
