@@ -33,12 +33,13 @@ type Options struct {
 	// happens (the warning is counted in Summary either way).
 	Warn func(*capture.FileError)
 	// Workers is how many goroutines a run uses: 1 reads, decodes, tracks
-	// and emits on Run's goroutine; 2 reads, decodes and tracks on one
-	// goroutine while emit runs on Run's; 3 or more read and decode on a
-	// third (more are not used yet). 0 (the default) is 1: measured on a
-	// quiet 2-vCPU machine, 2 and 3 goroutines took more time, not less
-	// (README, Performance). With Tracker.Trace set, tracking and emit
-	// share Run's goroutine. The output is the same whatever the number.
+	// and emits on Run's goroutine; 2 tracks on a goroutine of its own
+	// while Run's reads, decodes and emits, in turns (a live input, with
+	// BatchSize 1, is read on a third: its reads block); 3 or more read
+	// and decode, track, and emit on three goroutines (more are not used
+	// yet). 0 (the default) is GOMAXPROCS. With GOMAXPROCS 1, or with
+	// Tracker.Trace set, tracking and emit share Run's goroutine. The
+	// output is the same whatever the number.
 	Workers int
 	// Packets, if set, is kept at the number of packet records read so
 	// far, updated once per batch: for a progress display in another
@@ -222,9 +223,8 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 	default:
 		// Emit (formatting the report) on Run's goroutine, fed with the
 		// flows tracking posts, in batches. Tracking runs on a goroutine
-		// of its own, reading and decoding on the same one (two
-		// goroutines: what crosses between them is one Flow per
-		// attempt) or on a third.
+		// of its own, reading and decoding on Run's between deliveries
+		// (two goroutines: shareWithEmit) or on a third.
 		evs, evFree := make(chan []event, 4), make(chan []event, 5)
 		for range cap(evFree) {
 			evFree <- make([]event, 0, 256)
@@ -252,21 +252,28 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 				cur = (<-evFree)[:0]
 			}
 		}
-		go func() {
-			if workers == 2 {
-				sequential()
-			} else {
-				pipelined()
-			}
-			evs <- cur
-			close(evs)
-		}()
-		for ev := range evs {
+		// drain delivers one handoff's events and recycles its slice.
+		drain := func(ev []event) {
 			for i := range ev {
 				deliver(&ev[i])
 			}
 			clear(ev) // let the copies' slices go
 			evFree <- ev[:0]
+		}
+		if workers == 2 && rd.size > 1 {
+			shareWithEmit(rd, consume, flush, evs, &cur, drain)
+		} else {
+			// Reading on a goroutine of its own, also with two workers
+			// when the input is live: its reads block between packets,
+			// and what was decided must reach emit meanwhile.
+			go func() {
+				pipelined()
+				evs <- cur
+				close(evs)
+			}()
+			for ev := range evs {
+				drain(ev)
+			}
 		}
 	}
 
@@ -284,15 +291,53 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 	return sum, errors.Join(errs...)
 }
 
+// shareWithEmit is the two-goroutine layout: tracking (consume, then
+// flush) on a goroutine of its own; reading and decoding on the calling
+// goroutine, between deliveries of the events tracking hands off on evs
+// (drain). Both sides do about the same work on a flood or a scan: the
+// tracker's table on one, the reader and the formatting of each flow on
+// the other. cur is the tracker's pending events, handed off at the end.
+func shareWithEmit(rd *reader, consume func(*batch), flush func(), evs chan []event, cur *[]event, drain func([]event)) {
+	// Three batches: one being filled, one being tracked, one waiting
+	// between them; full never blocks, as it has room for all three.
+	full, free := make(chan *batch, 3), make(chan *batch, 3)
+	for range cap(free) {
+		free <- new(batch)
+	}
+	go func() {
+		for b := range full {
+			consume(b)
+			free <- b
+		}
+		flush()
+		evs <- *cur
+		close(evs)
+	}()
+	for reading := true; reading; {
+		select {
+		case ev := <-evs:
+			drain(ev)
+		case b := <-free:
+			reading = rd.fill(b)
+			full <- b
+		}
+	}
+	close(full)
+	for ev := range evs {
+		drain(ev)
+	}
+}
+
 // maxQueued bounds the events one handoff carries from tracking to emit.
 const maxQueued = 1024
 
 // goroutines returns how many goroutines Run uses (Options.Workers).
 func (o *Options) goroutines() int {
-	if o.Workers > 0 && runtime.GOMAXPROCS(0) > 1 {
-		return o.Workers
+	procs := runtime.GOMAXPROCS(0)
+	if procs == 1 {
+		return 1
 	}
-	return 1
+	return cmp.Or(o.Workers, procs)
 }
 
 // event is one thing for the caller's goroutine: a flow (a copy of the

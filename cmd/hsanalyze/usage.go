@@ -82,8 +82,8 @@ Analysis:
                         D before is a duplicate (SPAN port): dropped, counted
                         (default 1ms; 0: keep every frame)
   --workers N           goroutines for the analysis, same output for any N: 1
-                        does all in one; 2 formats the report beside; 3 also
-                        reads and decodes apart (default 1)
+                        does all in one; 2 tracks beside reading and
+                        formatting; 3 also reads apart (default: the CPUs)
   --jobs N              files that follow one another in time (rotated) are
                         analysed N at a time, then merged: the same output
                         (default 1)
