@@ -215,17 +215,25 @@ func (s *flowStore) spill() error {
 // order they were added. f is only valid during the call. It stops at
 // fn's first error and returns it.
 func (s *flowStore) each(fn func(f *reassembly.Flow) error) error {
+	var f reassembly.Flow
+	return s.eachRecord(func(rec []byte) error {
+		if err := decodeFlowRecord(rec, &f); err != nil {
+			return err
+		}
+		return fn(&f)
+	})
+}
+
+// eachRecord is each with the flow records (flowcodec.go) undecoded; rec
+// is only valid during the call.
+func (s *flowStore) eachRecord(fn func(rec []byte) error) error {
 	if s.err != nil {
 		return s.err
 	}
 	s.sortMem()
-	var f reassembly.Flow
 	if len(s.runs) == 0 {
 		for _, e := range s.index {
-			if err := decodeFlowRecord(s.record(e), &f); err != nil {
-				return err
-			}
-			if err := fn(&f); err != nil {
+			if err := fn(s.record(e)); err != nil {
 				return err
 			}
 		}
@@ -253,10 +261,7 @@ func (s *flowStore) each(fn func(f *reassembly.Flow) error) error {
 	heap.Init(&m)
 	for len(m) > 0 {
 		src := m[0]
-		if err := decodeFlowRecord(src.rec, &f); err != nil {
-			return err
-		}
-		if err := fn(&f); err != nil {
+		if err := fn(src.rec); err != nil {
 			return err
 		}
 		if err := src.next(); err != nil {

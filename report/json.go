@@ -14,15 +14,11 @@ import (
 // another order, so they are held in a flowStore (compact records, spilled
 // to disk past a bound) until Close.
 type jsonWriter struct {
-	w     io.Writer
-	enc   flowEncoder
-	store flowStore
-	buf   []byte
-	file  string // Options.File
-}
-
-func newJSON(w io.Writer, seed uint16) (*jsonWriter, error) {
-	return &jsonWriter{w: w, enc: flowEncoder{seed: seed}}, nil
+	w       io.Writer
+	seed    uint16 // Options.CommunityIDSeed
+	store   flowStore
+	file    string // Options.File
+	workers int    // Options.Workers
 }
 
 func (j *jsonWriter) Flow(f *reassembly.Flow) error {
@@ -34,22 +30,20 @@ func (j *jsonWriter) Close(c *Capture, s *Stats) error {
 	bw := bufio.NewWriterSize(j.w, 256<<10)
 	bw.Write(appendSummaryJSON([]byte(`{"summary":`), c, s))
 	bw.WriteString(`,"flows":[`)
-	first := true
-	err := j.store.each(func(f *reassembly.Flow) error {
-		j.buf = j.buf[:0]
-		if !first {
-			j.buf = append(j.buf, ',')
+	err := j.store.writeSorted(bw, j.workers, func() flowFormat {
+		enc := flowEncoder{seed: j.seed}
+		return func(dst []byte, f *reassembly.Flow, n uint64) []byte {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, "\n  "...)
+			return appendFileField(enc.append(dst, f), j.file)
 		}
-		first = false
-		j.buf = append(j.buf, "\n  "...)
-		j.buf = appendFileField(j.enc.append(j.buf, f), j.file)
-		_, err := bw.Write(j.buf)
-		return err
 	})
 	if err != nil {
 		return err
 	}
-	if !first {
+	if j.store.n > 0 {
 		bw.WriteByte('\n')
 	}
 	bw.WriteString("]}\n")

@@ -103,6 +103,10 @@ type Options struct {
 	// GroupBy makes the table one row per group instead of per flow:
 	// GroupServer, GroupClient or GroupPort ("" for the flow list).
 	GroupBy string
+	// Workers is how many goroutines JSON formats its flows with once they
+	// are sorted, at Close: 0 is GOMAXPROCS, 1 formats on the caller's.
+	// The output is the same whatever the number.
+	Workers int
 }
 
 // New returns a Writer for format "table", "json", "ndjson", "csv", "zeek"
@@ -116,11 +120,7 @@ func New(format string, w io.Writer, opts Options) (Writer, error) {
 	}
 	switch format {
 	case "json":
-		j, err := newJSON(w, opts.CommunityIDSeed)
-		if j != nil {
-			j.file = opts.File
-		}
-		return j, err
+		return &jsonWriter{w: w, seed: opts.CommunityIDSeed, file: opts.File, workers: opts.Workers}, nil
 	case "ndjson":
 		return &ndjsonWriter{w: w, enc: flowEncoder{seed: opts.CommunityIDSeed}, batch: batchFor(opts), file: opts.File}, nil
 	case "csv":

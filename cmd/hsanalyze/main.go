@@ -255,7 +255,7 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		w, h.trace = hw, hw.Trace
 	} else {
 		w, err = report.New(cfg.format, sink, report.Options{All: cfg.all, Quiet: cfg.quiet, Color: color, Files: cfg.files, CommunityIDSeed: cfg.seed, FailOn: cfg.policy, Width: width, Flush: live,
-			File: cfg.fileTag, NoHeader: cfg.csvNoHeader, GroupBy: cfg.groupBy})
+			File: cfg.fileTag, NoHeader: cfg.csvNoHeader, GroupBy: cfg.groupBy, Workers: cfg.workers})
 		if err != nil {
 			fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 			return exitError
