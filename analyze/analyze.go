@@ -144,10 +144,13 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 	// Flows, the start and warnings reach the caller as events, in
 	// capture order: delivered at once, or queued by the tracking stage of
 	// the pipeline for Run's goroutine.
+	var build func(*reassembly.Deferred) // a deferred flow's, on Run's goroutine
 	deliver := func(e *event) {
 		switch {
 		case e.queued:
 			emit(&e.copy)
+		case e.deferred:
+			build(&e.d)
 		case e.warn != nil:
 			if opts.Warn != nil {
 				opts.Warn(e.warn)
@@ -158,8 +161,21 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 	}
 	post := func(e event) { deliver(&e) }
 	postFlow := emit
+	var postDeferred func(*reassembly.Deferred)
 	var flows uint64
-	tr := reassembly.New(opts.Tracker, func(f *reassembly.Flow) {
+	workers := opts.goroutines()
+	tracking := opts.Tracker
+	if workers > 1 && tracking.Trace == nil {
+		// Flows of attempts decided while compact (every unanswered SYN of
+		// a flood) are built on Run's goroutine, not the tracker's.
+		b := reassembly.NewBuilder(tracking)
+		build = func(d *reassembly.Deferred) { emit(b.Flow(d)) }
+		tracking.Defer = func(d *reassembly.Deferred) {
+			flows++
+			postDeferred(d)
+		}
+	}
+	tr := reassembly.New(tracking, func(f *reassembly.Flow) {
 		flows++
 		postFlow(f)
 	})
@@ -213,7 +229,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		}
 		flush()
 	}
-	switch workers := opts.goroutines(); {
+	switch {
 	case workers == 1:
 		sequential()
 	case opts.Tracker.Trace != nil:
@@ -242,6 +258,12 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 		postFlow = func(f *reassembly.Flow) {
 			cur = append(cur, event{queued: true})
 			cur[len(cur)-1].copy = *f
+			if len(cur) >= maxQueued {
+				handoff()
+			}
+		}
+		postDeferred = func(d *reassembly.Deferred) {
+			cur = append(cur, event{deferred: true, d: *d})
 			if len(cur) >= maxQueued {
 				handoff()
 			}
@@ -341,13 +363,16 @@ func (o *Options) goroutines() int {
 }
 
 // event is one thing for the caller's goroutine: a flow (a copy of the
-// tracker's, which it reuses: queued), a damage warning, or (neither) the
-// capture's start at ts.
+// tracker's, which it reuses: queued), an attempt decided while compact
+// whose flow is still to build (deferred), a damage warning, or (none of
+// them) the capture's start at ts.
 type event struct {
-	warn   *capture.FileError
-	ts     int64
-	queued bool
-	copy   reassembly.Flow
+	warn     *capture.FileError
+	ts       int64
+	queued   bool
+	copy     reassembly.Flow
+	deferred bool
+	d        reassembly.Deferred
 }
 
 // start runs reading and decoding on a goroutine of its own and returns

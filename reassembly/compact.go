@@ -368,8 +368,10 @@ func (t *Tracker) retransmit(i int32, seg *decode.Segment) bool {
 
 // fill rebuilds into e (fresh, unlisted) the attempt of slot i by
 // replaying its segments, with Zeek's view if e has one.
-func (t *Tracker) fill(i int32, e *entry) {
-	s := t.cmp.slot(i)
+func (t *Tracker) fill(i int32, e *entry) { t.cmp.slot(i).fill(e) }
+
+// fill rebuilds the slot's attempt in e, replaying its SYNs.
+func (s *cslot) fill(e *entry) {
 	e.key = s.key.flowKey()
 	e.setClient(s.client())
 	e.expTS = s.lastTS() // as the Machine's LastTS after the replay
@@ -394,6 +396,10 @@ func (t *Tracker) promote(i int32) *entry {
 
 // finishCompact emits slot i's attempt.
 func (t *Tracker) finishCompact(i int32) {
+	if t.deferFn != nil {
+		t.deferCompact(i)
+		return
+	}
 	e := t.newEntry()
 	t.fill(i, e)
 	t.cmp.release(i)

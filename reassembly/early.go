@@ -146,16 +146,17 @@ func (t *Tracker) makeRoom(seg *decode.Segment, cost int64) {
 	}
 }
 
-// earlyDecided is called by finish for an attempt decided early: it
+// earlyDecided is called by finish for an attempt decided early, of key,
+// last active at expTS, with the client's ISN if hasISN, closed or not: it
 // records the tombstone and returns the anomaly the Flow carries.
-func (t *Tracker) earlyDecided(e *entry, r *handshake.Result) handshake.Anomaly {
+func (t *Tracker) earlyDecided(key FlowKey, expTS int64, isn decode.Seq, hasISN, closed bool) handshake.Anomaly {
 	t.early.stats.Decided++
-	tb := tomb{isn: uint32(r.ClientISN), hasISN: r.HasClientISN, closed: e.m.Closed()}
-	tb.exp = e.expTS + t.idle
+	tb := tomb{isn: uint32(isn), hasISN: hasISN, closed: closed}
+	tb.exp = expTS + t.idle
 	if tb.closed {
-		tb.exp = e.expTS + t.linger
+		tb.exp = expTS + t.linger
 	}
-	t.addTomb(hashKey(e.key), tb)
+	t.addTomb(hashKey(key), tb)
 	by := t.early.by
 	return handshake.Anomaly{Code: handshake.DecidedEarly, Frame: by.Frame, File: by.File}
 }

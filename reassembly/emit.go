@@ -14,15 +14,13 @@ func (t *Tracker) finish(e *entry) {
 	t.table.del(e.key)
 	t.early.used -= attemptCost(t.conn)
 	r := e.m.Result()
-	client, server := e.key.lo, e.key.hi
-	if e.bits&eClientLo == 0 {
-		client, server = server, client
+	var early *handshake.Anomaly
+	if t.early.by != nil {
+		a := t.earlyDecided(e.key, e.expTS, r.ClientISN, r.HasClientISN, e.m.Closed())
+		early = &a
 	}
 	f := &t.out
-	*f = Flow{Client: client, Server: server, FirstTS: e.m.FirstTS(), LastTS: e.m.LastTS(), Attempt: e.seq, File: int(e.file), Result: r}
-	if z := e.view(); z != nil {
-		f.Conn, f.ConnPrior = z.conn.Summary(), z.prior
-	}
+	flowOf(f, e, &r, t.ending, t.now, early, &t.kept)
 	if e.key.tun != 0 {
 		swap := e.swap
 		if r.Flipped {
@@ -32,10 +30,26 @@ func (t *Tracker) finish(e *entry) {
 		f.Tunnel = &tun
 		t.unref(e.key)
 	}
-	if t.ending != handshake.EndedNormally {
+	t.recycle(e)
+	t.emit(f)
+}
+
+// flowOf sets f to e's attempt, whose Machine's result is r, as it ends
+// with ending at now; early, if set, is its decided_early anomaly. The
+// slices f gets come from kept.
+func flowOf(f *Flow, e *entry, r *handshake.Result, ending handshake.Ending, now int64, early *handshake.Anomaly, kept *flowSlab) {
+	client, server := e.key.lo, e.key.hi
+	if e.bits&eClientLo == 0 {
+		client, server = server, client
+	}
+	*f = Flow{Client: client, Server: server, FirstTS: e.m.FirstTS(), LastTS: e.m.LastTS(), Attempt: e.seq, File: int(e.file), Result: *r}
+	if z := e.view(); z != nil {
+		f.Conn, f.ConnPrior = z.conn.Summary(), z.prior
+	}
+	if ending != handshake.EndedNormally {
 		// Still open when the input ended or was interrupted: the
 		// reason says so, and how long after its last segment.
-		f.EndAt(t.ending, t.now-e.m.LastTS())
+		f.EndAt(ending, now-e.m.LastTS())
 	}
 	if r.Flipped {
 		f.Client, f.Server = f.Server, f.Client
@@ -44,17 +58,15 @@ func (t *Tracker) finish(e *entry) {
 			f.ConnPrior[i].OrigIsA = !f.ConnPrior[i].OrigIsA
 		}
 	}
-	if t.early.by != nil {
-		ev := t.kept.anomalies(len(f.Evidence) + 1)
+	if early != nil {
+		ev := kept.anomalies(len(f.Evidence) + 1)
 		copy(ev, f.Evidence)
-		ev[len(ev)-1] = t.earlyDecided(e, &r)
+		ev[len(ev)-1] = *early
 		f.Evidence = ev
 	}
 	if len(f.Evidence) > 0 {
-		f.Anomalies = t.kept.distinct(f.Evidence)
+		f.Anomalies = kept.distinct(f.Evidence)
 	}
-	t.recycle(e)
-	t.emit(f)
 }
 
 // flowSlab hands out the Anomalies and the early-decided Evidence of

@@ -177,6 +177,12 @@ type Options struct {
 	// Zeek's); it saves a third of each open attempt's memory and the CPU
 	// of following Zeek's state machine. Everything else is unchanged.
 	NoConnState bool
+	// Defer, if set, is called instead of emit with each attempt decided
+	// while it was still compact (SYN-only): its Flow, which a Builder
+	// makes, on any goroutine, is the one emit would have had. It is
+	// called where emit would have been, in the same order. The Deferred
+	// is only valid during the call: keep a copy.
+	Defer func(*Deferred)
 }
 
 // Trace is one segment as an attempt's Machine saw it.
@@ -411,6 +417,7 @@ type Tracker struct {
 	idle, linger, window int64
 	emit                 func(*Flow)
 	traceFn              func(*Trace)
+	deferFn              func(*Deferred) // Options.Defer
 	table                table
 	open, closed         list
 	free                 *entry   // recycled entries, linked by next
@@ -454,8 +461,9 @@ type Tracker struct {
 
 	early early // Options.MaxMemory (early.go)
 
-	out  Flow     // the Flow finish emits, reused (see New)
-	kept flowSlab // the slices of emitted flows
+	out      Flow     // the Flow finish emits, reused (see New)
+	kept     flowSlab // the slices of emitted flows
+	deferred Deferred // the one deferCompact hands to deferFn, reused
 }
 
 // tunnelRef is an interned tunnel context. Its id, never reused, is the
@@ -487,6 +495,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 		window:    pick(opts.ReorderWindow, DefaultReorderWindow),
 		emit:      emit,
 		traceFn:   opts.Trace,
+		deferFn:   opts.Defer,
 		table:     newTable(),
 		heldCount: make(map[FlowKey]int),
 		tunnels:   make(map[decode.Tunnel]*tunnelRef),
