@@ -262,7 +262,14 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 				handoff()
 			}
 		}
+		own := reassembly.NewBuilder(opts.Tracker)
 		postDeferred = func(d *reassembly.Deferred) {
+			if len(evFree) == 0 {
+				// Emit is behind (at the final Flush of a flood, say):
+				// building the flow here costs less than waiting.
+				postFlow(own.Flow(d))
+				return
+			}
 			cur = append(cur, event{deferred: true, d: *d})
 			if len(cur) >= maxQueued {
 				handoff()
