@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/defrag"
@@ -84,8 +86,9 @@ func open(paths []string, want *Options, mode readMode) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{c: c}
+	parts, errs := loadAll(paths, c, mode)
 	for i, path := range paths {
-		pt, err := load(path, c, mode, nil, nil)
+		pt, err := parts[i], errs[i]
 		if err != nil {
 			return nil, &Error{Path: path, Err: err}
 		}
@@ -145,6 +148,29 @@ func (p *Plan) arrange() {
 			m.StartTS, m.HasStart = s.StartTS, true
 		}
 	}
+}
+
+// loadAll loads the partials of paths (load, without flows), on up to
+// GOMAXPROCS goroutines at once: checking a partial decodes all of it, a
+// CPU-bound pass that would otherwise run file after file before the
+// merge prints anything.
+func loadAll(paths []string, c *codecs, mode readMode) ([]*part, []error) {
+	parts, errs := make([]*part, len(paths)), make([]error, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(paths)) {
+		wg.Go(func() {
+			for i := range next {
+				parts[i], errs[i] = load(paths[i], c, mode, nil, nil)
+			}
+		})
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return parts, errs
 }
 
 // load reads the partial at path, passing its flows to flow (readFlows:
