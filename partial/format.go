@@ -606,11 +606,12 @@ const (
 	readFlows
 )
 
-// readAll reads the whole partial as mode says, passing every flow record
-// to flow in readFlows, and returns the rest. index finds the partial's
-// head packets (as readBoundary read them), which the flows of readFlows
-// refer to.
-func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord), index *headIndex) (*part, error) {
+// readAll reads the whole partial as mode says, passing every block of
+// flow records to blockFn in readFlows (which returns the slice to read the
+// next block into: the same one, or another if it keeps the block), and
+// returns the rest. index finds the partial's head packets (as
+// readBoundary read them), which the flows of readFlows refer to.
+func (d *decoder) readAll(h *Header, mode readMode, blockFn func([]flowRecord) []flowRecord, index *headIndex) (*part, error) {
 	p := &part{header: h}
 	if mode == readFlows && index == nil {
 		return nil, errors.New("partial: reading flows without their head")
@@ -637,10 +638,8 @@ func (d *decoder) readAll(h *Header, mode readMode, flow func(*flowRecord), inde
 			return nil, fmt.Errorf("%w: flows after the %dth", errCorrupt, p.summary.Flows)
 		}
 		p.summary.Flows += uint64(len(block))
-		if flow != nil {
-			for i := range block {
-				flow(&block[i])
-			}
+		if blockFn != nil {
+			block = blockFn(block)
 		}
 	}
 	if d.tag != tagTail {

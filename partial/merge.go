@@ -173,9 +173,10 @@ func loadAll(paths []string, c *codecs, mode readMode) ([]*part, []error) {
 	return parts, errs
 }
 
-// load reads the partial at path, passing its flows to flow (readFlows:
-// index finds its head packets, as readBoundary read them).
-func load(path string, c *codecs, mode readMode, flow func(*flowRecord), index *headIndex) (*part, error) {
+// load reads the partial at path, passing its blocks of flows to flows
+// (readFlows, see readAll: index finds its head packets, as readBoundary
+// read them).
+func load(path string, c *codecs, mode readMode, flows func([]flowRecord) []flowRecord, index *headIndex) (*part, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
@@ -190,7 +191,7 @@ func load(path string, c *codecs, mode readMode, flow func(*flowRecord), index *
 		return nil, err
 	}
 	defer d.close()
-	return d.readAll(h, mode, flow, index)
+	return d.readAll(h, mode, flows, index)
 }
 
 // Merged describes the merged capture.
@@ -276,13 +277,32 @@ func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
 	if err := m.head(); err != nil {
 		return err
 	}
+	// The flows are decoded on a goroutine of their own while this one
+	// merges and emits the blocks decoded before: four blocks at most.
+	blocks, free := make(chan []flowRecord, 2), make(chan []flowRecord, 3)
+	for range cap(free) {
+		free <- nil
+	}
+	var loadErr error
+	go func() {
+		defer close(blocks)
+		_, loadErr = load(pt.path, m.c, readFlows, func(block []flowRecord) []flowRecord {
+			blocks <- block
+			return (<-free)[:0]
+		}, index)
+	}()
 	var flowErr error
-	if _, err := load(pt.path, m.c, readFlows, func(r *flowRecord) {
-		if flowErr == nil {
-			flowErr = m.flow(r, emit)
+	for block := range blocks {
+		for i := range block {
+			if flowErr == nil {
+				flowErr = m.flow(&block[i], emit)
+			}
 		}
-	}, index); err != nil {
-		return fmt.Errorf("changed while merging: %w", err)
+		clear(block) // let the flows' slices go
+		free <- block
+	}
+	if loadErr != nil {
+		return fmt.Errorf("changed while merging: %w", loadErr)
 	}
 	if flowErr != nil {
 		return flowErr
