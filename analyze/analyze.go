@@ -122,7 +122,7 @@ func (e *UnsupportedLinkError) Error() string {
 // deterministic order. The *reassembly.Flow passed to emit is only valid
 // during the call. Run closes nothing; the caller owns the files.
 //
-// Reading and decoding run in a goroutine of their own (see
+// Reading, decoding and tracking may run on goroutines of their own (see
 // Options.Workers); emit and the Start and Warn hooks are always called
 // from Run's goroutine, in capture order.
 //
@@ -262,7 +262,7 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 				handoff()
 			}
 		}
-		own := reassembly.NewBuilder(opts.Tracker)
+		own := reassembly.NewBuilder(tracking)
 		postDeferred = func(d *reassembly.Deferred) {
 			if len(evFree) == 0 {
 				// Emit is behind (at the final Flush of a flood, say):
