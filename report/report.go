@@ -103,9 +103,10 @@ type Options struct {
 	// GroupBy makes the table one row per group instead of per flow:
 	// GroupServer, GroupClient or GroupPort ("" for the flow list).
 	GroupBy string
-	// Workers is how many goroutines JSON formats its flows with once they
-	// are sorted, at Close: 0 is GOMAXPROCS, 1 formats on the caller's.
-	// The output is the same whatever the number.
+	// Workers is how many goroutines JSON and the --all table format
+	// their flows with once they are sorted, at Close: 0 is GOMAXPROCS, 1
+	// formats on the caller's. The output is the same whatever the
+	// number.
 	Workers int
 }
 

@@ -36,8 +36,7 @@ type tableWriter struct {
 	// in (tableall.go)
 	widths  [len(tableHeader)]int
 	scratch []byte
-	cellBuf []byte     // the cells of the row being formatted (cells)
-	stamps  stampCache // of the --all time column
+	cellBuf []byte // the cells of the row being formatted (cells)
 }
 
 // row is one flow of the table, formatted but for its time column.

@@ -15,11 +15,10 @@ import (
 // batch tablewriter table holds every cell of every row until it renders
 // (~1.7 KB per row, and 8× the time of the default table on 200k flows;
 // its streaming mode still costs 7×), so the flows stay compact in t.all
-// and Close writes the
-// rows through a buffer in tablewriter's default layout (the same bytes,
-// TestTableAllMatchesBatch checks). The columns are measured as flows
-// arrive (addAll), beside the reading goroutine, so Close formats each
-// row once.
+// and Close writes the rows in tablewriter's default layout (the golden
+// all.txt files of TestGolden hold tablewriter's bytes), formatting them
+// on Options.Workers goroutines (flowStore.writeSorted). The columns are
+// measured as flows arrive (addAll), so Close formats each row once.
 func (t *tableWriter) closeAll(c *Capture) error {
 	defer t.all.close()
 	n := t.all.n
@@ -29,29 +28,41 @@ func (t *tableWriter) closeAll(c *Capture) error {
 	}
 	fmt.Fprintf(t.w, "\n%s (%d):\n", "Flows", n)
 	layout := timeLayout(c)
-	var cells [len(tableHeader)]string
 	bw := bufio.NewWriterSize(t.w, 64<<10)
-	b := boxTable{w: bw, widths: t.widths[:]}
+	b := boxTable{widths: t.widths[:]}
 	b.widths[0] = max(b.widths[0], len(layout))
 	b.rule("┌", "┬", "┐")
 	b.row(tableHeader[:])
 	b.rule("├", "┼", "┤")
+	bw.Write(b.buf)
 	withDate := len(layout) > len("15:04:05.000000")
-	if err := t.all.each(func(f *reassembly.Flow) error {
-		// All of a row's cells are one string: one allocation a row.
-		buf := t.stamps.appendTable(t.cellBuf[:0], f.FirstTS, withDate)
-		start := len(buf)
-		buf, ends := t.appendCells(buf, f)
-		t.cellBuf = buf
-		s := string(buf)
-		cells[0] = s[:start]
-		splitCells(cells[1:], s, start, ends[:])
-		b.row(cells[:])
-		return nil
-	}); err != nil {
+	// The rows are formatted on every core (writeSorted), each goroutine
+	// with its own buffers; the widths are final and only read.
+	err := t.all.writeSorted(bw, t.opts.Workers, func() flowFormat {
+		rb := boxTable{widths: b.widths}
+		var stamps stampCache
+		var cellBuf []byte
+		var cells [len(tableHeader)]string
+		return func(dst []byte, f *reassembly.Flow, _ uint64) []byte {
+			// All of a row's cells are one string: one allocation a row.
+			buf := stamps.appendTable(cellBuf[:0], f.FirstTS, withDate)
+			start := len(buf)
+			buf, ends := t.appendCells(buf, f)
+			cellBuf = buf
+			s := string(buf)
+			cells[0] = s[:start]
+			splitCells(cells[1:], s, start, ends[:])
+			rb.buf = dst
+			rb.row(cells[:])
+			return rb.buf
+		}
+	})
+	if err != nil {
 		return err
 	}
+	b.buf = b.buf[:0]
 	b.rule("└", "┴", "┘")
+	bw.Write(b.buf)
 	return bw.Flush()
 }
 
@@ -76,8 +87,8 @@ func (c *stampCache) appendTable(dst []byte, ns int64, withDate bool) []byte {
 // addAll stores f for closeAll and widens the columns to its cells (the
 // time column is measured at the end, when its layout is known). It
 // measures what cells formats without building the strings, but for the
-// anomalies of the few flows that have any; TestTableAllMatchesBatch
-// keeps the two in step.
+// anomalies of the few flows that have any; the golden all.txt files
+// keep the two in step.
 func (t *tableWriter) addAll(f *reassembly.Flow) error {
 	w := &t.widths
 	if w[0] == 0 {
@@ -126,7 +137,7 @@ func (t *tableWriter) addAll(f *reassembly.Flow) error {
 // space of padding, left-aligned cells, lines of a multi-line cell on
 // rows of their own.
 type boxTable struct {
-	w      *bufio.Writer
+	buf    []byte // what rule and row append to
 	widths []int
 	lines  [][]string
 }
@@ -134,17 +145,17 @@ type boxTable struct {
 const spaces = "                                                                "
 
 func (b *boxTable) rule(left, mid, right string) {
-	b.w.WriteString(left)
+	b.buf = append(b.buf, left...)
 	for i, w := range b.widths {
 		if i > 0 {
-			b.w.WriteString(mid)
+			b.buf = append(b.buf, mid...)
 		}
 		for range w + 2 {
-			b.w.WriteString("─")
+			b.buf = append(b.buf, "─"...)
 		}
 	}
-	b.w.WriteString(right)
-	b.w.WriteByte('\n')
+	b.buf = append(b.buf, right...)
+	b.buf = append(b.buf, '\n')
 }
 
 func (b *boxTable) row(cells []string) {
@@ -161,22 +172,22 @@ func (b *boxTable) row(cells []string) {
 		height = max(height, len(b.lines[i]))
 	}
 	for l := range height {
-		b.w.WriteString("│")
+		b.buf = append(b.buf, "│"...)
 		for i, w := range b.widths {
 			s := ""
 			if l < len(b.lines[i]) {
 				s = b.lines[i][l]
 			}
-			b.w.WriteByte(' ')
-			b.w.WriteString(s)
+			b.buf = append(b.buf, ' ')
+			b.buf = append(b.buf, s...)
 			for pad := w - displayWidth(s) + 1; pad > 0; {
 				k := min(pad, len(spaces))
-				b.w.WriteString(spaces[:k])
+				b.buf = append(b.buf, spaces[:k]...)
 				pad -= k
 			}
-			b.w.WriteString("│")
+			b.buf = append(b.buf, "│"...)
 		}
-		b.w.WriteByte('\n')
+		b.buf = append(b.buf, '\n')
 	}
 }
 
