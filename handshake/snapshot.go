@@ -53,3 +53,27 @@ func (m *Machine) StartsNewAttempt(seg *decode.Segment, fromClient bool) bool {
 	return m.has(bStarted) && seg.Flags&(decode.SYN|decode.ACK) == decode.SYN &&
 		m.startsNewAttempt(seg, m.direction(seg, fromClient))
 }
+
+// Reset makes m a Machine that has seen nothing, like the zero value, but
+// keeps the out-of-line memory it allocated for what only some attempts
+// need, to use it again: for a Machine that replays attempt after attempt
+// (reassembly.Builder). The evidence raised so far is not reused: a Result
+// taken before the Reset may still hold it.
+func (m *Machine) Reset() {
+	x := m.x
+	*m = Machine{}
+	if x == nil {
+		return
+	}
+	ring, wide := x.ring, x.far
+	*x = extra{}
+	if ring != nil {
+		*ring = [synTSRing - 1]synTS{}
+		x.ring = ring
+	}
+	if wide != nil {
+		*wide = far{}
+		x.far = wide
+	}
+	m.x = x
+}

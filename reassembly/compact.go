@@ -394,19 +394,6 @@ func (t *Tracker) promote(i int32) *entry {
 	return e
 }
 
-// finishCompact emits slot i's attempt.
-func (t *Tracker) finishCompact(i int32) {
-	if t.deferFn != nil {
-		t.deferCompact(i)
-		return
-	}
-	e := t.newEntry()
-	t.fill(i, e)
-	t.cmp.release(i)
-	t.early.used += attemptCost(t.conn) - compactBytes // finish takes an entry's cost
-	t.finish(e)
-}
-
 // findCompact returns key's slot, or -1.
 func (t *Tracker) findCompact(key FlowKey) int32 {
 	if t.cmp.n == 0 {

@@ -33,8 +33,11 @@ func NewBuilder(opts Options) *Builder { return &Builder{conn: !opts.NoConnState
 // Flow returns d's attempt exactly as the Tracker would have emitted it.
 // The Flow is valid until the next call; its slices stay valid.
 func (b *Builder) Flow(d *Deferred) *Flow {
+	m := b.e.m // its out-of-line memory, reused (Machine.Reset)
+	m.Reset()
 	b.e = entryZ{}
 	e := &b.e.entry
+	e.m = m
 	if b.conn {
 		e.bits = eZeek
 	}
@@ -48,7 +51,8 @@ func (b *Builder) Flow(d *Deferred) *Flow {
 	return &b.out
 }
 
-// deferCompact hands slot i's attempt, decided, to Options.Defer. The
+// deferCompact emits slot i's attempt, decided: it hands it to
+// Options.Defer, or to the Tracker's own Builder without one. The
 // tombstone of an early decision is recorded here, from the slot alone: a
 // compact attempt has seen only bare SYNs with one sequence number, so
 // its Machine has the client's ISN and is not closed.

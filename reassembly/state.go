@@ -381,7 +381,7 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 // Finish emits key's open attempt now, as it stands.
 func (t *Tracker) Finish(key FlowKey) {
 	if i := t.findCompact(key); i >= 0 {
-		t.finishCompact(i)
+		t.deferCompact(i)
 	} else if e := t.table.get(key); e != nil {
 		t.finish(e)
 	}

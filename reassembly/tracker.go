@@ -279,7 +279,7 @@ type Tracker struct {
 	idle, linger, window int64
 	emit                 func(*Flow)
 	traceFn              func(*Trace)
-	deferFn              func(*Deferred) // Options.Defer
+	deferFn              func(*Deferred) // Options.Defer, or a Builder's emit
 	table                table
 	open, closed         list
 	free                 *entry   // recycled entries, linked by next
@@ -368,6 +368,13 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 	t.closed.init(t.linger, true)
 	t.cmp.init(opts.Trace == nil)
 	t.initEarly(opts.MaxMemory)
+	if t.deferFn == nil {
+		// Without Options.Defer, the Tracker builds such an attempt's
+		// Flow itself, with a Builder: it replays the slot through one
+		// Machine whose memory it reuses, not through a new entry's.
+		b := NewBuilder(opts)
+		t.deferFn = func(d *Deferred) { t.emit(b.Flow(d)) }
+	}
 	return t
 }
 
@@ -669,7 +676,7 @@ func (t *Tracker) finishOpen(o openAttempt) {
 		t.finish(o.e)
 		return
 	}
-	t.finishCompact(o.i)
+	t.deferCompact(o.i)
 }
 
 // Flush emits every attempt still open, after feeding the held segments:
