@@ -604,6 +604,10 @@ const (
 	// readFlows passes the flows to readAll's callback and skips the tail
 	// and the head.
 	readFlows
+	// readPlan keeps the summary only, like readCheck, but decodes only
+	// what the plan needs: the flows, the tail and the head are counted
+	// and their framing checked, not decoded (see OpenPlan).
+	readPlan
 )
 
 // readAll reads the whole partial as mode says, passing every block of
@@ -671,11 +675,13 @@ func (d *decoder) readAll(h *Header, mode readMode, blockFn func([]flowRecord) [
 			}
 			n += len(heads)
 			headN = n
-		case readBoundary:
+		case readBoundary, readPlan:
 			if k, err := blockLen(d.body, blockSize); err != nil || k == 0 {
 				return nil, fmt.Errorf("%w: head packets after the %dth", errCorrupt, n)
 			}
-			p.head.blocks = append(p.head.blocks, slices.Clone(d.body))
+			if mode == readBoundary {
+				p.head.blocks = append(p.head.blocks, slices.Clone(d.body))
+			}
 		}
 	}
 	if d.tag != tagKeys {

@@ -3,6 +3,7 @@ package partial
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
 	"github.com/hsanalyze/hsanalyze/reassembly"
+	"github.com/klauspost/compress/zstd"
 )
 
 // mixPartial returns the partial of the 200-flow mix.
@@ -125,5 +127,102 @@ func TestAddCounters(t *testing.T) {
 	addCounters(&a, &b)
 	if a.ByKind[1] != 6 || a.IP != 10 {
 		t.Errorf("sum %+v", a)
+	}
+}
+
+// rezip returns the partial b with fn applied to its decompressed records,
+// compressed again (with a valid checksum): damage only a bug in the
+// writer could make, which the zstd stream's checksum does not catch.
+func rezip(t testing.TB, b []byte, fn func([]byte)) []byte {
+	t.Helper()
+	body := bytes.Index(b, []byte("}\n")) + 2
+	zr, err := zstd.NewReader(bytes.NewReader(b[body:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(raw)
+	var out bytes.Buffer
+	out.Write(b[:body])
+	zw, _ := zstd.NewWriter(&out, zstd.WithWindowSize(4<<20))
+	zw.Write(raw)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestOpenPlanDamage checks OpenPlan's promise: a damaged partial is
+// refused, naming the file, either by OpenPlan or by the Plan's Run, never
+// merged as if it were intact; damage inside a valid zstd stream (a flipped
+// byte of a record) gets past OpenPlan only to be found by Run.
+func TestOpenPlanDamage(t *testing.T) {
+	good := mixPartial(t, analyze.Options{})
+	dir := t.TempDir()
+	merge := func(path string, open func([]string, *Options) (*Plan, error)) (int, error) {
+		p, err := open([]string{path}, nil)
+		if err != nil {
+			return 0, err
+		}
+		n := 0
+		return n, p.Run(func(*reassembly.Flow) { n++ }, func(string) {})
+	}
+	want, err := merge(writeFile(t, dir, "good", good), OpenPlan)
+	if err != nil || want == 0 {
+		t.Fatalf("the intact partial: %d flows, %v", want, err)
+	}
+	check := func(what string, b []byte) (atRun bool) {
+		t.Helper()
+		path := writeFile(t, dir, "bad", b)
+		_, planErr := OpenPlan([]string{path}, nil)
+		_, err := merge(path, OpenPlan)
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Path != path {
+			t.Errorf("%s: err %v, want an *Error naming %s", what, err, path)
+		}
+		if _, err := Open([]string{path}, nil); err == nil {
+			t.Errorf("%s: Open took it", what)
+		}
+		return planErr == nil
+	}
+	cuts := 100
+	if testing.Short() {
+		cuts = 20
+	}
+	for n := 0; n < len(good); n += max(1, len(good)/cuts) {
+		check("truncated", good[:n])
+	}
+	byRun := 0
+	raw := rezip(t, good, func([]byte) {})
+	body := bytes.Index(raw, []byte("}\n")) + 2
+	size := len(raw) - body // a bound on the records' length, for the positions below
+	for k := range 60 {
+		at := 1 + k*size/60
+		b := rezip(t, good, func(r []byte) {
+			if i := at % len(r); i < len(r)-8 { // not the end marker
+				r[i] ^= 0xff
+			}
+		})
+		path := writeFile(t, dir, "flip", b)
+		n, err := merge(path, OpenPlan)
+		if err == nil {
+			// A flip that still decodes must not have gone unseen by
+			// Open either: both read the same records.
+			if _, oerr := Open([]string{path}, nil); oerr != nil {
+				t.Errorf("flip at %d: merged %d flows after OpenPlan, but Open refuses it: %v", at, n, oerr)
+			}
+			continue
+		}
+		if check("flipped record byte", b) {
+			byRun++
+		}
+	}
+	t.Logf("%d of 60 flipped records got past OpenPlan to be refused by Run", byRun)
+	if byRun == 0 {
+		t.Errorf("no flipped record got past OpenPlan: the test checks nothing of Run")
 	}
 }

@@ -31,10 +31,11 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Plan is a set of partials checked and ordered for merging.
 type Plan struct {
-	opts   Options
-	parts  []*loaded
-	c      *codecs
-	merged Merged
+	opts    Options
+	parts   []*loaded
+	c       *codecs
+	merged  Merged
+	checked bool // Open decoded every partial whole (not OpenPlan)
 }
 
 // loaded is one partial as Open read it, or one held in memory (mem).
@@ -77,6 +78,17 @@ func Open(paths []string, want *Options) (*Plan, error) {
 	return open(paths, want, readCheck)
 }
 
+// OpenPlan is Open without the check: it reads every partial to its end
+// (the zstd stream's checksum is checked) but decodes only the summaries,
+// so a flow, tail or head record that does not decode is found by
+// Plan.Run, after it may have emitted flows. It is for a caller that holds
+// its whole report until Run returns (a sorted report) and writes nothing
+// when Run fails: for it, Open's check would only decode every partial one
+// more time (a third of what merging costs).
+func OpenPlan(paths []string, want *Options) (*Plan, error) {
+	return open(paths, want, readPlan)
+}
+
 func open(paths []string, want *Options, mode readMode) (*Plan, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no partial given")
@@ -85,7 +97,7 @@ func open(paths []string, want *Options, mode readMode) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{c: c}
+	p := &Plan{c: c, checked: mode == readCheck}
 	parts, errs := loadAll(paths, c, mode)
 	for i, path := range paths {
 		pt, err := parts[i], errs[i]
@@ -241,7 +253,7 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 	for _, pt := range p.parts {
 		s := &pt.summary
 		overlap := prev && s.HasTrack && s.TrackFirst < maxLast
-		m := merger{c: p.c, t: t, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool)}
+		m := merger{c: p.c, t: t, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool), checked: p.checked}
 		var err error
 		if pt.mem != nil {
 			err = m.memPart(pt.mem, emit)
@@ -261,17 +273,27 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 	return nil
 }
 
+// reread describes err, met reading a partial again to merge it: as the
+// file changed since Open checked it whole, or, after OpenPlan, as what
+// it is.
+func (m *merger) reread(err error) error {
+	if m.checked {
+		return fmt.Errorf("changed while merging: %w", err)
+	}
+	return err
+}
+
 // filePart merges the partial of pt, reading it again: its boundary,
 // then its flows.
 func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
 	full, err := load(pt.path, m.c, readBoundary, nil, nil)
 	if err != nil {
-		return fmt.Errorf("changed while merging: %w", err)
+		return m.reread(err)
 	}
 	m.name, m.tl, m.truncated = pt.path, &full.tail, full.head.Truncated
 	index, err := newHeadIndex(m.c, &full.head)
 	if err != nil {
-		return fmt.Errorf("changed while merging: %w", err)
+		return m.reread(err)
 	}
 	m.each = func(walk func(*headPacket) error, _ func(int64)) error { return index.each(walk) }
 	if err := m.head(); err != nil {
@@ -302,7 +324,7 @@ func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
 		free <- block
 	}
 	if loadErr != nil {
-		return fmt.Errorf("changed while merging: %w", loadErr)
+		return m.reread(loadErr)
 	}
 	if flowErr != nil {
 		return flowErr
@@ -313,8 +335,9 @@ func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
 // merger joins one part to the tracker that holds what the parts before
 // it left open.
 type merger struct {
-	c *codecs
-	t *reassembly.Tracker
+	c       *codecs
+	checked bool // the Plan's: the partials were checked whole before
+	t       *reassembly.Tracker
 	// The part: its name (in warnings), its tail, the head 4-tuples cut
 	// short that its head packets do not mark, and its head: each calls
 	// walk for every head packet in capture order, or tick with the time

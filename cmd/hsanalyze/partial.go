@@ -55,7 +55,11 @@ func mergeAndReport(cfg *config, stdout, stderr io.Writer) int {
 		o := partial.ResolveOptions(analysisOptions(cfg, nil))
 		want = &o
 	}
-	plan, err := partial.Open(cfg.files, want)
+	open := partial.Open
+	if holdsReport(cfg) {
+		open = partial.OpenPlan // a failed merge prints nothing anyway
+	}
+	plan, err := open(cfg.files, want)
 	if err != nil {
 		fmt.Fprintf(stderr, "hsanalyze: %v\n", err)
 		return exitError
@@ -90,4 +94,13 @@ func mergeAndReport(cfg *config, stdout, stderr io.Writer) int {
 			Early:       m.Early,
 		}, nil
 	})
+}
+
+// holdsReport reports whether cfg's report is written only once every
+// flow has been seen: JSON and the table sort their flows at the end, so
+// a merge that fails part-way (an abortError) prints nothing, without
+// every partial checked beforehand (partial.OpenPlan). The streaming
+// formats print flows as they come and need partial.Open's check.
+func holdsReport(cfg *config) bool {
+	return (cfg.format == "json" || cfg.format == "table") && !cfg.perFile
 }

@@ -1,12 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"net/netip"
+
+	"github.com/hsanalyze/hsanalyze/internal/pcapgen"
+	"github.com/klauspost/compress/zstd"
 )
 
 // splitPcap cuts a little-endian pcap into files of n records each in dir
@@ -156,5 +164,78 @@ func TestMergeRefuses(t *testing.T) {
 		if r.code != exitError || !strings.Contains(r.stderr, "merge") {
 			t.Errorf("--partial with %s: exit %d, stderr %q", flag, r.code, r.stderr)
 		}
+	}
+}
+
+// TestMergeDamagedRecordPrintsNothing checks that a partial whose records
+// are damaged inside a valid zstd stream (which the JSON and table merges
+// no longer decode before merging, see holdsReport) still makes merge
+// exit 2 naming the file and print nothing, in every format.
+func TestMergeDamagedRecordPrintsNothing(t *testing.T) {
+	dir := t.TempDir()
+	// Two parts in time order: the first one intact, with enough refused
+	// attempts decided inside it (3 MB of NDJSON) that a streaming format
+	// prints them before the merge reaches the second one's damage.
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	server := netip.MustParseAddrPort("192.0.2.10:80")
+	var caps []string
+	for part := range 2 {
+		var buf bytes.Buffer
+		w, err := pcapgen.NewWriter(&buf, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3000 {
+			client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 8, byte(part), byte(i >> 8)}), uint16(1024+i))
+			ts := at.Add(time.Duration(part*60_000+i*10) * time.Millisecond)
+			w.Write(pcapgen.Seg{Time: ts, Src: client, Dst: server, Flags: pcapgen.SYN, Seq: uint32(i)})
+			w.Write(pcapgen.Seg{Time: ts.Add(time.Millisecond), Src: server, Dst: client, Flags: pcapgen.RST | pcapgen.ACK, Ack: uint32(i + 1)})
+		}
+		caps = append(caps, filepath.Join(dir, fmt.Sprintf("part%d.pcap", part)))
+		os.WriteFile(caps[part], buf.Bytes(), 0o644)
+	}
+	good, later := filepath.Join(dir, "good.partial"), filepath.Join(dir, "later.partial")
+	for i, out := range []string{good, later} {
+		if r := runCLI(t, nil, nil, "--partial", out, caps[i]); r.code != exitOK {
+			t.Fatalf("--partial: %s", r.stderr)
+		}
+	}
+	b, _ := os.ReadFile(later)
+	body := bytes.Index(b, []byte("}\n")) + 2
+	zr, err := zstd.NewReader(bytes.NewReader(b[body:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	zr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bytes in the flow records, flipped one at a time: each is a partial
+	// a buggy writer could leave, with a valid zstd checksum.
+	tried := 0
+	for i := 16; i < len(raw)/2 && tried < 8; i += len(raw) / 40 {
+		rec := bytes.Clone(raw)
+		rec[i] ^= 0xff
+		var out bytes.Buffer
+		out.Write(b[:body])
+		zw, _ := zstd.NewWriter(&out, zstd.WithWindowSize(4<<20))
+		zw.Write(rec)
+		zw.Close()
+		bad := filepath.Join(dir, "bad.partial")
+		os.WriteFile(bad, out.Bytes(), 0o644)
+		if r := runCLI(t, nil, nil, "merge", "--format", "ndjson", bad); r.code == exitOK {
+			continue // the flip still decodes: nothing to refuse
+		}
+		tried++
+		for _, format := range []string{"table", "json", "ndjson", "csv"} {
+			r := runCLI(t, nil, nil, "merge", "--format", format, good, bad)
+			if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, bad) {
+				t.Errorf("byte %d flipped, --format %s: exit %d, stdout %.200q, stderr %q; want 2, nothing printed, naming %s", i, format, r.code, r.stdout, r.stderr, bad)
+			}
+		}
+	}
+	if tried == 0 {
+		t.Fatal("no flipped byte made a partial merge refuses")
 	}
 }
