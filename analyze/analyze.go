@@ -38,8 +38,8 @@ type Options struct {
 	// BatchSize 1, is read on a third: its reads block); 3 or more read
 	// and decode, track, and emit on three goroutines (more are not used
 	// yet). 0 (the default) is GOMAXPROCS. With GOMAXPROCS 1, or with
-	// Tracker.Trace set, tracking and emit share Run's goroutine. The
-	// output is the same whatever the number.
+	// Tracker.Trace or EmitWhileTracking set, tracking and emit share
+	// Run's goroutine. The output is the same whatever the number.
 	Workers int
 	// Packets, if set, is kept at the number of packet records read so
 	// far, updated once per batch: for a progress display in another
@@ -56,7 +56,7 @@ type Options struct {
 	// capture order, just before the tracker gets it: what a partial
 	// result keeps of the start of its input. p is only valid during the
 	// call. Like End, it is called on the tracking goroutine, which is
-	// Run's when Tracker.Trace is set.
+	// Run's when Tracker.Trace or EmitWhileTracking is set.
 	Packet func(p *decode.Packet)
 	// End, if set, is called once the input has ended, before the
 	// attempts still open are flushed, with the tracker's state: what a
@@ -67,6 +67,13 @@ type Options struct {
 	// every record): the attempts still open are then judged unfinished
 	// (reassembly.Tracker.Interrupt), as after an interruption.
 	Stop *atomic.Bool
+	// EmitWhileTracking calls emit on the tracking goroutine, as each
+	// flow is decided, not later on Run's: for a caller that must see a
+	// flow before the next packet's Packet hook (a partial result's
+	// recorder). With Workers 2 or more, reading and decoding then run on
+	// a goroutine of their own, tracking and emit on Run's, as with
+	// Tracker.Trace.
+	EmitWhileTracking bool
 	// BatchSize is how many packets a batch carries to the tracker (0:
 	// 1024). A live input wants 1, so that each packet is tracked as soon
 	// as it is read, not when a batch fills.
@@ -165,7 +172,8 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 	var flows uint64
 	workers := opts.goroutines()
 	tracking := opts.Tracker
-	if workers > 1 && tracking.Trace == nil {
+	emitWhileTracking := tracking.Trace != nil || opts.EmitWhileTracking
+	if workers > 1 && !emitWhileTracking {
 		// Flows of attempts decided while compact (every unanswered SYN of
 		// a flood) are built on Run's goroutine, not the tracker's.
 		b := reassembly.NewBuilder(tracking)
@@ -232,9 +240,10 @@ func Run(files []*capture.File, opts Options, emit func(*reassembly.Flow)) (Summ
 	switch {
 	case workers == 1:
 		sequential()
-	case opts.Tracker.Trace != nil:
-		// The trace and emit share the caller's state (a timeline):
-		// tracking stays on Run's goroutine.
+	case emitWhileTracking:
+		// The trace and emit share the caller's state (a timeline), or
+		// emit must follow tracking packet by packet: tracking stays
+		// on Run's goroutine.
 		pipelined()
 	default:
 		// Emit (formatting the report) on Run's goroutine, fed with the

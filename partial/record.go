@@ -122,16 +122,17 @@ func NewMemRecorder(opts Options, files []string, codec FlowCodec) (*Recorder, e
 }
 
 // Hook sets the hooks of ao the Recorder needs (Packet and End), and
-// returns the function to pass to analyze.Run as emit. It runs the
-// analysis on one goroutine (Workers 1): the Recorder tells which packet
-// ended a head 4-tuple's first attempt from the flow emitted while that
-// packet is tracked, so emission must not be deferred. It sets no Trace:
-// the tracker keeps its compact table of SYN-only attempts.
+// returns the function to pass to analyze.Run as emit. The Recorder tells
+// which packet ended a head 4-tuple's first attempt from the flow emitted
+// while that packet is tracked, so emission must not be deferred: it sets
+// EmitWhileTracking (with ao.Workers above 1, reading and decoding still
+// run on a goroutine of their own). It sets no Trace: the tracker keeps
+// its compact table of SYN-only attempts.
 func (r *Recorder) Hook(ao *analyze.Options) func(*reassembly.Flow) {
 	ao.Packet = r.packet
 	ao.End = r.end
 	ao.Tracker.Trace = nil
-	ao.Workers = 1
+	ao.EmitWhileTracking = true
 	return r.flow
 }
 

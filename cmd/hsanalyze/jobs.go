@@ -176,6 +176,7 @@ func runJob(i int, cfg *config, run *jobRun) (r jobResult) {
 	defer f.Close()
 	ao := analysisOptions(cfg, nil)
 	ao.Stop = &run.stop
+	ao.Workers = 1
 	var flows int64 // bytes of this job's flows, counted in run as they come
 	codec := flowCodec
 	codec.Append = func(dst []byte, f *reassembly.Flow) []byte {

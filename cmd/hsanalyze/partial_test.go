@@ -167,6 +167,31 @@ func TestMergeRefuses(t *testing.T) {
 	}
 }
 
+// refusedCapture writes part (0, 1, ...) of a capture of refused
+// attempts: 3000 SYNs each answered by an RST 1 ms later, 10 ms apart,
+// the parts a minute apart, and returns its path.
+func refusedCapture(t *testing.T, dir string, part int) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := pcapgen.NewWriter(&buf, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	server := netip.MustParseAddrPort("192.0.2.10:80")
+	for i := range 3000 {
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 8, byte(part), byte(i >> 8)}), uint16(1024+i))
+		ts := at.Add(time.Duration(part*60_000+i*10) * time.Millisecond)
+		w.Write(pcapgen.Seg{Time: ts, Src: client, Dst: server, Flags: pcapgen.SYN, Seq: uint32(i)})
+		w.Write(pcapgen.Seg{Time: ts.Add(time.Millisecond), Src: server, Dst: client, Flags: pcapgen.RST | pcapgen.ACK, Ack: uint32(i + 1)})
+	}
+	path := filepath.Join(dir, fmt.Sprintf("refused-%d.pcap", part))
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // TestMergeDamagedRecordPrintsNothing checks that a partial whose records
 // are damaged inside a valid zstd stream (which the JSON and table merges
 // no longer decode before merging, see holdsReport) still makes merge
@@ -176,24 +201,7 @@ func TestMergeDamagedRecordPrintsNothing(t *testing.T) {
 	// Two parts in time order: the first one intact, with enough refused
 	// attempts decided inside it (3 MB of NDJSON) that a streaming format
 	// prints them before the merge reaches the second one's damage.
-	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	server := netip.MustParseAddrPort("192.0.2.10:80")
-	var caps []string
-	for part := range 2 {
-		var buf bytes.Buffer
-		w, err := pcapgen.NewWriter(&buf, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 3000 {
-			client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 8, byte(part), byte(i >> 8)}), uint16(1024+i))
-			ts := at.Add(time.Duration(part*60_000+i*10) * time.Millisecond)
-			w.Write(pcapgen.Seg{Time: ts, Src: client, Dst: server, Flags: pcapgen.SYN, Seq: uint32(i)})
-			w.Write(pcapgen.Seg{Time: ts.Add(time.Millisecond), Src: server, Dst: client, Flags: pcapgen.RST | pcapgen.ACK, Ack: uint32(i + 1)})
-		}
-		caps = append(caps, filepath.Join(dir, fmt.Sprintf("part%d.pcap", part)))
-		os.WriteFile(caps[part], buf.Bytes(), 0o644)
-	}
+	caps := []string{refusedCapture(t, dir, 0), refusedCapture(t, dir, 1)}
 	good, later := filepath.Join(dir, "good.partial"), filepath.Join(dir, "later.partial")
 	for i, out := range []string{good, later} {
 		if r := runCLI(t, nil, nil, "--partial", out, caps[i]); r.code != exitOK {
@@ -237,5 +245,33 @@ func TestMergeDamagedRecordPrintsNothing(t *testing.T) {
 	}
 	if tried == 0 {
 		t.Fatal("no flipped byte made a partial merge refuses")
+	}
+}
+
+// TestPartialSameForWorkers checks that --partial writes the same bytes
+// whatever --workers is: with more than one, reading and decoding run on
+// a goroutine of their own (analyze.Options.EmitWhileTracking).
+func TestPartialSameForWorkers(t *testing.T) {
+	dir := t.TempDir()
+	// The generated capture has several batches of packets: with one
+	// only, tracking and emit would not overlap even if emit were
+	// deferred (which -race then reports).
+	for _, capture := range []string{pcap("mix-200.pcap"), pcap("scan-probes.pcap"), pcap("tunnel-nested.pcap"), refusedCapture(t, dir, 0)} {
+		var first []byte
+		for _, workers := range []string{"1", "2", "3"} {
+			out := filepath.Join(dir, workers+".partial")
+			if r := runCLI(t, nil, nil, "--partial", out, "--workers", workers, capture); r.code != exitOK {
+				t.Fatalf("%s --workers %s: exit %d: %s", capture, workers, r.code, r.stderr)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first == nil {
+				first = b
+			} else if !bytes.Equal(b, first) {
+				t.Errorf("%s: --workers %s wrote another partial than --workers 1", capture, workers)
+			}
+		}
 	}
 }
