@@ -335,6 +335,11 @@ func (m *merger) filePart(pt *loaded, emit func(*reassembly.Flow)) error {
 // merger joins one part to the tracker that holds what the parts before
 // it left open.
 type merger struct {
+	// pkt and out are the head packet being replayed and the flow being
+	// emitted, reused: copies of their own, which Tracker.Add and emit
+	// only read during the call, without an allocation each.
+	pkt     decode.Packet
+	out     reassembly.Flow
 	c       *codecs
 	checked bool // the Plan's: the partials were checked whole before
 	t       *reassembly.Tracker
@@ -375,13 +380,14 @@ func (m *merger) head() error {
 	}
 	act := make(map[connKey]int)
 	return m.each(func(hp *headPacket) error {
-		pkt := hp.Packet
+		m.pkt = hp.Packet
+		pkt := &m.pkt
 		pkt.Segment.File += m.base
 		seg := &pkt.Segment
-		ck := packetKey(&pkt)
+		ck := packetKey(pkt)
 		a, ok := act[ck]
 		if !ok {
-			switch fate := m.t.Fate(&pkt); {
+			switch fate := m.t.Fate(pkt); {
 			case fate == reassembly.FateFresh:
 				a = actTick
 			case m.overlap:
@@ -389,14 +395,14 @@ func (m *merger) head() error {
 			case fate == reassembly.FateNew:
 				// The earlier attempt ends here; the part's own attempt,
 				// begun by this segment, stands.
-				m.t.Add(&pkt)
-				m.dropPacketKey(&pkt)
+				m.t.Add(pkt)
+				m.dropPacketKey(pkt)
 				act[ck] = actTick
 				return nil
 			case hp.Cut || truncated[ck]:
 				a = actSplit
 				m.warn(fmt.Sprintf("connection %s continues from an earlier part into %s beyond what its partial keeps: reported as two attempts", ck, m.name))
-				if key, ok := m.t.PacketKey(&pkt); ok {
+				if key, ok := m.t.PacketKey(pkt); ok {
 					m.t.Finish(key)
 				}
 			default:
@@ -409,11 +415,11 @@ func (m *merger) head() error {
 			m.t.Tick(seg.Timestamp)
 			return nil
 		}
-		m.t.Add(&pkt)
+		m.t.Add(pkt)
 		if hp.Term {
 			// The part began its second attempt here; so must the tracker,
 			// and from here on the part's own view is the truth.
-			key, _ := m.t.PacketKey(&pkt)
+			key, _ := m.t.PacketKey(pkt)
 			if ts, ok := m.t.Started(key); ok && ts == seg.Timestamp {
 				m.t.Drop(key)
 			} else {
@@ -435,7 +441,8 @@ func (m *merger) flow(r *flowRecord, emit func(*reassembly.Flow)) error {
 	if m.overlap && m.has(reassembly.KeyOf(r.Flow.Client, r.Flow.Server), r.Flow.Tunnel) {
 		return errShared(ck)
 	}
-	f := r.Flow
+	m.out = r.Flow
+	f := &m.out
 	f.File += m.base
 	if m.base != 0 {
 		f.Evidence = slices.Clone(f.Evidence)
@@ -443,7 +450,7 @@ func (m *merger) flow(r *flowRecord, emit func(*reassembly.Flow)) error {
 			f.Evidence[i].File += m.base
 		}
 	}
-	emit(&f)
+	emit(f)
 	return nil
 }
 
