@@ -250,10 +250,15 @@ func (p *Plan) Run(emit func(*reassembly.Flow), warn func(string)) error {
 	base := 0
 	var maxLast int64
 	prev := false
+	// The parts' merges take turns: their maps are emptied, not made
+	// again (a map keeps the room it grew to).
+	replay, act := make(map[connKey]bool), make(map[connKey]int)
 	for _, pt := range p.parts {
 		s := &pt.summary
 		overlap := prev && s.HasTrack && s.TrackFirst < maxLast
-		m := merger{c: p.c, t: t, base: base, prev: prev, overlap: overlap, warn: warn, replay: make(map[connKey]bool), checked: p.checked}
+		clear(replay)
+		clear(act)
+		m := merger{c: p.c, t: t, base: base, prev: prev, overlap: overlap, warn: warn, replay: replay, act: act, checked: p.checked}
 		var err error
 		if pt.mem != nil {
 			err = m.memPart(pt.mem, emit)
@@ -340,6 +345,7 @@ type merger struct {
 	// only read during the call, without an allocation each.
 	pkt     decode.Packet
 	out     reassembly.Flow
+	act     map[connKey]int // head: what each 4-tuple's packets do (act*)
 	c       *codecs
 	checked bool // the Plan's: the partials were checked whole before
 	t       *reassembly.Tracker
@@ -378,7 +384,7 @@ func (m *merger) head() error {
 	for i := range m.truncated {
 		truncated[m.truncated[i].key()] = true
 	}
-	act := make(map[connKey]int)
+	act := m.act
 	return m.each(func(hp *headPacket) error {
 		m.pkt = hp.Packet
 		pkt := &m.pkt
