@@ -5,13 +5,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"net/netip"
 
 	"github.com/hsanalyze/hsanalyze/internal/pcapgen"
 	"github.com/klauspost/compress/zstd"
