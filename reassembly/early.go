@@ -46,10 +46,13 @@ import (
 // tombstones) would share the tombstone.
 
 // DefaultMaxMemory is the bound the command uses unless told otherwise:
-// with it, a default run on a SYN flood of any size stays near 200 MiB of
-// RSS (about 600,000 open SYN-only attempts or 230,000 full ones, 280,000
-// tombstones).
-const DefaultMaxMemory = 96 << 20
+// about 910,000 open SYN-only attempts or 350,000 full ones (170,000 with
+// Zeek's view), and 430,000 tombstones. With the soft memory limit the
+// command sets from it, a default run on a SYN flood of any size and rate
+// stays near 230 MiB of RSS, and the 7,300-a-second floods of
+// scripts/bench (about 850,000 attempts open at once) fit without an
+// early decision.
+const DefaultMaxMemory = 144 << 20
 
 // EarlyStats counts what the memory bound did.
 type EarlyStats struct {

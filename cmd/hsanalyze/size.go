@@ -50,10 +50,14 @@ func formatSize(n int64) string {
 }
 
 // limitMemory makes the Go collector keep the heap near what the attempt
-// bound allows (debug.SetMemoryLimit, a soft limit): the bound plus room
-// for reading, decoding and the report. Without it the heap may grow to
-// twice the live data before a collection. It is the process's setting,
-// made once by the command; 0 (no bound) leaves the runtime's default.
+// bound allows (debug.SetMemoryLimit, a soft limit): the bound, an eighth
+// more for what its accounting leaves out (a table growing holds its old
+// and new arrays for a moment; the live heap of a table at the bound
+// peaked 16% above it), and 40 MiB for reading, decoding and the report.
+// Without it the heap may grow to twice the live data before a
+// collection; the tables are pointer-free, so collecting often costs
+// little. It is the process's setting, made once by the command; 0 (no
+// bound) leaves the runtime's default.
 func limitMemory(maxMem int64) { limitMemoryFor(maxMem, 1) }
 
 // limitMemoryFor is limitMemory for n attempt tables at once (--jobs).
@@ -63,6 +67,6 @@ func limitMemoryFor(maxMem int64, n int) { limitMemoryHolding(maxMem, n, 0) }
 // the tables: the partial results --jobs holds until they merge.
 func limitMemoryHolding(maxMem int64, n int, held int64) {
 	if maxMem > 0 {
-		debug.SetMemoryLimit(int64(n)*(maxMem+maxMem/2) + 64<<20 + held)
+		debug.SetMemoryLimit(int64(n)*(maxMem+maxMem/8) + 40<<20 + held)
 	}
 }

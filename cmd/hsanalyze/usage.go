@@ -87,7 +87,7 @@ Analysis:
   --jobs N              files that follow one another in time (rotated) are
                         analysed N at a time, then merged: the same output
                         (default 1)
-  --max-memory SIZE     bound the attempt table (default 96MiB; 0: none); past
+  --max-memory SIZE     bound the attempt table (default 144MiB; 0: none); past
                         it the least recently active attempts are decided
                         early (anomaly decided_early), never dropped
 
