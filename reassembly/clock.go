@@ -44,7 +44,7 @@ func (t *Tracker) unstamp(key FlowKey) {
 		t.place(e)
 		return
 	}
-	if e := t.table.get(key); e != nil && e.expTS > t.now {
+	if e := t.entryOf(key); e != nil && e.expTS > t.now {
 		e.expTS = t.now
 		e.unlink()
 		t.place(e)

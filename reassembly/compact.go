@@ -23,11 +23,11 @@ import (
 //
 // Only plain IPv4 traffic without tracing is compact; every other attempt
 // starts as a full entry. Slots sit in chunks (a slab with a free list),
-// found through an open-addressing index of slot numbers, and ordered for
-// expiry on a list of their own that merges with the open list of full
-// entries by (expTS, stamp): both lists are sorted that way, the stamp
-// being the order of insertion, so the merged order is the one a single
-// list would have.
+// found through an open-addressing index (index.go) that finds the full
+// entries of plain IPv4 attempts too, and ordered for expiry on a list of
+// their own that merges with the open list of full entries by (expTS,
+// stamp): both lists are sorted that way, the stamp being the order of
+// insertion, so the merged order is the one a single list would have.
 
 // maxRetx is how many retransmissions a slot holds; the next promotes it.
 const maxRetx = 3
@@ -146,8 +146,13 @@ type compact struct {
 	top        int32    // slots ever used
 	free       int32    // head of the free list, -1 if empty
 	n          int      // live slots
-	index      []uint64 // cells: tag<<32 | slot+1
+	index      []uint64 // cells (index.go)
 	head, tail int32
+	// The full entries of plain IPv4 attempts, found through the same
+	// index (index.go); a nil element is free, on fullFree.
+	full     []*entry
+	fullFree []int32
+	nfull    int
 }
 
 func (c *compact) init(on bool) {
@@ -156,88 +161,9 @@ func (c *compact) init(on bool) {
 
 func (c *compact) slot(i int32) *cslot { return &c.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
 
-// The index holds, per used cell, the slot's tag (32 bits of its key's
-// hash, which also place its home cell) above the slot number plus one (0:
-// an empty cell). A probe compares tags without touching the slots, so
-// looking up a key that is absent (every new SYN of a flood) reads a run
-// of adjacent cells, not a slot per cell, and a deletion finds the home of
-// each cell it shifts from the tag alone. The home of tag t in n cells is
-// t*n >> 32, so n need not be a power of two: the index grows by a
-// quarter at a load of 3/4, which keeps it between 3/5 and 3/4 full
-// (10.7 to 13.3 bytes per slot) where doubling would let it fall to 3/8
-// (21.3 bytes).
-
-func cell(tag uint32, i int32) uint64 { return uint64(tag)<<32 | uint64(uint32(i+1)) }
-
-func cellSlot(v uint64) int32 { return int32(uint32(v)) - 1 }
-
-func cellTag(v uint64) uint32 { return uint32(v >> 32) }
-
-func (c *compact) home(tag uint32) int { return int(uint64(tag) * uint64(len(c.index)) >> 32) }
-
-func (c *compact) after(j int) int {
-	if j++; j == len(c.index) {
-		return 0
-	}
-	return j
-}
-
-// find returns the slot of k, or -1.
-func (c *compact) find(k ckey) int32 {
-	if c.n == 0 {
-		return -1
-	}
-	tag := k.tag()
-	for j := c.home(tag); ; j = c.after(j) {
-		v := c.index[j]
-		if v == 0 {
-			return -1
-		}
-		if cellTag(v) == tag && c.slot(cellSlot(v)).key == k {
-			return cellSlot(v)
-		}
-	}
-}
-
-func (c *compact) indexAdd(tag uint32, i int32) {
-	j := c.home(tag)
-	for c.index[j] != 0 {
-		j = c.after(j)
-	}
-	c.index[j] = cell(tag, i)
-}
-
-// indexDelete removes slot i (of key k) by backward shift, so that probe
-// sequences never cross deleted marks.
-func (c *compact) indexDelete(k ckey, i int32) {
-	want := cell(k.tag(), i)
-	j := c.home(cellTag(want))
-	for c.index[j] != want {
-		j = c.after(j)
-	}
-	for {
-		c.index[j] = 0
-		n := j
-		for {
-			n = c.after(n)
-			v := c.index[n]
-			if v == 0 {
-				return
-			}
-			if movable(uint64(c.home(cellTag(v))), uint64(j), uint64(n)) {
-				c.index[j] = v
-				j = n
-				break
-			}
-		}
-	}
-}
-
 // alloc returns a free slot for k, indexed, not yet listed.
 func (c *compact) alloc(k ckey) int32 {
-	if (c.n+1)*4 > len(c.index)*3 {
-		c.grow()
-	}
+	c.reserve()
 	i := c.free
 	if i >= 0 {
 		c.free = c.slot(i).next
@@ -250,25 +176,15 @@ func (c *compact) alloc(k ckey) int32 {
 	}
 	*c.slot(i) = cslot{key: k}
 	c.n++
-	c.indexAdd(k.tag(), i)
+	c.indexPut(cell(k.tag(), i))
 	return i
-}
-
-func (c *compact) grow() {
-	old := c.index
-	c.index = make([]uint64, max(1024, len(old)+len(old)/4))
-	for _, v := range old {
-		if v != 0 {
-			c.indexAdd(cellTag(v), cellSlot(v))
-		}
-	}
 }
 
 // release unlists, unindexes and frees slot i.
 func (c *compact) release(i int32) {
 	s := c.slot(i)
 	c.unlink(i)
-	c.indexDelete(s.key, i)
+	c.indexDelete(cell(s.key.tag(), i))
 	s.next = c.free
 	c.free = i
 	c.n--
@@ -388,8 +304,7 @@ func (s *cslot) fill(e *entry) {
 func (t *Tracker) promote(i int32) *entry {
 	e := t.newEntry()
 	t.fill(i, e)
-	t.cmp.release(i)
-	t.table.put(e)
+	t.cmp.promote(i, e)
 	t.early.used += attemptCost(t.conn) - compactBytes
 	return e
 }
@@ -409,15 +324,17 @@ func (t *Tracker) findCompact(key FlowKey) int32 {
 // lookup returns key's attempt as a full entry, promoting a compact one,
 // or nil.
 func (t *Tracker) lookup(key FlowKey) *entry {
-	if i := t.findCompact(key); i >= 0 {
+	i, e := t.probe(key)
+	if i >= 0 {
 		return t.promote(i)
 	}
-	return t.table.get(key)
+	return e
 }
 
 // exists reports whether key has an open attempt, in either tier.
 func (t *Tracker) exists(key FlowKey) bool {
-	return t.table.get(key) != nil || t.findCompact(key) >= 0
+	i, e := t.probe(key)
+	return i >= 0 || e != nil
 }
 
 // nextStamp numbers insertions into the expiry lists.

@@ -197,3 +197,72 @@ func TestCompactIndex(t *testing.T) {
 		t.Errorf("index of %d cells: the test should cover a size that is not a power of two", len(c.index))
 	}
 }
+
+// TestIndexTiers checks the index when it holds both tiers: compact slots
+// and full entries are added, promoted in place, released and deleted at
+// random against a Go map, through growths, and probe, find and the
+// tier counts must agree with it at every step.
+func TestIndexTiers(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var c compact
+	c.init(true)
+	type attempt struct {
+		slot int32 // -1: a full entry
+		e    *entry
+	}
+	ref := map[ckey]attempt{}
+	nslots := 0
+	for i := range 300000 {
+		n := r.IntN(30000)
+		k := ckey{lo: [4]byte{10, 1, byte(n >> 8), byte(n)}, hi: [4]byte{192, 0, 2, 7}, plo: uint16(n % 5), phi: 443}
+		key := k.flowKey()
+		slot, e := c.probe(k, &key)
+		want, ok := ref[k]
+		switch {
+		case !ok && (slot >= 0 || e != nil),
+			ok && want.slot >= 0 && slot != want.slot,
+			ok && want.slot < 0 && (slot >= 0 || e != want.e):
+			t.Fatalf("step %d: probe(%v) = %d, %p; want %+v (present %v)", i, k, slot, e, want, ok)
+		}
+		if got := c.find(k); ok && want.slot >= 0 && got != want.slot || (!ok || want.slot < 0) && got >= 0 {
+			t.Fatalf("step %d: find(%v) = %d, want %+v", i, k, got, want)
+		}
+		switch {
+		case !ok && (i < 150000 || r.IntN(2) == 0):
+			if r.IntN(2) == 0 {
+				j := c.alloc(k)
+				c.insert(j, uint64(i))
+				ref[k] = attempt{slot: j}
+				nslots++
+			} else {
+				e := &entry{key: key}
+				c.addEntry(k, e)
+				ref[k] = attempt{slot: -1, e: e}
+			}
+		case ok && want.slot >= 0 && r.IntN(2) == 0:
+			e := &entry{key: key}
+			c.promote(want.slot, e)
+			ref[k] = attempt{slot: -1, e: e}
+			nslots--
+		case ok && want.slot >= 0:
+			c.release(want.slot)
+			delete(ref, k)
+			nslots--
+		case ok:
+			c.delEntry(k, &key)
+			delete(ref, k)
+		}
+		if c.n != nslots || c.nfull != len(ref)-nslots {
+			t.Fatalf("step %d: %d slots and %d entries, want %d and %d", i, c.n, c.nfull, nslots, len(ref)-nslots)
+		}
+	}
+	var live int
+	for _, e := range c.full {
+		if e != nil {
+			live++
+		}
+	}
+	if live != c.nfull || len(c.full)-len(c.fullFree) != live {
+		t.Errorf("%d live entries of %d, %d free; nfull %d", live, len(c.full), len(c.fullFree), c.nfull)
+	}
+}

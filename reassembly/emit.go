@@ -11,7 +11,7 @@ func (t *Tracker) finish(e *entry) {
 	if e.listed() {
 		e.unlink()
 	}
-	t.table.del(e.key)
+	t.delEntry(e.key)
 	t.early.used -= attemptCost(t.conn)
 	r := e.m.Result()
 	var early *handshake.Anomaly

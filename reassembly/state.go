@@ -105,8 +105,8 @@ func (t *Tracker) Snapshot() *State {
 		e    *entry
 		slot int32
 	}
-	refs := make([]ref, 0, t.table.len()+t.cmp.n)
-	for e := range t.table.all() {
+	refs := make([]ref, 0, t.entries()+t.cmp.n)
+	for e := range t.allEntries {
 		refs = append(refs, ref{seq: e.seq, e: e, slot: -1})
 	}
 	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
@@ -170,7 +170,7 @@ func (t *Tracker) Restore(s *State) (skipped []Attempt) {
 		e.m.DetachEvidence()
 		t.seq++
 		e.seq = t.seq
-		t.table.put(e)
+		t.putEntry(e)
 		t.early.used += attemptCost(t.conn)
 		t.place(e)
 	}
@@ -246,7 +246,7 @@ func (t *Tracker) Has(key FlowKey) bool {
 // Started returns the capture time of the first segment of key's open
 // attempt; ok is false when there is none.
 func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
-	if e := t.table.get(key); e != nil {
+	if e := t.entryOf(key); e != nil {
 		return e.m.FirstTS(), true
 	}
 	if i := t.findCompact(key); i >= 0 {
@@ -262,14 +262,14 @@ func (t *Tracker) Drop(key FlowKey) {
 		t.early.used -= compactBytes
 		return // plain traffic: no tunnel reference
 	}
-	e := t.table.get(key)
+	e := t.entryOf(key)
 	if e == nil {
 		return
 	}
 	if e.listed() {
 		e.unlink()
 	}
-	t.table.del(key)
+	t.delEntry(key)
 	t.early.used -= attemptCost(t.conn)
 	t.unref(key)
 	t.recycle(e)
@@ -365,7 +365,7 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 			}
 		}
 	}
-	e := t.table.get(key)
+	e := t.entryOf(key)
 	if i := t.findCompact(key); i >= 0 {
 		e = t.scratch(i, false) // unlisted: the open list's delay
 	}
@@ -382,7 +382,7 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 func (t *Tracker) Finish(key FlowKey) {
 	if i := t.findCompact(key); i >= 0 {
 		t.deferCompact(i)
-	} else if e := t.table.get(key); e != nil {
+	} else if e := t.entryOf(key); e != nil {
 		t.finish(e)
 	}
 }

@@ -6,7 +6,8 @@ import (
 	"maps"
 )
 
-// table indexes the full entries by their FlowKey. A map keyed by FlowKey
+// table indexes the full entries the index (index.go) does not take, those
+// of tunnelled and IPv6 traffic, by their FlowKey. A map keyed by FlowKey
 // (72 bytes, two netip.AddrPort and the tunnel number) costs about 118
 // bytes of slots per entry at the load a Go map runs at; keyed by the
 // key's 64-bit hash it costs about 26, the entry keeping its key. The rare

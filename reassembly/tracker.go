@@ -380,7 +380,7 @@ func New(opts Options, emit func(*Flow)) *Tracker {
 
 // Open returns the number of attempts in the table (not counting segments
 // held for reordering).
-func (t *Tracker) Open() int { return t.table.len() + t.cmp.n }
+func (t *Tracker) Open() int { return t.entries() + t.cmp.n }
 
 func isBareSYN(seg *decode.Segment) bool {
 	return seg.Flags&(decode.SYN|decode.ACK) == decode.SYN
@@ -488,14 +488,15 @@ func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 		}
 		return
 	}
-	if i := t.findCompact(key); i >= 0 {
+	i, e := t.probe(key)
+	if i >= 0 {
 		if t.retransmit(i, seg) {
 			return
 		}
 		t.step(t.promote(i), seg)
 		return
 	}
-	if e := t.table.get(key); e != nil {
+	if e != nil {
 		t.step(e, seg)
 		return
 	}
@@ -567,7 +568,7 @@ func (t *Tracker) start(key FlowKey, seg *decode.Segment) *entry {
 	e.file = int32(seg.File)
 	t.seq++
 	e.seq = t.seq
-	t.table.put(e)
+	t.putEntry(e)
 	ev := e.m.Step(seg, seg.Src == e.client()) // a fresh Machine consumes anything
 	e.zeekAdd(seg)
 	t.trace(e, seg, nil, ev)
@@ -696,7 +697,7 @@ func (t *Tracker) Flush() {
 	}
 	t.compactHeld()
 	rest := make([]openAttempt, 0, t.Open())
-	for e := range t.table.all() {
+	for e := range t.allEntries {
 		rest = append(rest, openAttempt{e: e, seq: e.seq})
 	}
 	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
