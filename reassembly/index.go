@@ -114,8 +114,10 @@ func (c *compact) indexAt(want uint64) int {
 
 // indexDelete removes cell want by backward shift, so that probe
 // sequences never cross deleted marks.
-func (c *compact) indexDelete(want uint64) {
-	j := c.indexAt(want)
+func (c *compact) indexDelete(want uint64) { c.indexDeleteAt(c.indexAt(want)) }
+
+// indexDeleteAt removes the cell at j by backward shift.
+func (c *compact) indexDeleteAt(j int) {
 	for {
 		c.index[j] = 0
 		n := j
@@ -155,14 +157,17 @@ func (c *compact) takeFull(e *entry) int32 {
 
 // delEntry unindexes the full entry of k (key unpacked), if any.
 func (c *compact) delEntry(k ckey, key *FlowKey) {
-	if _, e := c.probe(k, key); e == nil {
+	if c.nfull == 0 {
 		return
 	}
 	tag := k.tag()
 	for j := c.home(tag); ; j = c.after(j) {
 		v := c.index[j]
+		if v == 0 {
+			return
+		}
 		if i, full := cellFull(v); full && cellTag(v) == tag && c.full[i].key == *key {
-			c.indexDelete(v)
+			c.indexDeleteAt(j)
 			c.full[i] = nil
 			c.fullFree = append(c.fullFree, i)
 			c.nfull--
