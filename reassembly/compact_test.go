@@ -266,3 +266,75 @@ func TestIndexTiers(t *testing.T) {
 		t.Errorf("%d live entries of %d, %d free; nfull %d", live, len(c.full), len(c.fullFree), c.nfull)
 	}
 }
+
+// TestFlushReuse checks that a Tracker stays usable after Flush, which
+// frees its compact slots all at once: fed a flood with a few complete
+// handshakes (full entries in the same index) again, later in capture
+// time, it emits the flows a fresh Tracker does (attempt numbers go on
+// from the first round), and its index finds nothing of the first round.
+func TestFlushReuse(t *testing.T) {
+	flood := floodPackets(3000)
+	var input []*decode.Packet
+	for i := range 5 {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16, 0, byte(i)}), 40000)
+		input = append(input, handshake3(c, srv, flood[0].Segment.Timestamp-int64(10-i)*sec, 1000, 5000)...)
+	}
+	input = append(input, flood...)
+	// later is the input 1000 s on and 300 times slower: attempts then
+	// expire while it is read, and retransmissions start new attempts.
+	later := func() []*decode.Packet {
+		var ps []*decode.Packet
+		t0 := input[0].Segment.Timestamp
+		for _, p := range input {
+			q := *p
+			q.Segment.Timestamp = t0 + 1000*sec + (q.Segment.Timestamp-t0)*300
+			ps = append(ps, &q)
+		}
+		return ps
+	}
+	run := func(tr *Tracker, ps []*decode.Packet) {
+		for _, p := range ps {
+			tr.Add(p)
+		}
+		tr.Flush()
+	}
+	var got, want []*Flow
+	tr := New(Options{NoConnState: true}, func(f *Flow) { got = append(got, keep(f)) })
+	for _, p := range input {
+		tr.Add(p)
+	}
+	if tr.cmp.n == 0 || tr.cmp.nfull == 0 {
+		t.Fatalf("before Flush: %d slots and %d entries open; the test wants both", tr.cmp.n, tr.cmp.nfull)
+	}
+	tr.Flush()
+	first := uint64(len(got))
+	if tr.Open() != 0 || tr.cmp.n != 0 || tr.cmp.nfull != 0 || tr.cmp.head >= 0 || tr.cmp.tail >= 0 {
+		t.Fatalf("after Flush: %d open, %d slots (list %d-%d), %d entries", tr.Open(), tr.cmp.n, tr.cmp.head, tr.cmp.tail, tr.cmp.nfull)
+	}
+	for j, v := range tr.cmp.index {
+		if v != 0 {
+			t.Fatalf("after Flush index cell %d is %#x", j, v)
+		}
+	}
+	for _, p := range input {
+		k, _ := compactKey(KeyOf(p.Segment.Src, p.Segment.Dst))
+		key := k.flowKey()
+		if i, e := tr.cmp.probe(k, &key); i >= 0 || e != nil {
+			t.Fatalf("after Flush the index still finds %v (slot %d, entry %p)", k, i, e)
+		}
+	}
+	got = got[:0]
+	again := later()
+	run(tr, again)
+	fresh := New(Options{NoConnState: true}, func(f *Flow) { want = append(want, keep(f)) })
+	run(fresh, again)
+	if len(got) != len(want) {
+		t.Fatalf("after a Flush: %d flows, a fresh Tracker %d", len(got), len(want))
+	}
+	for i := range want {
+		got[i].Attempt -= first
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("flow %d after a Flush differs from a fresh Tracker's:\n%+v\n%+v", i, got[i], want[i])
+		}
+	}
+}

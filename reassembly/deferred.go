@@ -63,7 +63,9 @@ func (t *Tracker) deferCompact(i int32) {
 	if t.early.by != nil {
 		d.early, d.hasEarly = t.earlyDecided(s.key.flowKey(), s.lastTS(), s.isn, true, false), true
 	}
-	t.cmp.release(i)
+	if !t.flushing {
+		t.cmp.release(i)
+	}
 	t.early.used -= compactBytes
 	t.deferFn(d)
 }

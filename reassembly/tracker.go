@@ -306,6 +306,9 @@ type Tracker struct {
 
 	ending      handshake.Ending // of the flows finish emits (set by Flush)
 	interrupted bool             // Interrupt was called
+	// flushing is set while Flush emits the compact slots, which it then
+	// frees all at once rather than one by one (compact.reset).
+	flushing bool
 
 	held      []held // FIFO of held segments, from heldHead
 	heldHead  int
@@ -708,9 +711,12 @@ func (t *Tracker) Flush() {
 	if t.interrupted {
 		t.ending = handshake.EndedInterrupted
 	}
+	t.flushing = true
 	for _, o := range rest {
 		t.finishOpen(o)
 	}
+	t.flushing = false
+	t.cmp.reset()
 	t.ending = handshake.EndedNormally
 }
 
