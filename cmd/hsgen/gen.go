@@ -379,6 +379,13 @@ func (g *gen) flow(i uint32, t template, t0 int64) {
 		for _, at := range backoff[:g.rng.IntN(len(backoff)+1)] {
 			seg(t0+int64(at), false, S, cisn, 0, true, 0)
 		}
+	case tFloodSYNACK:
+		seg(t0, false, S, cisn, 0, true, 0)
+		seg(t0+r, true, S|A, sisn, cisn+1, true, 0)
+		backoff := [...]time.Duration{time.Second, 3 * time.Second}
+		for _, at := range backoff[:g.rng.IntN(len(backoff)+1)] {
+			seg(t0+r+int64(at), true, S|A, sisn, cisn+1, true, 0)
+		}
 	case tHalfOpenRetx:
 		seg(t0, false, S, cisn, 0, true, 0)
 		seg(t0+int64(time.Second), false, S, cisn, 0, true, 0)

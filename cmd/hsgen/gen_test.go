@@ -239,6 +239,12 @@ func TestShapeCounts(t *testing.T) {
 	if want := 40000/defaultRate[shapeSYNFlood] + 7; exp.Generator.SpanSeconds < want-0.1 || exp.Generator.SpanSeconds > want+0.1 {
 		t.Errorf("flood spans %.2f s, want about %.2f", exp.Generator.SpanSeconds, want)
 	}
+	p.shape = shapeSYNACKFlood
+	_, exp = genBytes(t, p)
+	// A SYN and 1-3 SYN-ACKs, uniformly: 3 packets per attempt.
+	if per := float64(exp.Summary.Packets) / 40000; exp.Summary.HalfOpen != 40000 || per < 2.95 || per > 3.05 {
+		t.Errorf("synackflood: %+v, %.3f packets per attempt; want all half_open, about 3", exp.Summary, per)
+	}
 	p.shape, p.rate = shapeScan, 20000
 	_, exp = genBytes(t, p)
 	closed := float64(exp.Summary.Refused) / 40000
@@ -254,7 +260,7 @@ func TestShapeCounts(t *testing.T) {
 // repeat: a repeat would merge two attempts.
 func TestShapeTuplesUnique(t *testing.T) {
 	g := &gen{p: params{flows: 300000, shape: shapeSYNFlood}, addrOff: 0xdeadbeefcafe}
-	for _, sh := range []shape{shapeSYNFlood, shapeScan} {
+	for _, sh := range []shape{shapeSYNFlood, shapeSYNACKFlood, shapeScan} {
 		g.p.shape = sh
 		seen := make(map[[2]netip.AddrPort]bool, g.p.flows)
 		for i := range uint32(g.p.flows) {
@@ -264,7 +270,7 @@ func TestShapeTuplesUnique(t *testing.T) {
 				t.Fatalf("%s: flow %d repeats %v → %v", sh, i, c, s)
 			}
 			seen[k] = true
-			if sh == shapeSYNFlood && c.Port() < 32768 {
+			if sh != shapeScan && c.Port() < 32768 {
 				t.Fatalf("flood source %v", c)
 			}
 			if sh == shapeScan && s.Port() == 0 {

@@ -8,12 +8,13 @@
 //
 // Flags:
 //
-//	-shape S         mixed (default), synflood or scan; see Shapes
+//	-shape S         mixed (default), synflood, synackflood or scan; see
+//	                 Shapes
 //	-flows N         connection attempts to write (default 200000)
 //	-concurrency C   connections open at any time, about (default 2000)
 //	-lifetime D      mean lifetime of a complete connection (default 4s)
-//	-rate R          synflood and scan: attempts started per second
-//	                 (default 7300 for synflood, 10000 for scan)
+//	-rate R          the shapes but mixed: attempts started per second
+//	                 (default 7300 for the floods, 10000 for scan)
 //	-seed S          random seed: ISNs, RTTs, sizes, order (default 1)
 //	-o FILE          output capture; - is standard output (required)
 //	-gzip            gzip-compress the output (level 6, like gzip(1))
@@ -82,6 +83,13 @@
 //	          packets per attempt on average, all half_open. At the
 //	          default -rate, 2 M attempts make 5 M packets, 447 MB and
 //	          about 280 s.
+//	synackflood
+//	          the same SYNs as synflood, not retransmitted (nobody sent
+//	          them), as captured at a victim that answers each: a
+//	          SYN-ACK one RTT later, retransmitted 0-2 times (uniformly)
+//	          after 1 and 3 s, never acknowledged: 3 packets per attempt
+//	          on average, all half_open, every attempt a full one in the
+//	          analyser from its SYN-ACK on.
 //	scan      one SYN scanner (10.66.0.1:51234, a fixed source port as
 //	          nmap uses) probing one port per attempt: probes cycle over
 //	          ceil(N/65535) hosts 172.20.B.C, each port of 1-65535 once
@@ -90,8 +98,9 @@
 //	          are filtered and never answer (half_open). 1 M probes make
 //	          1.75 M packets and about 100 s.
 //
-// Both start attempts at a steady -rate and have no non-TCP packets; the
-// sidecar's templates count synflood_syn, scan_closed and scan_filtered.
+// They start attempts at a steady -rate and have no non-TCP packets; the
+// sidecar's templates count synflood_syn, synackflood_synack, scan_closed
+// and scan_filtered.
 //
 // # Expectations
 //
@@ -127,11 +136,11 @@ Writes a deterministic synthetic pcap with a known mix of TCP handshake
 verdicts (see go doc ./cmd/hsgen).
 
 Workload:
-  -shape S          mixed (default), synflood or scan
+  -shape S          mixed (default), synflood, synackflood or scan
   -flows N          connection attempts (default 200000)
   -concurrency C    connections open at once, about (default 2000)
   -lifetime D       mean lifetime of a complete connection (default 4s)
-  -rate R           synflood, scan: attempts per second (default 7300, 10000)
+  -rate R           floods, scan: attempts per second (default 7300, 10000)
   -seed S           random seed (default 1)
 
 Output:

@@ -45,6 +45,11 @@ const (
 	// answered, retransmitted 0 to 3 times with the same ISN after 1, 3
 	// and 7 s (Linux's backoff): 1 to 4 packets → half_open.
 	tFloodSYN
+	// tFloodSYNACK (shape synackflood): a SYN from a spoofed source that
+	// the victim answers with a SYN-ACK, retransmitted 0 to 2 times after
+	// 1 and 3 s (Linux's backoff), which nobody acknowledges: 2 to 4
+	// packets → half_open, the attempt a full one from its SYN-ACK on.
+	tFloodSYNACK
 	// tScanClosed (shape scan): a probe SYN to a closed port, answered by
 	// RST+ACK with ack = ISN + 1: 2 packets → refused.
 	tScanClosed
@@ -72,6 +77,7 @@ var templateInfo = [numTemplates]struct {
 	// The shapes other than mixed pick their templates themselves
 	// (shape.go): weight 0 keeps them out of the mixed block.
 	tFloodSYN:     {"synflood_syn", "half_open", 0},
+	tFloodSYNACK:  {"synackflood_synack", "half_open", 0},
 	tScanClosed:   {"scan_closed", "refused", 0},
 	tScanFiltered: {"scan_filtered", "half_open", 0},
 }
@@ -123,7 +129,7 @@ func meanLifetime(lifetime time.Duration) time.Duration {
 			d = lifetime
 		case tHalfOpenRetx:
 			d = 3 * time.Second
-		case tHalfOpenSYN, tFloodSYN, tScanClosed, tScanFiltered:
+		case tHalfOpenSYN, tFloodSYN, tFloodSYNACK, tScanClosed, tScanFiltered:
 			d = 0
 		default:
 			d = meanRTT

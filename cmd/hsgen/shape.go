@@ -21,15 +21,19 @@ const (
 	// (65535 ports each), at -rate probes per second; 3 of 4 ports are
 	// closed (tScanClosed), the rest filtered (tScanFiltered).
 	shapeScan
+	// shapeSYNACKFlood: tFloodSYNACK only, the flood as captured at a
+	// victim that answers every SYN: the same sources and rate as
+	// shapeSYNFlood.
+	shapeSYNACKFlood
 	numShapes
 )
 
-var shapeNames = [numShapes]string{shapeMixed: "mixed", shapeSYNFlood: "synflood", shapeScan: "scan"}
+var shapeNames = [numShapes]string{shapeMixed: "mixed", shapeSYNFlood: "synflood", shapeScan: "scan", shapeSYNACKFlood: "synackflood"}
 
 // defaultRate is each shape's -rate when the flag is 0: a flood of 2 M
 // attempts then spans about 280 s, a scan of 1 M ports about 100 s (nmap
 // -T4 on a LAN). The mixed shape takes its rate from -concurrency.
-var defaultRate = [numShapes]float64{shapeSYNFlood: 7300, shapeScan: 10000}
+var defaultRate = [numShapes]float64{shapeSYNFlood: 7300, shapeScan: 10000, shapeSYNACKFlood: 7300}
 
 func (s shape) String() string { return shapeNames[s] }
 
@@ -40,7 +44,7 @@ func parseShape(name string) (shape, error) {
 			return shape(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown shape %q (mixed, synflood or scan)", name)
+	return 0, fmt.Errorf("unknown shape %q (mixed, synflood, synackflood or scan)", name)
 }
 
 // Addresses of the flood and the scan.
@@ -88,7 +92,7 @@ func scanTarget(i uint32, n int, off uint64) netip.AddrPort {
 // endpoints returns flow i's client and server.
 func (g *gen) endpoints(i uint32) (client, server netip.AddrPort) {
 	switch g.p.shape {
-	case shapeSYNFlood:
+	case shapeSYNFlood, shapeSYNACKFlood:
 		return floodClient(i, g.addrOff), floodVictim
 	case shapeScan:
 		return scanner, scanTarget(i, g.p.flows, g.addrOff)
@@ -131,8 +135,11 @@ func (p params) check() error {
 
 // pick returns the template of flow i for a shape other than mixed.
 func (g *gen) pick() template {
-	if g.p.shape == shapeSYNFlood {
+	switch g.p.shape {
+	case shapeSYNFlood:
 		return tFloodSYN
+	case shapeSYNACKFlood:
+		return tFloodSYNACK
 	}
 	if g.rng.IntN(4) == 0 {
 		return tScanFiltered
