@@ -38,13 +38,14 @@ func (t *Tracker) refute() {
 // unstamp moves the expiry time of key's attempt back to the clock where a
 // refuted outlier put it ahead.
 func (t *Tracker) unstamp(key FlowKey) {
-	if i := t.findCompact(key); i >= 0 && t.cmp.slot(i).lastTS() > t.now {
+	i, e := t.probe(key)
+	if i >= 0 && t.cmp.slot(i).lastTS() > t.now {
 		e := t.promote(i)
 		e.expTS = t.now
 		t.place(e)
 		return
 	}
-	if e := t.entryOf(key); e != nil && e.expTS > t.now {
+	if e != nil && e.expTS > t.now {
 		e.expTS = t.now
 		e.unlink()
 		t.place(e)

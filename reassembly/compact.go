@@ -330,18 +330,6 @@ func (t *Tracker) promote(i int32) *entry {
 	return e
 }
 
-// findCompact returns key's slot, or -1.
-func (t *Tracker) findCompact(key FlowKey) int32 {
-	if t.cmp.n == 0 {
-		return -1
-	}
-	k, ok := compactKey(key)
-	if !ok {
-		return -1
-	}
-	return t.cmp.find(k)
-}
-
 // lookup returns key's attempt as a full entry, promoting a compact one,
 // or nil.
 func (t *Tracker) lookup(key FlowKey) *entry {

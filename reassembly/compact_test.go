@@ -165,13 +165,13 @@ func TestCompactIndex(t *testing.T) {
 	}
 	for i := range 300000 {
 		k := key()
-		got := c.find(k)
+		got := slotOf(&c, k)
 		want, ok := ref[k]
 		if !ok {
 			want = -1
 		}
 		if got != want {
-			t.Fatalf("step %d: find(%v) = %d, want %d", i, k, got, want)
+			t.Fatalf("step %d: slot of %v = %d, want %d", i, k, got, want)
 		}
 		switch {
 		case got < 0 && (i < 150000 || r.IntN(2) == 0):
@@ -187,8 +187,8 @@ func TestCompactIndex(t *testing.T) {
 		}
 		if i%10000 == 0 {
 			for k, want := range ref {
-				if got := c.find(k); got != want {
-					t.Fatalf("step %d: find(%v) = %d, want %d", i, k, got, want)
+				if got := slotOf(&c, k); got != want {
+					t.Fatalf("step %d: slot of %v = %d, want %d", i, k, got, want)
 				}
 			}
 		}
@@ -200,8 +200,8 @@ func TestCompactIndex(t *testing.T) {
 
 // TestIndexTiers checks the index when it holds both tiers: compact slots
 // and full entries are added, promoted in place, released and deleted at
-// random against a Go map, through growths, and probe, find and the
-// tier counts must agree with it at every step.
+// random against a Go map, through growths, and probe and the tier
+// counts must agree with it at every step.
 func TestIndexTiers(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var c compact
@@ -223,9 +223,6 @@ func TestIndexTiers(t *testing.T) {
 			ok && want.slot >= 0 && slot != want.slot,
 			ok && want.slot < 0 && (slot >= 0 || e != want.e):
 			t.Fatalf("step %d: probe(%v) = %d, %p; want %+v (present %v)", i, k, slot, e, want, ok)
-		}
-		if got := c.find(k); ok && want.slot >= 0 && got != want.slot || (!ok || want.slot < 0) && got >= 0 {
-			t.Fatalf("step %d: find(%v) = %d, want %+v", i, k, got, want)
 		}
 		switch {
 		case !ok && (i < 150000 || r.IntN(2) == 0):
@@ -337,4 +334,11 @@ func TestFlushReuse(t *testing.T) {
 			t.Fatalf("flow %d after a Flush differs from a fresh Tracker's:\n%+v\n%+v", i, got[i], want[i])
 		}
 	}
+}
+
+// slotOf returns k's compact slot in c, or -1.
+func slotOf(c *compact, k ckey) int32 {
+	key := k.flowKey()
+	i, _ := c.probe(k, &key)
+	return i
 }

@@ -39,9 +39,9 @@ func (c *compact) after(j int) int {
 	return j
 }
 
-// find returns the slot of k, or -1.
-func (c *compact) find(k ckey) int32 {
-	if c.n == 0 {
+// locate returns where k's cell is (key is k unpacked), or -1.
+func (c *compact) locate(k ckey, key *FlowKey) int {
+	if c.n+c.nfull == 0 {
 		return -1
 	}
 	tag := k.tag()
@@ -50,8 +50,11 @@ func (c *compact) find(k ckey) int32 {
 		if v == 0 {
 			return -1
 		}
-		if cellTag(v) == tag && uint32(v)&fullBit == 0 && c.slot(cellSlot(v)).key == k {
-			return cellSlot(v)
+		if cellTag(v) != tag {
+			continue
+		}
+		if i, full := cellFull(v); full && c.full[i].key == *key || !full && c.slot(cellSlot(v)).key == k {
+			return j
 		}
 	}
 }
@@ -59,26 +62,14 @@ func (c *compact) find(k ckey) int32 {
 // probe returns k's attempt: its slot (else -1) or its full entry (else
 // nil); key is k unpacked.
 func (c *compact) probe(k ckey, key *FlowKey) (int32, *entry) {
-	if c.n+c.nfull == 0 {
+	j := c.locate(k, key)
+	if j < 0 {
 		return -1, nil
 	}
-	tag := k.tag()
-	for j := c.home(tag); ; j = c.after(j) {
-		v := c.index[j]
-		if v == 0 {
-			return -1, nil
-		}
-		if cellTag(v) != tag {
-			continue
-		}
-		if i, full := cellFull(v); full {
-			if e := c.full[i]; e.key == *key {
-				return -1, e
-			}
-		} else if c.slot(cellSlot(v)).key == k {
-			return cellSlot(v), nil
-		}
+	if i, full := cellFull(c.index[j]); full {
+		return -1, c.full[i]
 	}
+	return cellSlot(c.index[j]), nil
 }
 
 // reserve grows the index if one more cell would pass its load.
@@ -157,23 +148,18 @@ func (c *compact) takeFull(e *entry) int32 {
 
 // delEntry unindexes the full entry of k (key unpacked), if any.
 func (c *compact) delEntry(k ckey, key *FlowKey) {
-	if c.nfull == 0 {
+	j := c.locate(k, key)
+	if j < 0 {
 		return
 	}
-	tag := k.tag()
-	for j := c.home(tag); ; j = c.after(j) {
-		v := c.index[j]
-		if v == 0 {
-			return
-		}
-		if i, full := cellFull(v); full && cellTag(v) == tag && c.full[i].key == *key {
-			c.indexDeleteAt(j)
-			c.full[i] = nil
-			c.fullFree = append(c.fullFree, i)
-			c.nfull--
-			return
-		}
+	i, full := cellFull(c.index[j])
+	if !full {
+		return
 	}
+	c.indexDeleteAt(j)
+	c.full[i] = nil
+	c.fullFree = append(c.fullFree, i)
+	c.nfull--
 }
 
 // promote turns slot i into full entry e: its cell now refers to e, and
@@ -196,12 +182,6 @@ func (t *Tracker) probe(key FlowKey) (int32, *entry) {
 		return t.cmp.probe(k, &key)
 	}
 	return -1, t.table.get(key)
-}
-
-// entryOf returns key's full entry, or nil (a compact attempt is not one).
-func (t *Tracker) entryOf(key FlowKey) *entry {
-	_, e := t.probe(key)
-	return e
 }
 
 // putEntry adds e, a full entry, under e.key, which has no attempt.

@@ -246,10 +246,11 @@ func (t *Tracker) Has(key FlowKey) bool {
 // Started returns the capture time of the first segment of key's open
 // attempt; ok is false when there is none.
 func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
-	if e := t.entryOf(key); e != nil {
+	i, e := t.probe(key)
+	if e != nil {
 		return e.m.FirstTS(), true
 	}
-	if i := t.findCompact(key); i >= 0 {
+	if i >= 0 {
 		return t.cmp.slot(i).firstTS, true
 	}
 	return 0, false
@@ -257,12 +258,12 @@ func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
 
 // Drop removes key's open attempt without emitting it.
 func (t *Tracker) Drop(key FlowKey) {
-	if i := t.findCompact(key); i >= 0 {
+	i, e := t.probe(key)
+	if i >= 0 {
 		t.cmp.release(i)
 		t.early.used -= compactBytes
 		return // plain traffic: no tunnel reference
 	}
-	e := t.entryOf(key)
 	if e == nil {
 		return
 	}
@@ -365,8 +366,8 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 			}
 		}
 	}
-	e := t.entryOf(key)
-	if i := t.findCompact(key); i >= 0 {
+	i, e := t.probe(key)
+	if i >= 0 {
 		e = t.scratch(i, false) // unlisted: the open list's delay
 	}
 	if e == nil || clock-e.expTS > t.delay(e) {
@@ -380,9 +381,9 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 
 // Finish emits key's open attempt now, as it stands.
 func (t *Tracker) Finish(key FlowKey) {
-	if i := t.findCompact(key); i >= 0 {
+	if i, e := t.probe(key); i >= 0 {
 		t.deferCompact(i)
-	} else if e := t.entryOf(key); e != nil {
+	} else if e != nil {
 		t.finish(e)
 	}
 }
