@@ -3,6 +3,7 @@ package reassembly
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 	"unsafe"
 
 	"github.com/hsanalyze/hsanalyze/decode"
@@ -185,7 +186,7 @@ func (c *compact) release(i int32) {
 	s := c.slot(i)
 	c.unlink(i)
 	c.indexDelete(cell(s.key.tag(), i))
-	s.next = c.free
+	s.next, s.bits = c.free, 0 // a free slot has no transmissions
 	c.free = i
 	c.n--
 }
@@ -209,6 +210,37 @@ func (c *compact) reset() {
 		c.indexPut(v)
 	}
 	c.n, c.top, c.free, c.head, c.tail = 0, 0, -1, -1, -1
+}
+
+// bySeq returns the live slots packed as (seq - base) << 32 | slot number
+// and sorted, that is in creation order, and base; ok is false when their
+// seqs span 2³² or more. It reads the slab in order (a free slot has no
+// transmissions), where walking the expiry list would miss the cache at
+// nearly every slot of a large table.
+func (c *compact) bySeq() (keys []uint64, base uint64, ok bool) {
+	if c.n == 0 {
+		return nil, 0, true
+	}
+	live := func(yield func(int32, *cslot) bool) {
+		for i := int32(0); i < c.top; i++ {
+			if s := c.slot(i); s.n() > 0 && !yield(i, s) {
+				return
+			}
+		}
+	}
+	base, top := ^uint64(0), uint64(0)
+	for _, s := range live {
+		base, top = min(base, s.seq), max(top, s.seq)
+	}
+	if top-base >= 1<<32 {
+		return nil, 0, false
+	}
+	keys = make([]uint64, 0, c.n)
+	for i, s := range live {
+		keys = append(keys, (s.seq-base)<<32|uint64(i))
+	}
+	slices.Sort(keys)
+	return keys, base, true
 }
 
 func (c *compact) unlink(i int32) {

@@ -342,3 +342,37 @@ func slotOf(c *compact, k ckey) int32 {
 	i, _ := c.probe(k, &key)
 	return i
 }
+
+// TestFlushOrder checks the order Flush emits open attempts in (bySeq)
+// against sorting them all by seq: slots (some freed by expiry and
+// promotion, which must not be read as live), full entries of both
+// tiers, and seqs too far apart to pack.
+func TestFlushOrder(t *testing.T) {
+	pkts := randomSYNs(rand.New(rand.NewPCG(9, 10)), 3000)
+	tr := New(Options{IdleTimeout: 500 * time.Millisecond}, func(*Flow) {})
+	for _, p := range pkts[:len(pkts)/2] {
+		q := *p
+		tr.Add(&q)
+	}
+	want := func() []openAttempt {
+		var all []openAttempt
+		for e := range tr.allEntries {
+			all = append(all, openAttempt{e: e, seq: e.seq})
+		}
+		for i := tr.cmp.head; i >= 0; i = tr.cmp.slot(i).next {
+			all = append(all, openAttempt{i: i, seq: tr.cmp.slot(i).seq})
+		}
+		sort.Slice(all, func(a, b int) bool { return all[a].seq < all[b].seq })
+		return all
+	}
+	if tr.cmp.n < 50 || tr.entries() < 50 || tr.cmp.top < int32(tr.cmp.n)+50 {
+		t.Fatalf("%d slots (%d ever used), %d entries: the test wants more of each", tr.cmp.n, tr.cmp.top, tr.entries())
+	}
+	if got, w := tr.bySeq(), want(); !reflect.DeepEqual(got, w) {
+		t.Fatalf("bySeq gives %d attempts, want %d, or another order", len(got), len(w))
+	}
+	tr.cmp.slot(tr.cmp.tail).seq += 1 << 33 // past what the keys can pack
+	if got, w := tr.bySeq(), want(); !reflect.DeepEqual(got, w) {
+		t.Fatalf("with seqs 2^33 apart bySeq gives %d attempts, want %d, or another order", len(got), len(w))
+	}
+}

@@ -169,7 +169,7 @@ func (c *compact) promote(i int32, e *entry) {
 	tag := s.key.tag()
 	j := c.indexAt(cell(tag, i))
 	c.unlink(i)
-	s.next = c.free
+	s.next, s.bits = c.free, 0 // a free slot has no transmissions
 	c.free = i
 	c.n--
 	c.index[j] = fullCell(tag, c.takeFull(e))

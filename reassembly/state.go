@@ -1,7 +1,6 @@
 package reassembly
 
 import (
-	"cmp"
 	"net/netip"
 	"slices"
 	"unsafe"
@@ -100,25 +99,13 @@ func (t *Tracker) Snapshot() *State {
 	}
 	// Attempts go in creation order: sort small references to them, not
 	// the Attempts (over a kilobyte each).
-	type ref struct {
-		seq  uint64
-		e    *entry
-		slot int32
-	}
-	refs := make([]ref, 0, t.entries()+t.cmp.n)
-	for e := range t.allEntries {
-		refs = append(refs, ref{seq: e.seq, e: e, slot: -1})
-	}
-	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
-		refs = append(refs, ref{seq: t.cmp.slot(i).seq, slot: i})
-	}
-	slices.SortFunc(refs, func(a, b ref) int { return cmp.Compare(a.seq, b.seq) })
+	refs := t.bySeq()
 	s.Attempts = make([]Attempt, 0, len(refs))
 	for _, r := range refs {
 		if r.e != nil {
 			attempt(r.e)
 		} else {
-			attempt(t.scratch(r.slot, true))
+			attempt(t.scratch(r.i, true))
 		}
 	}
 	for i := t.heldHead; i < len(t.held); i++ {

@@ -699,14 +699,7 @@ func (t *Tracker) Flush() {
 		t.heldHead++
 	}
 	t.compactHeld()
-	rest := make([]openAttempt, 0, t.Open())
-	for e := range t.allEntries {
-		rest = append(rest, openAttempt{e: e, seq: e.seq})
-	}
-	for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
-		rest = append(rest, openAttempt{i: i, seq: t.cmp.slot(i).seq})
-	}
-	slices.SortFunc(rest, func(a, b openAttempt) int { return cmp.Compare(a.seq, b.seq) })
+	rest := t.bySeq()
 	t.ending = handshake.EndedWithInput
 	if t.interrupted {
 		t.ending = handshake.EndedInterrupted
@@ -718,6 +711,38 @@ func (t *Tracker) Flush() {
 	t.flushing = false
 	t.cmp.reset()
 	t.ending = handshake.EndedNormally
+}
+
+// bySeq returns the open attempts in creation order (seq), the order Flush
+// emits them in: the full entries sorted, merged with the slots sorted as
+// packed keys (compact.bySeq), several times faster than sorting them all
+// with a comparison function when a flood leaves a million slots open.
+func (t *Tracker) bySeq() []openAttempt {
+	ents := make([]openAttempt, 0, t.entries())
+	for e := range t.allEntries {
+		ents = append(ents, openAttempt{e: e, seq: e.seq})
+	}
+	bySeq := func(a, b openAttempt) int { return cmp.Compare(a.seq, b.seq) }
+	keys, base, ok := t.cmp.bySeq()
+	if !ok { // seqs too far apart to pack: sort them all
+		for i := t.cmp.head; i >= 0; i = t.cmp.slot(i).next {
+			ents = append(ents, openAttempt{i: i, seq: t.cmp.slot(i).seq})
+		}
+		slices.SortFunc(ents, bySeq)
+		return ents
+	}
+	slices.SortFunc(ents, bySeq)
+	rest := make([]openAttempt, 0, len(ents)+len(keys))
+	n := 0
+	for _, k := range keys {
+		o := openAttempt{i: int32(uint32(k)), seq: base + k>>32}
+		for n < len(ents) && ents[n].seq < o.seq {
+			rest = append(rest, ents[n])
+			n++
+		}
+		rest = append(rest, o)
+	}
+	return append(rest, ents[n:]...)
 }
 
 // Interrupt makes the next Flush judge the attempts it emits unfinished
