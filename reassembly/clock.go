@@ -38,7 +38,7 @@ func (t *Tracker) refute() {
 // unstamp moves the expiry time of key's attempt back to the clock where a
 // refuted outlier put it ahead.
 func (t *Tracker) unstamp(key FlowKey) {
-	i, e := t.probe(key)
+	i, e := t.probe(&key)
 	if i >= 0 && t.cmp.slot(i).lastTS() > t.now {
 		e := t.promote(i)
 		e.expTS = t.now
@@ -60,6 +60,6 @@ func (t *Tracker) releaseWaiting() {
 	}
 	t.hasWaiting = false
 	t.swap = t.waitSwap
-	t.handle(t.pendKey, &t.waiting)
+	t.handle(&t.pendKey, &t.waiting)
 	t.unref(t.pendKey)
 }

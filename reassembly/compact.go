@@ -63,9 +63,15 @@ type cslot struct {
 	bits       uint8
 }
 
-// ckey is a plain IPv4 4-tuple in canonical order.
+// ckey is a plain IPv4 4-tuple in canonical order. Its addresses are
+// uint32s, not [4]byte: Go returns a struct with arrays in memory, not in
+// registers, and reading compactKey's result back with wider loads than
+// the stores that wrote it defeats store-to-load forwarding, so that the
+// load waits until the store buffer drains, behind the cache-missing
+// stores of the segments before (with the by-pointer keys of Tracker.Add,
+// 3.2-3.6 s → 2.6-2.7 s on the 2M SYN flood).
 type ckey struct {
-	lo, hi   [4]byte
+	lo, hi   uint32 // the addresses' 4 bytes, little-endian
 	plo, phi uint16
 }
 
@@ -74,7 +80,7 @@ type ckey struct {
 const compactBytes = int64(unsafe.Sizeof(cslot{})) + 12
 
 func (k ckey) hash() uint64 {
-	a := uint64(binary.LittleEndian.Uint32(k.lo[:]))<<32 | uint64(binary.LittleEndian.Uint32(k.hi[:]))
+	a := uint64(k.lo)<<32 | uint64(k.hi)
 	return mix(a ^ mix(uint64(k.plo)<<16|uint64(k.phi)|1<<40))
 }
 
@@ -82,15 +88,19 @@ func (k ckey) hash() uint64 {
 func (k ckey) tag() uint32 { return uint32(k.hash() >> 32) }
 
 func (k ckey) flowKey() FlowKey {
-	return FlowKey{lo: netip.AddrPortFrom(netip.AddrFrom4(k.lo), k.plo), hi: netip.AddrPortFrom(netip.AddrFrom4(k.hi), k.phi)}
+	var lo, hi [4]byte
+	binary.LittleEndian.PutUint32(lo[:], k.lo)
+	binary.LittleEndian.PutUint32(hi[:], k.hi)
+	return FlowKey{lo: netip.AddrPortFrom(netip.AddrFrom4(lo), k.plo), hi: netip.AddrPortFrom(netip.AddrFrom4(hi), k.phi)}
 }
 
 // compactKey returns key packed, ok only for plain IPv4 traffic.
-func compactKey(key FlowKey) (ckey, bool) {
+func compactKey(key *FlowKey) (ckey, bool) {
 	if key.tun != 0 || !key.lo.Addr().Is4() || !key.hi.Addr().Is4() {
 		return ckey{}, false
 	}
-	return ckey{lo: key.lo.Addr().As4(), hi: key.hi.Addr().As4(), plo: key.lo.Port(), phi: key.hi.Port()}, true
+	lo, hi := key.lo.Addr().As4(), key.hi.Addr().As4()
+	return ckey{lo: binary.LittleEndian.Uint32(lo[:]), hi: binary.LittleEndian.Uint32(hi[:]), plo: key.lo.Port(), phi: key.hi.Port()}, true
 }
 
 func (s *cslot) n() int { return int(s.bits & 7) }
@@ -283,7 +293,7 @@ func (c *compact) insert(i int32, stamp uint64) {
 }
 
 // startCompact starts key's attempt with seg in a slot if it can be one.
-func (t *Tracker) startCompact(key FlowKey, seg *decode.Segment) bool {
+func (t *Tracker) startCompact(key *FlowKey, seg *decode.Segment) bool {
 	if !t.cmp.on || seg.Flags&(decode.SYN|decode.ACK|decode.FIN|decode.RST) != decode.SYN || seg.Src == seg.Dst ||
 		seg.File < 0 || seg.File > 0xffff || seg.IPLen < 0 || seg.IPLen > 0xffff {
 		return false
@@ -365,7 +375,7 @@ func (t *Tracker) promote(i int32) *entry {
 // lookup returns key's attempt as a full entry, promoting a compact one,
 // or nil.
 func (t *Tracker) lookup(key FlowKey) *entry {
-	i, e := t.probe(key)
+	i, e := t.probe(&key)
 	if i >= 0 {
 		return t.promote(i)
 	}
@@ -374,7 +384,7 @@ func (t *Tracker) lookup(key FlowKey) *entry {
 
 // exists reports whether key has an open attempt, in either tier.
 func (t *Tracker) exists(key FlowKey) bool {
-	i, e := t.probe(key)
+	i, e := t.probe(&key)
 	return i >= 0 || e != nil
 }
 

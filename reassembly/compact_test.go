@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -161,7 +162,7 @@ func TestCompactIndex(t *testing.T) {
 	ref := map[ckey]int32{}
 	key := func() ckey {
 		n := r.IntN(30000)
-		return ckey{lo: [4]byte{10, 0, byte(n >> 8), byte(n)}, hi: [4]byte{192, 0, 2, 1}, plo: uint16(n % 7), phi: 80}
+		return ckey{lo: le4(10, 0, byte(n>>8), byte(n)), hi: le4(192, 0, 2, 1), plo: uint16(n % 7), phi: 80}
 	}
 	for i := range 300000 {
 		k := key()
@@ -214,7 +215,7 @@ func TestIndexTiers(t *testing.T) {
 	nslots := 0
 	for i := range 300000 {
 		n := r.IntN(30000)
-		k := ckey{lo: [4]byte{10, 1, byte(n >> 8), byte(n)}, hi: [4]byte{192, 0, 2, 7}, plo: uint16(n % 5), phi: 443}
+		k := ckey{lo: le4(10, 1, byte(n>>8), byte(n)), hi: le4(192, 0, 2, 7), plo: uint16(n % 5), phi: 443}
 		key := k.flowKey()
 		slot, e := c.probe(k, &key)
 		want, ok := ref[k]
@@ -314,7 +315,7 @@ func TestFlushReuse(t *testing.T) {
 		}
 	}
 	for _, p := range input {
-		k, _ := compactKey(KeyOf(p.Segment.Src, p.Segment.Dst))
+		k, _ := compactKey(new(KeyOf(p.Segment.Src, p.Segment.Dst)))
 		key := k.flowKey()
 		if i, e := tr.cmp.probe(k, &key); i >= 0 || e != nil {
 			t.Fatalf("after Flush the index still finds %v (slot %d, entry %p)", k, i, e)
@@ -376,3 +377,6 @@ func TestFlushOrder(t *testing.T) {
 		t.Fatalf("with seqs 2^33 apart bySeq gives %d attempts, want %d, or another order", len(got), len(w))
 	}
 }
+
+// le4 packs an IPv4 address as ckey holds it.
+func le4(a, b, c, d byte) uint32 { return binary.LittleEndian.Uint32([]byte{a, b, c, d}) }

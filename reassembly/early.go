@@ -159,7 +159,7 @@ func (t *Tracker) earlyDecided(key FlowKey, expTS int64, isn decode.Seq, hasISN,
 	if tb.closed {
 		tb.exp = expTS + t.linger
 	}
-	t.addTomb(hashKey(key), tb)
+	t.addTomb(hashKey(&key), tb)
 	by := t.early.by
 	return handshake.Anomaly{Code: handshake.DecidedEarly, Frame: by.Frame, File: by.File}
 }
@@ -181,7 +181,7 @@ func (t *Tracker) addTomb(h uint64, tb tomb) {
 
 // absorb reports whether seg, of a 4-tuple without an attempt, belongs to
 // an early-decided attempt; it then counts it and extends the tombstone.
-func (t *Tracker) absorb(key FlowKey, seg *decode.Segment) bool {
+func (t *Tracker) absorb(key *FlowKey, seg *decode.Segment) bool {
 	if t.early.tombs.len() == 0 {
 		return false
 	}
@@ -230,7 +230,7 @@ func (t *Tracker) expireTombs() {
 
 // hashKey is a deterministic 64-bit hash of a FlowKey (not maphash, whose
 // seed is random per process).
-func hashKey(k FlowKey) uint64 {
+func hashKey(k *FlowKey) uint64 {
 	h := uint64(0x9e3779b97f4a7c15)
 	for _, ap := range [2]netip.AddrPort{k.lo, k.hi} {
 		a := ap.Addr().As16()

@@ -177,16 +177,16 @@ func (c *compact) promote(i int32, e *entry) {
 
 // probe returns key's attempt: its compact slot (else -1) or its full
 // entry (else nil).
-func (t *Tracker) probe(key FlowKey) (int32, *entry) {
+func (t *Tracker) probe(key *FlowKey) (int32, *entry) {
 	if k, ok := compactKey(key); ok {
-		return t.cmp.probe(k, &key)
+		return t.cmp.probe(k, key)
 	}
-	return -1, t.table.get(key)
+	return -1, t.table.get(*key)
 }
 
 // putEntry adds e, a full entry, under e.key, which has no attempt.
 func (t *Tracker) putEntry(e *entry) {
-	if k, ok := compactKey(e.key); ok {
+	if k, ok := compactKey(&e.key); ok {
 		t.cmp.addEntry(k, e)
 		return
 	}
@@ -195,7 +195,7 @@ func (t *Tracker) putEntry(e *entry) {
 
 // delEntry removes key's full entry, if any.
 func (t *Tracker) delEntry(key FlowKey) {
-	if k, ok := compactKey(key); ok {
+	if k, ok := compactKey(&key); ok {
 		t.cmp.delEntry(k, &key)
 		return
 	}

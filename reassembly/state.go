@@ -233,7 +233,7 @@ func (t *Tracker) Has(key FlowKey) bool {
 // Started returns the capture time of the first segment of key's open
 // attempt; ok is false when there is none.
 func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
-	i, e := t.probe(key)
+	i, e := t.probe(&key)
 	if e != nil {
 		return e.m.FirstTS(), true
 	}
@@ -245,7 +245,7 @@ func (t *Tracker) Started(key FlowKey) (firstTS int64, ok bool) {
 
 // Drop removes key's open attempt without emitting it.
 func (t *Tracker) Drop(key FlowKey) {
-	i, e := t.probe(key)
+	i, e := t.probe(&key)
 	if i >= 0 {
 		t.cmp.release(i)
 		t.early.used -= compactBytes
@@ -353,7 +353,7 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 			}
 		}
 	}
-	i, e := t.probe(key)
+	i, e := t.probe(&key)
 	if i >= 0 {
 		e = t.scratch(i, false) // unlisted: the open list's delay
 	}
@@ -368,7 +368,7 @@ func (t *Tracker) Fate(p *decode.Packet) Fate {
 
 // Finish emits key's open attempt now, as it stands.
 func (t *Tracker) Finish(key FlowKey) {
-	if i, e := t.probe(key); i >= 0 {
+	if i, e := t.probe(&key); i >= 0 {
 		t.deferCompact(i)
 	} else if e != nil {
 		t.finish(e)

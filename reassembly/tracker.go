@@ -399,7 +399,16 @@ func (t *Tracker) Add(p *decode.Packet) {
 	}
 	seg := &p.Segment
 	jump := t.clock(seg.Timestamp)
-	key := KeyOf(seg.Src, seg.Dst)
+	// KeyOf's result, built in place and passed on by pointer: a copy
+	// reads the key with 16-byte loads right after the 8- and 2-byte
+	// stores that built it, which stalls until the store buffer drains
+	// (see ckey).
+	var key FlowKey
+	if seg.Src.Compare(seg.Dst) > 0 {
+		key.lo, key.hi = seg.Dst, seg.Src
+	} else {
+		key.lo, key.hi = seg.Src, seg.Dst
+	}
 	t.swap = 0
 	if p.Tunnel.Len() > 0 {
 		// Both directions share the canonical context. A reference for
@@ -422,7 +431,7 @@ func (t *Tracker) Add(p *decode.Packet) {
 		return
 	}
 	nheld := len(t.held) // nothing compacts held until the next clock call
-	t.handle(key, p)
+	t.handle(&key, p)
 	if jump {
 		t.pending, t.pendTS, t.pendKey, t.pendHeld = true, seg.Timestamp, key, -1
 		if len(t.held) > nheld { // hold appends at most one record
@@ -432,10 +441,10 @@ func (t *Tracker) Add(p *decode.Packet) {
 }
 
 // handle feeds p, of 4-tuple key, after the clock moved.
-func (t *Tracker) handle(key FlowKey, p *decode.Packet) {
+func (t *Tracker) handle(key *FlowKey, p *decode.Packet) {
 	seg := &p.Segment
 	if p.Kind == decode.KindICMPError {
-		if e := t.lookup(key); e != nil {
+		if e := t.lookup(*key); e != nil {
 			ev := e.m.ICMP(seg, p.ICMP, seg.Src == e.client())
 			t.trace(e, seg, &p.ICMP, ev)
 			t.touch(e, seg.Timestamp)
@@ -482,12 +491,12 @@ func (t *Tracker) unref(key FlowKey) {
 }
 
 // addTCP handles a segment after the clock moved.
-func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
-	if len(t.heldCount) > 0 && t.heldCount[key] > 0 {
+func (t *Tracker) addTCP(key *FlowKey, seg *decode.Segment) {
+	if len(t.heldCount) > 0 && t.heldCount[*key] > 0 {
 		if isBareSYN(seg) {
-			t.resolve(key, seg)
+			t.resolve(*key, seg)
 		} else {
-			t.hold(key, seg)
+			t.hold(*key, seg)
 		}
 		return
 	}
@@ -507,7 +516,7 @@ func (t *Tracker) addTCP(key FlowKey, seg *decode.Segment) {
 		return
 	}
 	if t.window > 0 && !isBareSYN(seg) {
-		t.hold(key, seg)
+		t.hold(*key, seg)
 		return
 	}
 	t.begin(key, seg)
@@ -519,7 +528,7 @@ func (t *Tracker) process(key FlowKey, seg *decode.Segment) {
 		t.step(e, seg)
 		return
 	}
-	t.begin(key, seg)
+	t.begin(&key, seg)
 }
 
 func (t *Tracker) step(e *entry, seg *decode.Segment) {
@@ -527,7 +536,7 @@ func (t *Tracker) step(e *entry, seg *decode.Segment) {
 	if ev.NewAttempt {
 		key := e.key
 		t.finish(e)
-		t.begin(key, seg)
+		t.begin(&key, seg)
 		return
 	}
 	e.zeekAdd(seg)
@@ -548,9 +557,9 @@ func (t *Tracker) trace(e *entry, seg *decode.Segment, icmp *decode.ICMPError, e
 }
 
 // begin creates the attempt that seg opens, compact if it can be.
-func (t *Tracker) begin(key FlowKey, seg *decode.Segment) {
+func (t *Tracker) begin(key *FlowKey, seg *decode.Segment) {
 	if !t.startCompact(key, seg) {
-		t.start(key, seg)
+		t.start(*key, seg)
 	}
 }
 
