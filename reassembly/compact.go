@@ -202,23 +202,14 @@ func (c *compact) release(i int32) {
 }
 
 // reset frees every slot at once, keeping the chunks: for Flush, once it
-// has emitted them all. The cells of full entries, if any, stay.
+// has emitted every attempt, so that the index holds only the slots'
+// cells (Flush finished the full entries, which unindexed theirs;
+// TestFlushReuse checks both tiers are empty after it).
 func (c *compact) reset() {
 	if c.n == 0 {
 		return
 	}
-	var keep []uint64
-	if c.nfull > 0 {
-		for _, v := range c.index {
-			if uint32(v)&fullBit != 0 {
-				keep = append(keep, v)
-			}
-		}
-	}
 	clear(c.index)
-	for _, v := range keep {
-		c.indexPut(v)
-	}
 	c.n, c.top, c.free, c.head, c.tail = 0, 0, -1, -1, -1
 }
 
