@@ -40,21 +40,31 @@ type dedupSlot struct {
 // frame: the link, IP and TCP header fields that tell frames of one flow
 // (IP ID, checksum, sequence numbers) or of a flood (addresses, ports)
 // apart. Equal frames have equal fingerprints; it only spares the scan
-// most byte comparisons, which then decide.
+// most byte comparisons, which then decide. Each word is multiplied by a
+// constant of its own and the products summed, so that the multiplies do
+// not wait for each other as in a chained hash (FNV's), then the sum is
+// mixed so that its top byte (Dedup.held) depends on every word.
 func fingerprint(b []byte) uint64 {
-	const prime = 0x100000001b3
-	h := uint64(len(b)) * prime
-	for off := 0; off+8 <= len(b) && off < 64; off += 8 {
-		h = (h ^ binary.LittleEndian.Uint64(b[off:])) * prime
+	h := uint64(len(b)) * 0x9e3779b97f4a7c15
+	for i := range min(len(b), 64) / 8 {
+		h += binary.LittleEndian.Uint64(b[8*i:]) * fingerprintMul[i]
 	}
 	if len(b) >= 8 {
-		h = (h ^ binary.LittleEndian.Uint64(b[len(b)-8:])) * prime
+		h += binary.LittleEndian.Uint64(b[len(b)-8:]) * 0x8ebc6af09c88c6e3
 	} else {
 		for _, c := range b {
-			h = (h ^ uint64(c)) * prime
+			h = (h ^ uint64(c)) * 0x100000001b3
 		}
 	}
-	return h
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	return h ^ h>>32
+}
+
+// fingerprintMul holds fingerprint's odd constants, one per word (read only).
+var fingerprintMul = [8]uint64{
+	0xff51afd7ed558ccd, 0xc4ceb9fe1a85ec53, 0x87c37b91114253d5, 0x4cf5ad432745937f,
+	0x52dce729da3ed8b5, 0x38495ab5d1b7c3e9, 0xa0761d6478bd642f, 0xe7037ed1a0b428db,
 }
 
 // Dedup recognises exact duplicate frames: a record whose captured bytes,
@@ -76,7 +86,11 @@ type Dedup struct {
 	next   int // slot written next
 	// fps[i] is fingerprint(slots[i].data): scanned alone, four cache
 	// lines rather than all slots, since nearly every frame matches none.
-	fps   [dedupSlots]uint64
+	fps [dedupSlots]uint64
+	// held counts the remembered fingerprints by their top byte, so that
+	// most frames, whose byte no remembered frame shares (seven in eight
+	// with all slots full), skip the scan of fps.
+	held  [256]uint8
 	slots [dedupSlots]dedupSlot
 }
 
@@ -98,16 +112,22 @@ func (d *Dedup) Duplicate(rec *Record) bool {
 		return false
 	}
 	fp := fingerprint(data)
-	for i, f := range d.fps[:d.n] {
-		if f != fp {
-			continue
-		}
-		s := &d.slots[i]
-		if len(s.data) == len(data) && s.origLen == rec.OrigLen && s.linkType == rec.LinkType &&
-			within(rec.Timestamp, s.ts, d.window) && bytes.Equal(s.data, data) {
-			return true
+	if d.held[fp>>56] != 0 {
+		for i, f := range d.fps[:d.n] {
+			if f != fp {
+				continue
+			}
+			s := &d.slots[i]
+			if len(s.data) == len(data) && s.origLen == rec.OrigLen && s.linkType == rec.LinkType &&
+				within(rec.Timestamp, s.ts, d.window) && bytes.Equal(s.data, data) {
+				return true
+			}
 		}
 	}
+	if d.n == dedupSlots {
+		d.held[d.fps[d.next]>>56]--
+	}
+	d.held[fp>>56]++
 	d.fps[d.next] = fp
 	s := &d.slots[d.next]
 	s.ts, s.origLen, s.linkType = rec.Timestamp, rec.OrigLen, rec.LinkType

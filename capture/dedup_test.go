@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -74,6 +75,55 @@ func TestDedupBounded(t *testing.T) {
 	d.Duplicate(&Record{Data: []byte("one more"), OrigLen: 8})
 	if d.Duplicate(orig) {
 		t.Error("copy after 32 other frames recognised: the window is not bounded")
+	}
+}
+
+// TestDedupModel compares Dedup with a plain model (the last dedupSlots
+// kept frames, compared in full) over many rotations of its slots, on
+// frames drawn from a small set so that copies, near and far, are common.
+// It checks the bookkeeping that lets most frames skip the scan
+// (Dedup.held) after every frame.
+func TestDedupModel(t *testing.T) {
+	type kept struct {
+		ts   int64
+		data []byte
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	frames := make([][]byte, 40)
+	for i := range frames {
+		frames[i] = make([]byte, []int{7, 40, 60, 74, 1514}[i%5])
+		for j := range frames[i] {
+			frames[i][j] = byte(rng.IntN(3)) // few distinct bytes: shared prefixes
+		}
+	}
+	d := NewDedup(time.Millisecond)
+	var model []kept
+	ts := int64(0)
+	for i := range 20000 {
+		ts += rng.Int64N(int64(100 * time.Microsecond))
+		data := frames[rng.IntN(len(frames))]
+		want := false
+		for _, k := range model {
+			if within(ts, k.ts, int64(time.Millisecond)) && bytes.Equal(k.data, data) {
+				want = true
+				break
+			}
+		}
+		if !want {
+			if model = append(model, kept{ts, data}); len(model) > dedupSlots {
+				model = model[1:]
+			}
+		}
+		if got := d.Duplicate(&Record{Timestamp: ts, Data: data, OrigLen: len(data)}); got != want {
+			t.Fatalf("frame %d: Duplicate = %v, the model says %v", i, got, want)
+		}
+		var held [256]uint8
+		for _, fp := range d.fps[:d.n] {
+			held[fp>>56]++
+		}
+		if held != d.held {
+			t.Fatalf("frame %d: held does not count the kept fingerprints", i)
+		}
 	}
 }
 
