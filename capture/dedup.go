@@ -88,8 +88,9 @@ type Dedup struct {
 	// lines rather than all slots, since nearly every frame matches none.
 	fps [dedupSlots]uint64
 	// held counts the remembered fingerprints by their top byte, so that
-	// most frames, whose byte no remembered frame shares (seven in eight
-	// with all slots full), skip the scan of fps.
+	// a frame whose byte no remembered frame shares (at least seven in
+	// eight, as 32 fingerprints fill at most 32 of the 256) skips the
+	// scan of fps.
 	held  [256]uint8
 	slots [dedupSlots]dedupSlot
 }
