@@ -3,7 +3,6 @@ package partial
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +12,8 @@ import (
 	"github.com/hsanalyze/hsanalyze/analyze"
 	"github.com/hsanalyze/hsanalyze/capture"
 	"github.com/hsanalyze/hsanalyze/decode"
+	"github.com/hsanalyze/hsanalyze/internal/rezip"
 	"github.com/hsanalyze/hsanalyze/reassembly"
-	"github.com/klauspost/compress/zstd"
 )
 
 // mixPartial returns the partial of the 200-flow mix.
@@ -130,32 +129,6 @@ func TestAddCounters(t *testing.T) {
 	}
 }
 
-// rezip returns the partial b with fn applied to its decompressed records,
-// compressed again (with a valid checksum): damage only a bug in the
-// writer could make, which the zstd stream's checksum does not catch.
-func rezip(t testing.TB, b []byte, fn func([]byte)) []byte {
-	t.Helper()
-	body := bytes.Index(b, []byte("}\n")) + 2
-	zr, err := zstd.NewReader(bytes.NewReader(b[body:]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn(raw)
-	var out bytes.Buffer
-	out.Write(b[:body])
-	zw, _ := zstd.NewWriter(&out, zstd.WithWindowSize(4<<20))
-	zw.Write(raw)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
-
 // TestOpenPlanDamage checks OpenPlan's promise: a damaged partial is
 // refused, naming the file, either by OpenPlan or by the Plan's Run, never
 // merged as if it were intact; damage inside a valid zstd stream (a flipped
@@ -203,7 +176,7 @@ func TestOpenPlanDamage(t *testing.T) {
 	size := len(good) - (bytes.Index(good, []byte("}\n")) + 2)
 	for k := range 60 {
 		at := 1 + k*size/60
-		b := rezip(t, good, func(r []byte) {
+		b := rezip.Partial(t, good, func(r []byte) {
 			if i := at % len(r); i < len(r)-8 { // not the end marker
 				r[i] ^= 0xff
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hsanalyze/hsanalyze/internal/pcapgen"
-	"github.com/klauspost/compress/zstd"
+	"github.com/hsanalyze/hsanalyze/internal/rezip"
 )
 
 // splitPcap cuts a little-endian pcap into files of n records each in dir
@@ -208,29 +207,14 @@ func TestMergeDamagedRecordPrintsNothing(t *testing.T) {
 		}
 	}
 	b, _ := os.ReadFile(later)
-	body := bytes.Index(b, []byte("}\n")) + 2
-	zr, err := zstd.NewReader(bytes.NewReader(b[body:]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(zr)
-	zr.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := len(rezip.Records(t, b))
 	// Bytes in the flow records, flipped one at a time: each is a partial
 	// a buggy writer could leave, with a valid zstd checksum.
 	tried := 0
-	for i := 16; i < len(raw)/2 && tried < 8; i += len(raw) / 40 {
-		rec := bytes.Clone(raw)
-		rec[i] ^= 0xff
-		var out bytes.Buffer
-		out.Write(b[:body])
-		zw, _ := zstd.NewWriter(&out, zstd.WithWindowSize(4<<20))
-		zw.Write(rec)
-		zw.Close()
+	for i := 16; i < n/2 && tried < 8; i += n / 40 {
+		flipped := rezip.Partial(t, b, func(r []byte) { r[i] ^= 0xff })
 		bad := filepath.Join(dir, "bad.partial")
-		os.WriteFile(bad, out.Bytes(), 0o644)
+		os.WriteFile(bad, flipped, 0o644)
 		if r := runCLI(t, nil, nil, "merge", "--format", "ndjson", bad); r.code == exitOK {
 			continue // the flip still decodes: nothing to refuse
 		}
