@@ -319,7 +319,7 @@ func writeReport(cfg *config, files []*capture.File, stdout, stderr io.Writer, s
 		fmt.Fprintf(stderr, "hsanalyze: warning: %d attempts were decided early (anomaly decided_early): the attempt table reached --max-memory %s (%d attempts); %d later segments of them were absorbed; raise the bound with --max-memory SIZE, 0 for none\n",
 			e.Decided, formatSize(cfg.maxMem), e.MaxAttempts, e.Absorbed)
 		if e.TombstonesDropped > 0 {
-			fmt.Fprintf(stderr, "hsanalyze: warning: %d tombstones of early-decided attempts were dropped at their bound: later segments of those attempts were analysed as new traffic\n", e.TombstonesDropped)
+			fmt.Fprintf(stderr, "hsanalyze: warning: %d tombstones of early-decided attempts were dropped at their bound: a later segment of one of those attempts, if any came, started an attempt of its own; raise --max-memory to keep more\n", e.TombstonesDropped)
 		}
 	}
 	if notice := report.NothingAnalysed(c); notice != "" {
