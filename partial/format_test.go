@@ -64,7 +64,7 @@ func TestOpenRefusesDamage(t *testing.T) {
 	for n := 0; n < len(good); n += max(1, len(good)/cuts) {
 		check("truncated", good[:n])
 	}
-	body := bytes.Index(good, []byte("}\n")) + 2
+	body := rezip.BodyStart(good)
 	for i := body; i < len(good); i += max(1, (len(good)-body)/flips) {
 		b := bytes.Clone(good)
 		b[i] ^= 0x5a
@@ -173,7 +173,7 @@ func TestOpenPlanDamage(t *testing.T) {
 	byRun := 0
 	// Positions spread over about the records' length (the compressed
 	// stream's, which is shorter), each taken modulo the records' length.
-	size := len(good) - (bytes.Index(good, []byte("}\n")) + 2)
+	size := len(good) - rezip.BodyStart(good)
 	for k := range 60 {
 		at := 1 + k*size/60
 		b := rezip.Partial(t, good, func(r []byte) {

@@ -15,7 +15,7 @@ import (
 // they cannot be read.
 func Records(t testing.TB, b []byte) []byte {
 	t.Helper()
-	zr, err := zstd.NewReader(bytes.NewReader(b[bodyStart(b):]))
+	zr, err := zstd.NewReader(bytes.NewReader(b[BodyStart(b):]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func Partial(t testing.TB, b []byte, fn func(records []byte)) []byte {
 	raw := Records(t, b)
 	fn(raw)
 	var out bytes.Buffer
-	out.Write(b[:bodyStart(b)])
+	out.Write(b[:BodyStart(b)])
 	zw, err := zstd.NewWriter(&out, zstd.WithWindowSize(4<<20))
 	if err != nil {
 		t.Fatal(err)
@@ -46,5 +46,6 @@ func Partial(t testing.TB, b []byte, fn func(records []byte)) []byte {
 	return out.Bytes()
 }
 
-// bodyStart is the offset of the zstd stream: just past the header line.
-func bodyStart(b []byte) int { return bytes.Index(b, []byte("}\n")) + 2 }
+// BodyStart is the offset of the partial b's zstd stream: just past its
+// header line.
+func BodyStart(b []byte) int { return bytes.Index(b, []byte("}\n")) + 2 }
