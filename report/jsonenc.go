@@ -2,6 +2,8 @@ package report
 
 import (
 	"encoding/binary"
+	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -180,12 +182,15 @@ func appendUint(dst []byte, v uint64) []byte {
 	return appendUintLong(dst, v)
 }
 
-// appendUintLong appends the digits of v, four at a time from the right
-// into a buffer (two quotients a step, independent of each other), then
-// the rest.
+// appendUintLong appends the digits of v in place: it counts them first
+// (decimalDigits), then writes them four at a time from the right (two
+// quotients a step, independent of each other), then the rest, with no
+// buffer to copy from.
 func appendUintLong(dst []byte, v uint64) []byte {
-	var b [20]byte
-	i := len(b)
+	n := len(dst)
+	i := decimalDigits(v)
+	dst = slices.Grow(dst, i)[:n+i]
+	b := dst[n : n+i]
 	for v >= 10000 {
 		q := v / 10000
 		r := uint(v - q*10000)
@@ -195,21 +200,36 @@ func appendUintLong(dst []byte, v uint64) []byte {
 		b[i], b[i+1] = digitPairs[2*hi], digitPairs[2*hi+1]
 		b[i+2], b[i+3] = digitPairs[2*lo], digitPairs[2*lo+1]
 	}
-	n := uint(v)
-	if n >= 100 {
-		q := n / 100
+	m := uint(v)
+	if m >= 100 {
+		q := m / 100
 		i -= 2
-		b[i], b[i+1] = digitPairs[2*(n-q*100)], digitPairs[2*(n-q*100)+1]
-		n = q
+		b[i], b[i+1] = digitPairs[2*(m-q*100)], digitPairs[2*(m-q*100)+1]
+		m = q
 	}
-	if n >= 10 {
-		i -= 2
-		b[i], b[i+1] = digitPairs[2*n], digitPairs[2*n+1]
+	if m >= 10 {
+		b[0], b[1] = digitPairs[2*m], digitPairs[2*m+1]
 	} else {
-		i--
-		b[i] = byte('0' + n)
+		b[0] = byte('0' + m)
 	}
-	return append(dst, b[i:]...)
+	return dst
+}
+
+// decimalDigits returns how many decimal digits v has: log10 of its
+// power of two (1233/4096 is just above log10 2), one more where v
+// reaches the next power of ten.
+func decimalDigits(v uint64) int {
+	t := bits.Len64(v|1) * 1233 >> 12
+	if v < powersOf10[t] {
+		return t
+	}
+	return t + 1
+}
+
+// powersOf10 are 10^0 to 10^19, the powers of ten in a uint64.
+var powersOf10 = [...]uint64{
+	1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
 }
 
 // appendMillis appends a duration in ns as milliseconds with microsecond
