@@ -68,8 +68,12 @@ const (
 	numColumns
 )
 
-// textColumns are the columns whose JSON value is a string.
-var textColumns = [...]column{colClientIP, colServerIP, colVerdict, colFirstTS, colLastTS, colFastOpen, colClose, colClientState, colServerState, colCommunityID, colReason}
+// textColumn tells the columns whose JSON value is a string.
+var textColumn = [numColumns]bool{
+	colClientIP: true, colServerIP: true, colVerdict: true, colFirstTS: true, colLastTS: true,
+	colFastOpen: true, colClose: true, colClientState: true, colServerState: true,
+	colCommunityID: true, colReason: true,
+}
 
 // memberKey is what precedes a member's value in a flow object: `{"` for
 // the first member, `,"` for the others, the name, `":` and, for a string
@@ -102,10 +106,8 @@ func makeMemberKeys() (keys [numColumns]memberKey) {
 		if i == 0 {
 			k = `{"` + name + `":`
 		}
-		for _, t := range textColumns {
-			if int(t) == i {
-				k += `"`
-			}
+		if textColumn[i] {
+			k += `"`
 		}
 		if len(k) > len(keys[i].b) {
 			panic("report: the key of " + name + " is longer than a memberKey")
